@@ -1,0 +1,27 @@
+"""fleetcarbon: lifecycle carbon of compute jobs, from job records at fleet scale.
+
+Operational carbon (energy × PUE × grid intensity, location- and market-based)
+and embodied carbon (hardware manufacturing amortized over its lifetime, plus
+datacenter construction), computed by a Rust core over Polars frames.
+"""
+
+from __future__ import annotations
+
+from fleetcarbon import errors
+from fleetcarbon._core import __version__
+from fleetcarbon.errors import FleetcarbonError
+from fleetcarbon.estimate import estimate
+from fleetcarbon.factors import Factors, load_factors
+from fleetcarbon.summarize import summarize
+from fleetcarbon.synthetic import synthetic_fleet
+
+__all__ = [
+    "Factors",
+    "FleetcarbonError",
+    "__version__",
+    "errors",
+    "estimate",
+    "load_factors",
+    "summarize",
+    "synthetic_fleet",
+]

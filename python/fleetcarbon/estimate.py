@@ -1,0 +1,90 @@
+"""Deterministic per-job lifecycle estimate."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from fleetcarbon import _core
+from fleetcarbon.factors import Factors, load_factors
+from fleetcarbon.schema import OUTPUT_COLUMNS, POWER_BASIS_LABELS
+from fleetcarbon.validation import OnInvalid, prepare_jobs
+
+__all__ = ["POWER_BASIS", "estimate"]
+
+#: Dtype of the ``power_basis`` output column.
+POWER_BASIS = pl.Enum(list(POWER_BASIS_LABELS))
+
+
+def estimate(
+    jobs: pl.DataFrame | pl.LazyFrame,
+    factors: Factors | None = None,
+    *,
+    on_invalid: OnInvalid = "raise",
+    threads: int | None = None,
+) -> pl.DataFrame:
+    """Estimate energy and lifecycle carbon of each job.
+
+    Parameters
+    ----------
+    jobs : pl.DataFrame or pl.LazyFrame
+        Job records in the canonical schema (see ``docs/model.md``): ``job_id``;
+        ``duration_h`` or ``start``/``end``; ``accelerator`` + ``accelerator_count``
+        and/or ``cpu_cores``/``memory_gb``; ``region`` and/or ``datacenter``;
+        optional ``energy_kwh``, ``avg_power_w``; optional per-job factor overrides
+        (``pue``, ``grid_kgco2e_per_kwh``, ``tdp_w``...). Other columns pass through.
+    factors : Factors, optional
+        Factor tables; defaults to :func:`fleetcarbon.load_factors`.
+    on_invalid : {"raise", "drop"}, default "raise"
+        What to do with rows that fail validation: raise a
+        :class:`~fleetcarbon.errors.FleetcarbonError`, or drop them and emit a
+        :class:`~fleetcarbon.errors.DroppedRowsWarning` counting them per reason.
+        Schema problems and duplicate ``job_id`` always raise.
+    threads : int, optional
+        Threads for the Rust core (default: all cores). Results do not depend on it.
+
+    Returns
+    -------
+    pl.DataFrame
+        The input columns, in their order, followed by ``power_basis``,
+        ``it_energy_kwh``, ``facility_energy_kwh``, ``operational_kgco2e``,
+        ``operational_market_kgco2e``, ``embodied_hardware_kgco2e``,
+        ``embodied_facility_kgco2e``, ``embodied_kgco2e`` and ``total_kgco2e``.
+        Output columns already present in the input are replaced.
+
+    Raises
+    ------
+    fleetcarbon.errors.FleetcarbonError
+        For any invalid input (a ``ValueError``); the message names the column,
+        the number of bad rows and the first examples.
+
+    Examples
+    --------
+    >>> import polars as pl, fleetcarbon as fc
+    >>> jobs = pl.DataFrame({"job_id": [1], "duration_h": [10.0], "region": ["FR"],
+    ...     "accelerator": ["nvidia-h100-sxm5-80gb"], "accelerator_count": [8]})
+    >>> fc.estimate(jobs).columns[-1]
+    'total_kgco2e'
+    """
+    frame = jobs.collect() if isinstance(jobs, pl.LazyFrame) else jobs
+    if not isinstance(frame, pl.DataFrame):
+        raise TypeError(f"jobs must be a polars DataFrame or LazyFrame, got {type(jobs).__name__}")
+    factors = load_factors() if factors is None else factors
+    frame = frame.drop([c for c in OUTPUT_COLUMNS if c in frame.columns])
+    if frame.height == 0:
+        return _empty_result(frame)
+    prepared = prepare_jobs(frame, factors, on_invalid=on_invalid)
+    basis, columns = _core.estimate(
+        **prepared.core_kwargs, **factors.engine_tables, threads=threads
+    )
+    labels = pl.Series("power_basis", POWER_BASIS_LABELS, dtype=POWER_BASIS)
+    outputs = [labels.gather(basis)]
+    outputs += [
+        pl.Series(name, values) for name, values in zip(OUTPUT_COLUMNS[1:], columns, strict=True)
+    ]
+    return prepared.frame.hstack(outputs)
+
+
+def _empty_result(frame: pl.DataFrame) -> pl.DataFrame:
+    empty = [pl.Series("power_basis", [], dtype=POWER_BASIS)]
+    empty += [pl.Series(c, [], dtype=pl.Float64) for c in OUTPUT_COLUMNS[1:]]
+    return frame.hstack(empty)

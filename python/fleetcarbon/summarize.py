@@ -1,0 +1,127 @@
+"""Group totals of per-job estimates, summed in a fixed order with compensation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+
+from fleetcarbon import _core
+from fleetcarbon.errors import MissingColumnError
+from fleetcarbon.schema import ACCELERATOR_COUNT, DURATION_H, END, START
+
+__all__ = ["SUMMED_COLUMNS", "summarize"]
+
+#: Columns of an estimate that are summed per group.
+SUMMED_COLUMNS = (
+    "it_energy_kwh",
+    "facility_energy_kwh",
+    "operational_kgco2e",
+    "operational_market_kgco2e",
+    "embodied_hardware_kgco2e",
+    "embodied_facility_kgco2e",
+    "embodied_kgco2e",
+    "total_kgco2e",
+)
+
+
+def group_index(frame: pl.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pl.DataFrame]:
+    """Assign each row of ``frame`` the number of its ``by`` group (sorted by key, nulls last).
+
+    Returns
+    -------
+    group : np.ndarray of uint32
+        Group number of each row.
+    keys : pl.DataFrame
+        One row per group, in group-number order.
+    """
+    if not by:
+        return np.zeros(frame.height, dtype=np.uint32), pl.DataFrame()
+    rows = (
+        frame.select(by)
+        .with_row_index("__fc_row")
+        .group_by(by)
+        .agg(pl.col("__fc_row"))
+        .sort(by, nulls_last=True)
+    )
+    group = np.empty(frame.height, dtype=np.uint32)
+    exploded = (
+        rows.with_row_index("__fc_group").select("__fc_group", "__fc_row").explode("__fc_row")
+    )
+    group[exploded["__fc_row"].to_numpy()] = exploded["__fc_group"].to_numpy()
+    return group, rows.drop("__fc_row")
+
+
+def _accelerator_hours(frame: pl.DataFrame) -> pl.Expr:
+    if ACCELERATOR_COUNT not in frame.columns:
+        return pl.lit(0.0)
+    if DURATION_H in frame.columns:
+        hours = pl.col(DURATION_H).cast(pl.Float64)
+        if {START, END} <= set(frame.columns):
+            window = (pl.col(END) - pl.col(START)).dt.total_microseconds() / 3.6e9
+            hours = pl.coalesce(hours, window)
+    else:
+        hours = (pl.col(END) - pl.col(START)).dt.total_microseconds() / 3.6e9
+    return pl.col(ACCELERATOR_COUNT).cast(pl.Float64) * hours
+
+
+def summarize(
+    estimates: pl.DataFrame,
+    by: str | Sequence[str] = (),
+    *,
+    threads: int | None = None,
+) -> pl.DataFrame:
+    """Sum per-job estimates per group.
+
+    Parameters
+    ----------
+    estimates : pl.DataFrame
+        Output of :func:`fleetcarbon.estimate`.
+    by : str or sequence of str, default ()
+        Grouping columns; none gives one fleet-wide row.
+    threads : int, optional
+        Threads for the Rust core. Totals do not depend on it.
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per group, sorted by the group keys (nulls last): the keys,
+        ``jobs``, ``accelerator_hours``, the summed energy and carbon columns,
+        and ``embodied_share`` (embodied / total; null when the total is 0).
+
+    Notes
+    -----
+    Sums use Neumaier compensated summation over fixed-size row blocks merged
+    in order, so totals are identical for any thread count.
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    missing = [c for c in (*SUMMED_COLUMNS, *by) if c not in estimates.columns]
+    if missing:
+        raise MissingColumnError(
+            f"summarize needs the output of estimate(); missing column(s) {missing}"
+        )
+    group, keys = group_index(estimates, by)
+    n_groups = max(keys.height, 1) if by else 1
+    hours = estimates.select(_accelerator_hours(estimates).fill_null(0.0).alias("h"))["h"]
+    columns = [hours, *(estimates[c] for c in SUMMED_COLUMNS)]
+    arrays = [
+        np.ascontiguousarray(s.cast(pl.Float64).to_numpy(), dtype=np.float64) for s in columns
+    ]
+    arrays.append(np.ones(estimates.height, dtype=np.float64))
+    sums = _core.grouped_sums(group, n_groups, arrays, threads=threads)
+    if by and keys.height == 0:
+        sums = [s[:0] for s in sums]
+    out = pl.DataFrame(
+        {
+            "jobs": sums[-1].astype(np.int64),
+            "accelerator_hours": sums[0],
+            **{c: s for c, s in zip(SUMMED_COLUMNS, sums[1:-1], strict=True)},
+        }
+    )
+    out = out.with_columns(
+        embodied_share=pl.when(pl.col("total_kgco2e") > 0)
+        .then(pl.col("embodied_kgco2e") / pl.col("total_kgco2e"))
+        .otherwise(None)
+    )
+    return pl.concat([keys, out], how="horizontal") if by else out

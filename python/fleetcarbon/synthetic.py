@@ -1,0 +1,122 @@
+"""A seeded synthetic fleet of job records, for the demo, tests and benchmarks."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+__all__ = ["synthetic_fleet"]
+
+# (accelerator key, share of accelerator jobs); keys must exist in the bundled tables.
+_ACCELERATORS = (
+    ("nvidia-h100-sxm5-80gb", 0.30),
+    ("nvidia-a100-sxm4-80gb", 0.25),
+    ("nvidia-a100-pcie-40gb", 0.10),
+    ("nvidia-v100-sxm2-32gb", 0.10),
+    ("nvidia-l4-24gb", 0.10),
+    ("nvidia-t4-16gb", 0.05),
+    ("amd-mi300x-192gb", 0.05),
+    ("google-tpu-v4", 0.05),
+)
+# (datacenter key or None, region key): where the fleet runs.
+_SITES = (
+    ("aws", "aws:us-east-1"),
+    ("aws", "aws:eu-west-1"),
+    ("google", "gcp:us-central1"),
+    ("google", "gcp:europe-west4"),
+    ("azure", "azure:westeurope"),
+    (None, "FR"),
+    (None, "DE"),
+    (None, "US"),
+    (None, "PL"),
+    (None, "SE"),
+)
+_TEAMS = ("ads", "search", "llm", "vision", "speech", "research", "infra", "recsys")
+# phase: (share, log-mean hours, log-sd, max power-of-two exponent of the GPU count)
+_PHASES = {
+    "experimentation": (0.60, np.log(1.5), 1.2, 3),
+    "training": (0.15, np.log(20.0), 1.5, 9),
+    "inference": (0.25, np.log(6.0), 1.0, 2),
+}
+
+
+def synthetic_fleet(n: int, *, seed: int = 0, start: str = "2025-01-01") -> pl.DataFrame:
+    """Generate ``n`` valid, realistic-looking job records.
+
+    Parameters
+    ----------
+    n : int
+        Number of jobs.
+    seed : int, default 0
+        Seed; the same seed gives the same fleet.
+    start : str, default "2025-01-01"
+        Start of the year over which jobs are spread (UTC).
+
+    Returns
+    -------
+    pl.DataFrame
+        Columns ``job_id`` (Int64), ``team``, ``phase``, ``accelerator``,
+        ``accelerator_count``, ``cpu_cores``, ``memory_gb``, ``region``,
+        ``datacenter``, ``start``, ``end``, ``duration_h``, ``energy_kwh``
+        (metered for ~10% of jobs) and ``avg_power_w`` (measured for ~10%).
+
+    Notes
+    -----
+    Durations are lognormal per phase (heavy-tailed); accelerator counts are
+    powers of two; ~10% of jobs are CPU-only.
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    rng = np.random.default_rng(seed)
+    phase_names = list(_PHASES)
+    phase = rng.choice(len(phase_names), size=n, p=[p[0] for p in _PHASES.values()])
+    log_mean = np.array([p[1] for p in _PHASES.values()])[phase]
+    log_sd = np.array([p[2] for p in _PHASES.values()])[phase]
+    duration_h = np.minimum(np.exp(rng.normal(log_mean, log_sd)), 24.0 * 60)
+    max_exp = np.array([p[3] for p in _PHASES.values()])[phase]
+    count = (2 ** np.floor(rng.random(n) * (max_exp + 1))).astype(np.int64)
+    cpu_only = rng.random(n) < 0.10
+    count[cpu_only] = 0
+    accel_keys = np.array([a for a, _ in _ACCELERATORS])
+    accel = accel_keys[rng.choice(len(accel_keys), size=n, p=[w for _, w in _ACCELERATORS])]
+    site = rng.integers(0, len(_SITES), size=n)
+    cores = np.where(cpu_only, 2 ** rng.integers(0, 7, size=n), count * 12).astype(np.int64)
+    memory_gb = (cores * rng.choice([4.0, 8.0, 16.0], size=n)).astype(np.float64)
+    start_ts = np.datetime64(start, "us") + (rng.random(n) * 365 * 24 * 3600e6).astype(
+        "timedelta64[us]"
+    )
+    end_ts = start_ts + (duration_h * 3600e6).astype("timedelta64[us]")
+    duration_h = (end_ts - start_ts).astype(np.float64) / 3600e6
+    kind = rng.random(n)
+    metered = (kind < 0.10) & ~cpu_only
+    measured = (kind >= 0.10) & (kind < 0.20) & ~cpu_only
+    energy = np.where(metered, count * duration_h * rng.uniform(0.2, 0.7, n), np.nan)
+    power = np.where(measured, rng.uniform(150.0, 650.0, n), np.nan)
+    dc = np.array([d or "" for d, _ in _SITES])[site]
+    region = np.array([r for _, r in _SITES])[site]
+    frame = pl.DataFrame(
+        {
+            "job_id": np.arange(1, n + 1, dtype=np.int64),
+            "team": np.array(_TEAMS)[rng.integers(0, len(_TEAMS), size=n)],
+            "phase": np.array(phase_names)[phase],
+            "accelerator": accel,
+            "accelerator_count": count,
+            "cpu_cores": cores,
+            "memory_gb": memory_gb,
+            "region": region,
+            "datacenter": dc,
+            "start": start_ts,
+            "end": end_ts,
+            "duration_h": duration_h,
+            "energy_kwh": energy,
+            "avg_power_w": power,
+        }
+    )
+    return frame.with_columns(
+        pl.when(pl.col("accelerator_count") > 0).then(pl.col("accelerator")).alias("accelerator"),
+        pl.when(pl.col("datacenter") != "").then(pl.col("datacenter")).alias("datacenter"),
+        pl.col("energy_kwh").fill_nan(None),
+        pl.col("avg_power_w").fill_nan(None),
+        pl.col("start").dt.replace_time_zone("UTC"),
+        pl.col("end").dt.replace_time_zone("UTC"),
+    )

@@ -1,0 +1,363 @@
+"""Validate job records and turn them into the numeric buffers the core expects.
+
+All row checks are Polars expressions evaluated in a single aggregate pass;
+details (counts, first examples) are only computed for checks that fail.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from fleetcarbon.errors import (
+    AbsurdValueWarning,
+    DroppedRowsWarning,
+    DuplicateJobError,
+    InvalidValueError,
+    MissingColumnError,
+    SchemaError,
+)
+from fleetcarbon.factors import MISSING, Factors
+from fleetcarbon.schema import (
+    ACCELERATOR,
+    ACCELERATOR_COUNT,
+    AVG_POWER_W,
+    CPU,
+    CPU_CORES,
+    DATACENTER,
+    DURATION_H,
+    END,
+    ENERGY_KWH,
+    FACTOR_DOMAINS,
+    FACTOR_NAMES,
+    JOB_ID,
+    KEY_COLUMNS,
+    MEMORY_GB,
+    QUANTITY_COLUMNS,
+    QUANTITY_PLAUSIBLE_HIGH,
+    REGION,
+    START,
+)
+
+OnInvalid = Literal["raise", "drop"]
+
+#: Internal column names of the working frame (never collide with user columns).
+ROW = "__fc_row_{}"
+HOURS = "__fc_duration_h"
+N_EXAMPLES = 5
+
+
+@dataclass
+class PreparedJobs:
+    """Validated jobs: the (possibly filtered) input frame and the core's arguments."""
+
+    frame: pl.DataFrame
+    core_kwargs: dict[str, object]
+    duration_h: pl.Series
+
+
+@dataclass(frozen=True)
+class _Check:
+    column: str
+    bad: pl.Expr
+    problem: str
+
+
+def _is_numeric(dtype: pl.DataType) -> bool:
+    return dtype.is_numeric() or dtype == pl.Null
+
+
+def _is_key(dtype: pl.DataType) -> bool:
+    return dtype in (pl.String, pl.Null) or isinstance(dtype, (pl.Categorical, pl.Enum))
+
+
+def check_schema(frame: pl.DataFrame) -> None:
+    """Check that required columns exist and that every canonical column has a usable dtype."""
+    cols = set(frame.columns)
+    if JOB_ID not in cols:
+        raise MissingColumnError(f"missing required column '{JOB_ID}'")
+    if DURATION_H not in cols and not {START, END} <= cols:
+        raise MissingColumnError(
+            f"missing duration: give '{DURATION_H}' or both '{START}' and '{END}'"
+        )
+    if not cols & {REGION, DATACENTER, "grid_kgco2e_per_kwh"}:
+        raise MissingColumnError(
+            f"missing location: give '{REGION}', '{DATACENTER}' or 'grid_kgco2e_per_kwh'"
+        )
+    if not cols & {ACCELERATOR_COUNT, CPU_CORES, MEMORY_GB, ENERGY_KWH, AVG_POWER_W}:
+        raise MissingColumnError(
+            "no hardware or energy column: give accelerator_count (with accelerator), "
+            "cpu_cores, memory_gb, energy_kwh or avg_power_w"
+        )
+    if ACCELERATOR in cols and ACCELERATOR_COUNT not in cols:
+        raise MissingColumnError(f"'{ACCELERATOR}' is given without '{ACCELERATOR_COUNT}'")
+    schema = frame.schema
+    if schema[JOB_ID].is_float():
+        raise SchemaError(
+            f"column '{JOB_ID}' must be an integer or string id, not {schema[JOB_ID]}"
+        )
+    for c in (*QUANTITY_COLUMNS, *FACTOR_NAMES):
+        if c in cols and not _is_numeric(schema[c]):
+            raise SchemaError(f"column '{c}' must be numeric, got {schema[c]}")
+    for c in KEY_COLUMNS:
+        if c in cols and not _is_key(schema[c]):
+            raise SchemaError(f"column '{c}' must hold string keys, got {schema[c]}")
+    for c in (START, END):
+        if c in cols and not isinstance(schema[c], pl.Datetime):
+            raise SchemaError(f"column '{c}' must be a Datetime, got {schema[c]}")
+    if {START, END} <= cols:
+        tz = {schema[START].time_zone is None, schema[END].time_zone is None}  # type: ignore[union-attr]
+        if len(tz) == 2:
+            raise SchemaError(f"'{START}' and '{END}' must both be time-zone aware, or both naive")
+
+
+def _duration_expr(cols: set[str]) -> pl.Expr:
+    from_window = None
+    if {START, END} <= cols:
+        from_window = (pl.col(END) - pl.col(START)).dt.total_microseconds() / 3.6e9
+    if DURATION_H in cols:
+        given = pl.col(DURATION_H).cast(pl.Float64)
+        return (given if from_window is None else pl.coalesce(given, from_window)).alias(HOURS)
+    assert from_window is not None
+    return from_window.alias(HOURS)
+
+
+def _not_finite_or_negative(c: str) -> pl.Expr:
+    x = pl.col(c).cast(pl.Float64)
+    return x.is_nan() | x.is_infinite() | (x < 0)
+
+
+def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
+    cols = set(frame.columns)
+    checks = [_Check(JOB_ID, pl.col(JOB_ID).is_null(), "are null")]
+    duration_label = DURATION_H if DURATION_H in cols else f"{START}/{END}"
+    checks.append(_Check(duration_label, pl.col(HOURS).is_null(), "have no duration (null)"))
+    checks.append(
+        _Check(
+            duration_label,
+            pl.col(HOURS).is_nan() | pl.col(HOURS).is_infinite() | (pl.col(HOURS) < 0),
+            "have a duration that is negative, NaN or infinite",
+        )
+    )
+    if {START, END} <= cols:
+        checks.append(_Check(END, pl.col(END) < pl.col(START), f"end before '{START}'"))
+    if ACCELERATOR_COUNT in cols:
+        n = pl.col(ACCELERATOR_COUNT).cast(pl.Float64)
+        checks.append(_Check(ACCELERATOR_COUNT, n.is_null(), "are null"))
+        checks.append(
+            _Check(
+                ACCELERATOR_COUNT,
+                _not_finite_or_negative(ACCELERATOR_COUNT) | (n.floor() != n),
+                "must be whole numbers >= 0",
+            )
+        )
+    for c in (CPU_CORES, MEMORY_GB, ENERGY_KWH, AVG_POWER_W):
+        if c in cols:
+            checks.append(_Check(c, _not_finite_or_negative(c), "must be finite and >= 0"))
+    for f in FACTOR_NAMES:
+        if f in cols:
+            d = FACTOR_DOMAINS[f]
+            x = pl.col(f).cast(pl.Float64)
+            below = (x < d.low) if d.low_inclusive else (x <= d.low)
+            checks.append(
+                _Check(
+                    f,
+                    x.is_nan() | x.is_infinite() | below | (x > d.high),
+                    f"must be {d.describe()}",
+                )
+            )
+    if ACCELERATOR_COUNT in cols:
+        count = pl.col(ACCELERATOR_COUNT).cast(pl.Float64)
+        no_row = pl.col(ROW.format(ACCELERATOR)).is_null() if ACCELERATOR in cols else pl.lit(True)
+
+        def given(c: str) -> pl.Expr:
+            return pl.col(c).is_not_null() if c in cols else pl.lit(False)
+
+        power_known = (
+            given(ENERGY_KWH) | given(AVG_POWER_W) | (given("tdp_w") & given("host_power_w"))
+        )
+        checks.append(
+            _Check(
+                ACCELERATOR,
+                (count > 0) & no_row & ~(given("embodied_kgco2e") & power_known),
+                "have accelerator_count > 0 but no accelerator key (nor tdp_w, host_power_w "
+                "and embodied_kgco2e overrides)",
+            )
+        )
+    has_grid = (
+        pl.col("grid_kgco2e_per_kwh").is_not_null() if "grid_kgco2e_per_kwh" in cols else None
+    )
+    has_region = pl.col(ROW.format(REGION)).is_not_null() if REGION in cols else None
+    if DATACENTER in cols:
+        regionless = np.flatnonzero(factors.engine_tables["datacenter_region"] == MISSING)  # type: ignore[index]
+        dc_has_region = pl.col(ROW.format(DATACENTER)).is_not_null() & ~pl.col(
+            ROW.format(DATACENTER)
+        ).is_in(pl.Series(regionless.astype(np.uint32)).implode())
+        has_region = dc_has_region if has_region is None else has_region | dc_has_region
+    located = [e for e in (has_grid, has_region) if e is not None]
+    any_located = located[0] if len(located) == 1 else located[0] | located[1]
+    checks.append(
+        _Check(
+            REGION
+            if REGION in cols
+            else DATACENTER
+            if DATACENTER in cols
+            else "grid_kgco2e_per_kwh",
+            ~any_located,
+            "have no grid intensity: give a region, a datacenter with a region, "
+            "or grid_kgco2e_per_kwh",
+        )
+    )
+
+    def positive(c: str) -> pl.Expr:
+        return (pl.col(c).cast(pl.Float64) > 0).fill_null(False) if c in cols else pl.lit(False)
+
+    def present(c: str) -> pl.Expr:
+        return pl.col(c).is_not_null() if c in cols else pl.lit(False)
+
+    describes_something = (
+        positive(ACCELERATOR_COUNT)
+        | positive(CPU_CORES)
+        | positive(MEMORY_GB)
+        | present(ENERGY_KWH)
+        | present(AVG_POWER_W)
+    )
+    checks.append(
+        _Check(
+            JOB_ID,
+            ~describes_something,
+            "describe no hardware and no energy (accelerator_count, cpu_cores and memory_gb "
+            "are all 0 or null, and energy_kwh and avg_power_w are null)",
+        )
+    )
+    return checks
+
+
+def _examples(work: pl.DataFrame, bad: pl.Expr, column: str) -> list[tuple[object, object]]:
+    shown = column if column in work.columns else HOURS
+    rows = work.filter(bad.fill_null(False)).select(JOB_ID, shown).head(N_EXAMPLES)
+    return list(rows.iter_rows())
+
+
+def prepare_jobs(
+    frame: pl.DataFrame,
+    factors: Factors,
+    *,
+    on_invalid: OnInvalid = "raise",
+) -> PreparedJobs:
+    """Validate ``frame`` and build the arguments of ``_core.estimate``."""
+    if on_invalid not in ("raise", "drop"):
+        raise ValueError(f"on_invalid must be 'raise' or 'drop', got {on_invalid!r}")
+    check_schema(frame)
+    cols = set(frame.columns)
+    keys = [c for c in KEY_COLUMNS if c in cols]
+    work = frame.with_columns(
+        _duration_expr(cols),
+        *[factors.key_to_row(c, KEY_COLUMNS[c]).alias(ROW.format(c)) for c in keys],
+    )
+
+    for c in keys:
+        unknown = work.filter(pl.col(ROW.format(c)).is_null() & pl.col(c).is_not_null())
+        if unknown.height and on_invalid == "raise":
+            raise factors.unknown_key_error(c, KEY_COLUMNS[c], unknown[c])
+
+    checks = _checks(frame, factors)
+    unknown_checks = [
+        _Check(c, pl.col(ROW.format(c)).is_null() & pl.col(c).is_not_null(), "hold unknown keys")
+        for c in keys
+    ]
+    checks = unknown_checks + checks
+    counts = work.select(
+        [chk.bad.fill_null(False).sum().alias(str(i)) for i, chk in enumerate(checks)]
+    ).row(0)
+    failing = [(chk, n) for chk, n in zip(checks, counts, strict=True) if n]
+    if failing:
+        if on_invalid == "raise":
+            chk, n = failing[0]
+            raise InvalidValueError(
+                chk.column, n, chk.problem, _examples(work, chk.bad, chk.column)
+            )
+        any_bad = pl.any_horizontal([chk.bad.fill_null(False) for chk, _ in failing])
+        keep = ~work.select(any_bad).to_series()
+        work = work.filter(keep)
+        frame = frame.filter(keep)
+        summary = "; ".join(f"{n} with {chk.column} that {chk.problem}" for chk, n in failing)
+        warnings.warn(
+            f"dropped {int((~keep).sum())} invalid rows ({summary})",
+            DroppedRowsWarning,
+            stacklevel=3,
+        )
+
+    if work.height and work[JOB_ID].n_unique() != work.height:
+        dup = work.filter(pl.col(JOB_ID).is_duplicated())[JOB_ID]
+        raise DuplicateJobError(
+            JOB_ID,
+            len(dup),
+            "share a job_id with another row",
+            dup.unique(maintain_order=True).head(N_EXAMPLES).to_list(),
+        )
+    _warn_absurd(work, cols)
+    return PreparedJobs(
+        frame=frame, core_kwargs=_core_kwargs(work, cols, keys, factors), duration_h=work[HOURS]
+    )
+
+
+def _warn_absurd(work: pl.DataFrame, cols: set[str]) -> None:
+    limits = {c: QUANTITY_PLAUSIBLE_HIGH[c] for c in QUANTITY_COLUMNS if c in cols}
+    limits[HOURS] = QUANTITY_PLAUSIBLE_HIGH[DURATION_H]
+    limits.pop(DURATION_H, None)
+    limits.update({f: FACTOR_DOMAINS[f].plausible_high for f in FACTOR_NAMES if f in cols})
+    limits = {c: v for c, v in limits.items() if v != float("inf")}
+    if not limits or not work.height:
+        return
+    counts = work.select(
+        [(pl.col(c).cast(pl.Float64) > v).sum().alias(c) for c, v in limits.items()]
+    ).row(0)
+    for (c, v), n in zip(limits.items(), counts, strict=True):
+        if n:
+            label = DURATION_H if c == HOURS else c
+            ex = _examples(work, pl.col(c).cast(pl.Float64) > v, c)
+            warnings.warn(
+                f"column '{label}': {n} rows exceed {v:g}, which is implausible; first: {ex}",
+                AbsurdValueWarning,
+                stacklevel=4,
+            )
+
+
+def _float_array(s: pl.Series) -> np.ndarray:
+    return np.ascontiguousarray(
+        s.cast(pl.Float64).fill_null(float("nan")).to_numpy(), dtype=np.float64
+    )
+
+
+def _core_kwargs(
+    work: pl.DataFrame, cols: set[str], keys: Sequence[str], factors: Factors
+) -> dict[str, object]:
+    def optional(c: str) -> np.ndarray | None:
+        return _float_array(work[c]) if c in cols else None
+
+    def rows(c: str, default: int) -> object:
+        if c not in keys:
+            return default
+        return np.ascontiguousarray(
+            work[ROW.format(c)].fill_null(MISSING).to_numpy(), dtype=np.uint32
+        )
+
+    return {
+        "duration_h": _float_array(work[HOURS]),
+        "accelerator_count": optional(ACCELERATOR_COUNT),
+        "cpu_cores": optional(CPU_CORES),
+        "memory_gb": optional(MEMORY_GB),
+        "energy_kwh": optional(ENERGY_KWH),
+        "avg_power_w": optional(AVG_POWER_W),
+        "accelerator": rows(ACCELERATOR, MISSING),
+        "cpu": rows(CPU, factors.generic_cpu_row),
+        "region": rows(REGION, MISSING),
+        "datacenter": rows(DATACENTER, MISSING),
+        "overrides": {f: _float_array(work[f]) for f in FACTOR_NAMES if f in cols},
+    }

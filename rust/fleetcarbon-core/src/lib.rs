@@ -1,0 +1,18 @@
+//! Numeric kernels of fleetcarbon.
+//!
+//! This crate has no Python dependency: it takes contiguous numeric columns
+//! (slices) and row indices into factor tables, and returns owned columns.
+//! The Python layer does all relational work (joining string keys to factor
+//! rows, validation, grouping labels) before calling in here.
+//!
+//! The model is documented in `docs/model.md` at the repository root.
+
+pub mod error;
+pub mod estimate;
+pub mod factors;
+pub mod summation;
+
+pub use error::{CoreError, CoreResult};
+pub use estimate::{estimate, Estimates, JobColumns, PowerBasis, RowIndex, OUTPUT_COLUMNS};
+pub use factors::{Factor, FactorTables, Table, MISSING, N_FACTORS};
+pub use summation::{grouped_sums, NeumaierSum};
