@@ -7,7 +7,7 @@ datacenter construction), computed by a Rust core over Polars frames.
 
 from __future__ import annotations
 
-from fleetcarbon import errors
+from fleetcarbon import baselines, errors
 from fleetcarbon._core import __version__
 from fleetcarbon.errors import FleetcarbonError
 from fleetcarbon.estimate import estimate
@@ -19,6 +19,7 @@ __all__ = [
     "Factors",
     "FleetcarbonError",
     "__version__",
+    "baselines",
     "errors",
     "estimate",
     "load_factors",

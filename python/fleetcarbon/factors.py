@@ -12,7 +12,7 @@ import polars as pl
 
 from fleetcarbon import _core
 from fleetcarbon.errors import InvalidValueError, MissingColumnError, SchemaError, UnknownKeyError
-from fleetcarbon.schema import FACTOR_DOMAINS, FACTOR_NAMES, FACTOR_TABLE
+from fleetcarbon.schema import FACTOR_DOMAINS, FACTOR_NAMES, FACTOR_TABLE, table_column
 
 __all__ = ["Factors", "load_factors"]
 
@@ -29,6 +29,10 @@ GENERIC_CPU = "generic"
 
 def _factors_of(table: str) -> list[str]:
     return [f for f in FACTOR_NAMES if FACTOR_TABLE[f] == table]
+
+
+def _columns_of(table: str) -> list[str]:
+    return [table_column(f) for f in _factors_of(table)]
 
 
 @dataclass(frozen=True)
@@ -187,7 +191,11 @@ class Factors:
             frame = self.table(table)
             for f in _factors_of(table):
                 values[f] = (
-                    frame[f].cast(pl.Float64).fill_null(float("nan")).to_numpy().astype(np.float64)
+                    frame[table_column(f)]
+                    .cast(pl.Float64)
+                    .fill_null(float("nan"))
+                    .to_numpy()
+                    .astype(np.float64)
                 )
         params = dict(zip(self.defaults["parameter"], self.defaults["value"], strict=True))
         for f in _factors_of("defaults"):
@@ -255,7 +263,7 @@ def _check_tables(f: Factors) -> None:
     """Validate table structure and factor domains, naming table, column and keys."""
     for table in KEYED_TABLES:
         frame = f.table(table)
-        needed = ["key", *_factors_of(table)]
+        needed = ["key", *_columns_of(table)]
         needed += {"regions": ["default_datacenter"], "datacenters": ["region"]}.get(table, [])
         missing = [c for c in needed if c not in frame.columns]
         if missing:
@@ -266,13 +274,15 @@ def _check_tables(f: Factors) -> None:
                 f"{table}.key", len(dup), "are null or duplicated", dup.head(5).to_list()
             )
         for factor in _factors_of(table):
-            _check_domain(frame, factor, f"{table}.{factor}", factor not in NULLABLE_FACTORS)
+            column = table_column(factor)
+            required = factor not in NULLABLE_FACTORS
+            _check_domain(frame, factor, column, f"{table}.{column}", required)
     params = f.defaults["parameter"].to_list()
     for factor in _factors_of("defaults"):
         if factor not in params:
             raise MissingColumnError(f"the defaults table lacks parameter '{factor}'")
         row = f.defaults.filter(pl.col("parameter") == factor).rename({"parameter": "key"})
-        _check_domain(row.with_columns(pl.col("value").alias(factor)), factor, factor, True)
+        _check_domain(row, factor, "value", f"defaults.{factor}", True)
     for table, key in (("datacenters", GENERIC_DATACENTER), ("cpus", GENERIC_CPU)):
         if key not in f.table(table)["key"].to_list():
             raise InvalidValueError(f"{table}.key", 1, f"lack the required '{key}' row")
@@ -280,14 +290,16 @@ def _check_tables(f: Factors) -> None:
     _check_link(f.regions, "default_datacenter", f.datacenters, "regions.default_datacenter")
 
 
-def _check_domain(frame: pl.DataFrame, factor: str, label: str, required: bool) -> None:
-    values = frame[factor].cast(pl.Float64, strict=False)
+def _check_domain(
+    frame: pl.DataFrame, factor: str, column: str, label: str, required: bool
+) -> None:
+    values = frame[column].cast(pl.Float64, strict=False)
     domain = FACTOR_DOMAINS[factor]
     above = values > domain.low if not domain.low_inclusive else values >= domain.low
     ok = values.is_finite() & above & (values <= domain.high)
     bad = frame.filter(~ok.fill_null(not required))
     if bad.height:
-        examples = list(zip(bad["key"].to_list(), bad[factor].to_list(), strict=True))[:5]
+        examples = list(zip(bad["key"].to_list(), bad[column].to_list(), strict=True))[:5]
         problem = f"must be {domain.describe()}" + ("" if not required else " and not null")
         raise InvalidValueError(label, bad.height, problem, examples)
 
@@ -336,7 +348,7 @@ def load_factors() -> Factors:
     }
     for table in KEYED_TABLES:
         frames[table] = frames[table].with_columns(
-            [pl.col(c).cast(pl.Float64) for c in _factors_of(table)]
+            [pl.col(c).cast(pl.Float64) for c in _columns_of(table)]
         )
     frames["defaults"] = frames["defaults"].with_columns(pl.col("value").cast(pl.Float64))
     with open(_data_file("VERSION"), encoding="utf-8") as fh:

@@ -34,6 +34,17 @@ FACTOR_NAMES: tuple[str, ...] = tuple(_core.factor_names())
 #: Table of each factor ("accelerators", "cpus", "regions", "datacenters", "defaults").
 FACTOR_TABLE: dict[str, str] = dict(zip(FACTOR_NAMES, _core.factor_tables(), strict=True))
 
+#: Column that holds a factor in its table, where it differs from the factor name.
+#: (The accelerators table says ``embodied_kgco2e``, as the literature does; the
+#: per-job override needs another name because ``embodied_kgco2e`` is an output.)
+_TABLE_COLUMN_OVERRIDES = {"accelerator_embodied_kgco2e": "embodied_kgco2e"}
+
+
+def table_column(factor: str) -> str:
+    """Name of the table column that holds ``factor``."""
+    return _TABLE_COLUMN_OVERRIDES.get(factor, factor)
+
+
 #: Output columns appended by :func:`fleetcarbon.estimate`, in order.
 OUTPUT_COLUMNS: tuple[str, ...] = ("power_basis", *_core.OUTPUT_COLUMNS)
 
@@ -63,7 +74,7 @@ class Domain:
 FACTOR_DOMAINS: dict[str, Domain] = {
     "tdp_w": Domain(0.0, plausible_high=3000.0),
     "host_power_w": Domain(0.0, plausible_high=5000.0),
-    "embodied_kgco2e": Domain(0.0, plausible_high=20000.0),
+    "accelerator_embodied_kgco2e": Domain(0.0, plausible_high=20000.0),
     "core_power_w": Domain(0.0, plausible_high=100.0),
     "core_embodied_kgco2e": Domain(0.0, plausible_high=1000.0),
     "grid_kgco2e_per_kwh": Domain(0.0, plausible_high=2.0),

@@ -137,6 +137,8 @@ def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
     checks = [_Check(JOB_ID, pl.col(JOB_ID).is_null(), "are null")]
     duration_label = DURATION_H if DURATION_H in cols else f"{START}/{END}"
     checks.append(_Check(duration_label, pl.col(HOURS).is_null(), "have no duration (null)"))
+    if {START, END} <= cols:
+        checks.append(_Check(END, pl.col(END) < pl.col(START), f"end before '{START}'"))
     checks.append(
         _Check(
             duration_label,
@@ -144,8 +146,6 @@ def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
             "have a duration that is negative, NaN or infinite",
         )
     )
-    if {START, END} <= cols:
-        checks.append(_Check(END, pl.col(END) < pl.col(START), f"end before '{START}'"))
     if ACCELERATOR_COUNT in cols:
         n = pl.col(ACCELERATOR_COUNT).cast(pl.Float64)
         checks.append(_Check(ACCELERATOR_COUNT, n.is_null(), "are null"))
@@ -184,9 +184,9 @@ def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
         checks.append(
             _Check(
                 ACCELERATOR,
-                (count > 0) & no_row & ~(given("embodied_kgco2e") & power_known),
+                (count > 0) & no_row & ~(given("accelerator_embodied_kgco2e") & power_known),
                 "have accelerator_count > 0 but no accelerator key (nor tdp_w, host_power_w "
-                "and embodied_kgco2e overrides)",
+                "and accelerator_embodied_kgco2e overrides)",
             )
         )
     has_grid = (
@@ -240,7 +240,8 @@ def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
 
 def _examples(work: pl.DataFrame, bad: pl.Expr, column: str) -> list[tuple[object, object]]:
     shown = column if column in work.columns else HOURS
-    rows = work.filter(bad.fill_null(False)).select(JOB_ID, shown).head(N_EXAMPLES)
+    shown_columns = [JOB_ID] if shown == JOB_ID else [JOB_ID, shown]
+    rows = work.filter(bad.fill_null(False)).select(shown_columns).head(N_EXAMPLES)
     return list(rows.iter_rows())
 
 
@@ -329,30 +330,31 @@ def _warn_absurd(work: pl.DataFrame, cols: set[str]) -> None:
             )
 
 
-def _float_array(s: pl.Series) -> np.ndarray:
-    return np.ascontiguousarray(
-        s.cast(pl.Float64).fill_null(float("nan")).to_numpy(), dtype=np.float64
-    )
+def _float_array(s: pl.Series, *, null: float = float("nan")) -> np.ndarray:
+    """Contiguous float64 buffer of ``s``, nulls replaced by ``null``."""
+    return np.ascontiguousarray(s.cast(pl.Float64).fill_null(null).to_numpy(), dtype=np.float64)
 
 
 def _core_kwargs(
     work: pl.DataFrame, cols: set[str], keys: Sequence[str], factors: Factors
 ) -> dict[str, object]:
-    def optional(c: str) -> np.ndarray | None:
-        return _float_array(work[c]) if c in cols else None
+    def optional(c: str, *, null: float = float("nan")) -> np.ndarray | None:
+        # NaN tells the core "not given"; a missing quantity (cores, memory) is 0.
+        return _float_array(work[c], null=null) if c in cols else None
 
     def rows(c: str, default: int) -> object:
+        """Row of each job in the table of key column ``c``; a null key means ``default``."""
         if c not in keys:
             return default
         return np.ascontiguousarray(
-            work[ROW.format(c)].fill_null(MISSING).to_numpy(), dtype=np.uint32
+            work[ROW.format(c)].fill_null(default).to_numpy(), dtype=np.uint32
         )
 
     return {
         "duration_h": _float_array(work[HOURS]),
         "accelerator_count": optional(ACCELERATOR_COUNT),
-        "cpu_cores": optional(CPU_CORES),
-        "memory_gb": optional(MEMORY_GB),
+        "cpu_cores": optional(CPU_CORES, null=0.0),
+        "memory_gb": optional(MEMORY_GB, null=0.0),
         "energy_kwh": optional(ENERGY_KWH),
         "avg_power_w": optional(AVG_POWER_W),
         "accelerator": rows(ACCELERATOR, MISSING),

@@ -107,7 +107,8 @@ def estimate_numpy(jobs: pl.DataFrame, factors: Factors | None = None) -> pl.Dat
         jobs, "market_kgco2e_per_kwh", np.where(np.isnan(table_market), grid, table_market)
     )
     with np.errstate(invalid="ignore"):
-        acc_hw = count * _pick(jobs, "embodied_kgco2e", _gather(acc_rows, acc, "embodied_kgco2e"))
+        acc_embodied = _gather(acc_rows, acc, "embodied_kgco2e")
+        acc_hw = count * _pick(jobs, "accelerator_embodied_kgco2e", acc_embodied)
         core_e = _pick(jobs, "core_embodied_kgco2e", _gather(cpu_rows, cpu, "core_embodied_kgco2e"))
         cpu_hw = np.where(cores != 0, cores * core_e, 0.0)
         cpu_hw += np.where(memory != 0, memory * param("memory_embodied_kgco2e_per_gb"), 0.0)

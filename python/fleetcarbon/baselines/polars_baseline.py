@@ -116,7 +116,8 @@ def estimate_polars(jobs: pl.DataFrame, factors: Factors | None = None) -> pl.Da
     cpu_hw = pl.when(cores != 0).then(cores * pick("core_embodied_kgco2e")).otherwise(
         0.0
     ) + pl.when(mem != 0).then(mem * param("memory_embodied_kgco2e_per_gb")).otherwise(0.0)
-    hardware = pl.when(n > 0).then(n * pick("embodied_kgco2e")).otherwise(cpu_hw)
+    embodied = pick("accelerator_embodied_kgco2e", "__t_embodied_kgco2e")
+    hardware = pl.when(n > 0).then(n * embodied).otherwise(cpu_hw)
     life_h = param("lifetime_years") * HOURS_PER_YEAR * param("use_rate")
     emb_hw = pl.when((hardware == 0) | (h == 0)).then(0.0).otherwise(hardware * h / life_h)
     out = frame.select(

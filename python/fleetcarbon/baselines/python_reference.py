@@ -82,13 +82,13 @@ def estimate_job(
         key = region["default_datacenter"] if region is not None else "generic"
         datacenter = lookups["datacenters"].get(key)
 
-    def factor(name: str, row: dict[str, Any] | None) -> float:
+    def factor(name: str, row: dict[str, Any] | None, column: str | None = None) -> float:
         override = _given(job, name)
         if override is not None:
             return override
         if row is None:
             raise KeyError(f"no value for {name}")
-        return float(row[name])
+        return float(row[column or name])
 
     def param(name: str) -> float:
         override = _given(job, name)
@@ -118,7 +118,7 @@ def estimate_job(
         table_market = region.get("market_kgco2e_per_kwh") if region is not None else None
         market = grid if table_market is None or math.isnan(table_market) else float(table_market)
     if count > 0:
-        hardware = count * factor("embodied_kgco2e", accel)
+        hardware = count * factor("accelerator_embodied_kgco2e", accel, "embodied_kgco2e")
     else:
         hardware = 0.0
         if cores:

@@ -254,7 +254,7 @@ fn estimate_row(jobs: &JobColumns<'_>, tables: &FactorTables, i: usize) -> CoreR
     let operational_market = facility_energy_kwh * market;
 
     let hardware_kgco2e = if has_accelerators {
-        count * get(Factor::EmbodiedKgco2e, accelerator)?
+        count * get(Factor::AcceleratorEmbodiedKgco2e, accelerator)?
     } else {
         cpu_memory(
             cores,
@@ -372,7 +372,7 @@ mod tests {
         let set = |v: &mut [Vec<f64>; N_FACTORS], f: Factor, x: Vec<f64>| v[f as usize] = x;
         set(&mut v, Factor::TdpW, vec![700.0]);
         set(&mut v, Factor::HostPowerW, vec![100.0]);
-        set(&mut v, Factor::EmbodiedKgco2e, vec![1000.0]);
+        set(&mut v, Factor::AcceleratorEmbodiedKgco2e, vec![1000.0]);
         set(&mut v, Factor::CorePowerW, vec![10.0]);
         set(&mut v, Factor::CoreEmbodiedKgco2e, vec![5.0]);
         set(&mut v, Factor::GridKgco2ePerKwh, vec![0.5, 0.1]);

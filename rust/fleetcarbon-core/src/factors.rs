@@ -57,7 +57,7 @@ pub enum Factor {
     /// Host power share per accelerator, W.
     HostPowerW,
     /// Embodied carbon per accelerator incl. its server share, kgCO2e.
-    EmbodiedKgco2e,
+    AcceleratorEmbodiedKgco2e,
     /// CPU power per core, W.
     CorePowerW,
     /// Embodied carbon per CPU core incl. its server share, kgCO2e.
@@ -90,7 +90,7 @@ impl Factor {
     pub const ALL: [Factor; N_FACTORS] = [
         Factor::TdpW,
         Factor::HostPowerW,
-        Factor::EmbodiedKgco2e,
+        Factor::AcceleratorEmbodiedKgco2e,
         Factor::CorePowerW,
         Factor::CoreEmbodiedKgco2e,
         Factor::GridKgco2ePerKwh,
@@ -109,7 +109,7 @@ impl Factor {
         match self {
             Factor::TdpW => "tdp_w",
             Factor::HostPowerW => "host_power_w",
-            Factor::EmbodiedKgco2e => "embodied_kgco2e",
+            Factor::AcceleratorEmbodiedKgco2e => "accelerator_embodied_kgco2e",
             Factor::CorePowerW => "core_power_w",
             Factor::CoreEmbodiedKgco2e => "core_embodied_kgco2e",
             Factor::GridKgco2ePerKwh => "grid_kgco2e_per_kwh",
@@ -132,7 +132,7 @@ impl Factor {
     /// The table that holds this factor.
     pub fn table(self) -> Table {
         match self {
-            Factor::TdpW | Factor::HostPowerW | Factor::EmbodiedKgco2e => Table::Accelerator,
+            Factor::TdpW | Factor::HostPowerW | Factor::AcceleratorEmbodiedKgco2e => Table::Accelerator,
             Factor::CorePowerW | Factor::CoreEmbodiedKgco2e => Table::Cpu,
             Factor::GridKgco2ePerKwh | Factor::MarketKgco2ePerKwh => Table::Region,
             Factor::Pue | Factor::FacilityEmbodiedFraction => Table::Datacenter,

@@ -1,0 +1,212 @@
+"""Every kind of bad input gets a specific FleetcarbonError naming column, count and examples."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import datetime, timedelta
+
+import polars as pl
+import pytest
+
+import fleetcarbon as fc
+from fleetcarbon import errors
+
+
+def jobs(**overrides):
+    base = {
+        "job_id": [1, 2, 3],
+        "duration_h": [1.0, 2.0, 3.0],
+        "accelerator": ["gpu-a", "gpu-b", "gpu-a"],
+        "accelerator_count": [1, 2, 4],
+        "region": ["FR", "PL", "FR"],
+    }
+    base.update(overrides)
+    return pl.DataFrame({k: v for k, v in base.items() if v is not None})
+
+
+def raises(exc, frame, factors, *fragments):
+    with pytest.raises(exc) as info:
+        fc.estimate(frame, factors)
+    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, errors.FleetcarbonError)
+    for fragment in fragments:
+        assert fragment in str(info.value), str(info.value)
+    return info.value
+
+
+@pytest.mark.parametrize("column", ["job_id", "duration_h"])
+def test_missing_required_column(factors, column):
+    raises(errors.MissingColumnError, jobs(**{column: None}), factors, column)
+
+
+def test_missing_location(factors):
+    raises(errors.MissingColumnError, jobs(region=None), factors, "region")
+
+
+def test_wrong_dtype(factors):
+    raises(errors.SchemaError, jobs(duration_h=["1", "2", "3"]), factors, "duration_h", "numeric")
+    raises(errors.SchemaError, jobs(region=[1, 2, 3]), factors, "region")
+    raises(errors.SchemaError, jobs(job_id=[1.0, 2.0, 3.0]), factors, "job_id")
+
+
+def test_nulls_in_required_column(factors):
+    e = raises(errors.InvalidValueError, jobs(duration_h=[1.0, None, None]), factors, "duration_h")
+    assert e.n_bad == 2
+    assert e.examples[0][0] == 2
+    raises(
+        errors.InvalidValueError, jobs(accelerator_count=[1, None, 2]), factors, "accelerator_count"
+    )
+    raises(errors.InvalidValueError, jobs(job_id=[1, None, 3]), factors, "job_id")
+
+
+@pytest.mark.parametrize(
+    ("column", "values"),
+    [
+        ("duration_h", [1.0, -2.0, 3.0]),
+        ("duration_h", [1.0, float("nan"), 3.0]),
+        ("duration_h", [1.0, float("inf"), 3.0]),
+        ("accelerator_count", [1, -1, 2]),
+        ("accelerator_count", [1.0, 1.5, 2.0]),
+        ("energy_kwh", [1.0, -1.0, None]),
+        ("avg_power_w", [float("nan"), None, None]),
+        ("cpu_cores", [-4, None, None]),
+        ("memory_gb", [float("inf"), None, None]),
+        ("tdp_w", [-1.0, None, None]),
+    ],
+)
+def test_negative_nan_inf_or_fractional_values(factors, column, values):
+    e = raises(errors.InvalidValueError, jobs(**{column: values}), factors, column, "1 row")
+    assert e.n_bad == 1
+
+
+def test_end_before_start(factors):
+    t = datetime(2025, 1, 1)
+    frame = jobs(
+        duration_h=None, start=[t] * 3, end=[t + timedelta(hours=1), t - timedelta(hours=1), t]
+    )
+    e = raises(errors.InvalidValueError, frame, factors, "end", "before")
+    assert e.n_bad == 1
+
+
+def test_mixed_naive_and_aware_times(factors):
+    t = datetime(2025, 1, 1)
+    frame = jobs(duration_h=None, start=[t] * 3, end=[t] * 3).with_columns(
+        pl.col("end").dt.replace_time_zone("UTC")
+    )
+    raises(errors.SchemaError, frame, factors, "time-zone")
+
+
+def test_unknown_keys_are_listed_with_suggestions(factors):
+    e = raises(
+        errors.UnknownKeyError,
+        jobs(accelerator=["gpu-a", "gpu-c", "gpu-c"]),
+        factors,
+        "accelerator",
+        "gpu-c",
+        "did you mean",
+    )
+    assert e.n_bad == 2
+    assert e.unknown == ["gpu-c"]
+    assert "gpu-a" in e.suggestions["gpu-c"] or "gpu-b" in e.suggestions["gpu-c"]
+    raises(errors.UnknownKeyError, jobs(region=["FR", "FRANCE", "XX"]), factors, "region", "FRANCE")
+    frame = jobs(datacenter=["hyper", "hyperr", None])
+    raises(errors.UnknownKeyError, frame, factors, "datacenter", "hyperr")
+
+
+def test_aliases_and_case_are_not_unknown(factors):
+    out = fc.estimate(
+        jobs(accelerator=["GPU A", "gpu-B", "Gpu-A"], region=["fr", "POL", "pl"]), factors
+    )
+    assert out.height == 3
+
+
+def test_duplicate_job_id(factors):
+    e = raises(errors.DuplicateJobError, jobs(job_id=["a", "b", "a"]), factors, "job_id", "a")
+    assert e.n_bad == 2
+
+
+def test_pue_below_one(factors):
+    raises(errors.InvalidValueError, jobs(pue=[1.1, 0.9, None]), factors, "pue")
+
+
+@pytest.mark.parametrize("column", ["power_fraction", "use_rate", "facility_embodied_fraction"])
+def test_fraction_outside_unit_interval(factors, column):
+    raises(errors.InvalidValueError, jobs(**{column: [0.5, 1.5, None]}), factors, column)
+
+
+def test_use_rate_zero_and_lifetime_zero(factors):
+    raises(errors.InvalidValueError, jobs(use_rate=[0.0, None, None]), factors, "use_rate")
+    raises(
+        errors.InvalidValueError, jobs(lifetime_years=[0.0, None, None]), factors, "lifetime_years"
+    )
+
+
+def test_gpu_job_without_accelerator_key(factors):
+    raises(
+        errors.InvalidValueError, jobs(accelerator=["gpu-a", None, "gpu-a"]), factors, "accelerator"
+    )
+
+
+def test_no_grid_intensity(factors):
+    frame = jobs(region=None, datacenter=["site-pl", "generic", "hyper"])
+    e = raises(errors.InvalidValueError, frame, factors, "grid intensity")
+    assert e.n_bad == 2
+
+
+def test_job_describing_no_hardware(factors):
+    frame = jobs(accelerator=[None] * 3, accelerator_count=[0, 0, 0])
+    raises(errors.InvalidValueError, frame, factors, "no hardware")
+
+
+def test_on_invalid_drop_reports_counts_and_keeps_good_rows(factors):
+    frame = jobs(duration_h=[1.0, -1.0, 3.0], accelerator=["gpu-a", "gpu-a", "nope"])
+    with pytest.warns(errors.DroppedRowsWarning, match="dropped 2 invalid rows"):
+        out = fc.estimate(frame, factors, on_invalid="drop")
+    assert out["job_id"].to_list() == [1]
+
+
+def test_absurd_values_warn(factors):
+    with pytest.warns(errors.AbsurdValueWarning, match="duration_h"):
+        fc.estimate(jobs(duration_h=[1.0, 1e6, 1.0]), factors)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fc.estimate(jobs(), factors)
+
+
+def test_bad_on_invalid_and_bad_input_type(factors):
+    with pytest.raises(ValueError, match="on_invalid"):
+        fc.estimate(jobs(), factors, on_invalid="ignore")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        fc.estimate({"job_id": [1]}, factors)  # type: ignore[arg-type]
+
+
+def test_kernel_errors_are_fleetcarbon_errors_not_panics(factors):
+    from fleetcarbon import _core
+
+    kwargs = dict(factors.engine_tables)
+    with pytest.raises(errors.KernelError, match="out of range"):
+        _core.estimate(
+            duration_h=__import__("numpy").ones(2),
+            accelerator_count=None,
+            cpu_cores=__import__("numpy").ones(2),
+            memory_gb=None,
+            energy_kwh=None,
+            avg_power_w=None,
+            accelerator=_core.MISSING,
+            cpu=99,
+            region=0,
+            datacenter=_core.MISSING,
+            overrides={},
+            **kwargs,
+        )
+
+
+def test_bad_factor_tables_are_rejected(factors):
+    with pytest.raises(errors.InvalidValueError, match="pue"):
+        factors.with_rows(datacenters=pl.DataFrame({"key": ["hyper"], "pue": [0.8]}))
+    with pytest.raises(errors.InvalidValueError, match="host_power_w"):
+        factors.with_rows(accelerators=pl.DataFrame({"key": ["new-gpu"], "tdp_w": [500.0]}))
+    with pytest.raises(errors.SchemaError, match="no column"):
+        factors.with_rows(accelerators=pl.DataFrame({"key": ["x"], "watts": [1.0]}))
+    with pytest.raises(errors.InvalidValueError, match="linked"):
+        factors.with_rows(datacenters=pl.DataFrame({"key": ["hyper"], "region": ["Atlantis"]}))

@@ -1,0 +1,572 @@
+"""Tests of the bundled factor tables (python/fleetcarbon/data).
+
+Reads the CSVs directly with polars; does not import the fleetcarbon engine.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "python" / "fleetcarbon" / "data"
+SCRIPT = REPO / "tools" / "derive_factors.py"
+
+COLUMNS = {
+    "accelerators": [
+        "key",
+        "vendor",
+        "model",
+        "form_factor",
+        "memory_gb",
+        "memory_type",
+        "release_year",
+        "process_nm",
+        "die_area_mm2",
+        "tdp_w",
+        "tdp_w_low",
+        "tdp_w_high",
+        "tdp_source",
+        "idle_w",
+        "idle_source",
+        "host_power_w",
+        "host_power_w_low",
+        "host_power_w_high",
+        "host_power_source",
+        "embodied_kgco2e",
+        "embodied_kgco2e_low",
+        "embodied_kgco2e_high",
+        "embodied_source",
+        "embodied_method",
+        "year",
+        "licence",
+        "note",
+    ],
+    "cpus": [
+        "key",
+        "vendor",
+        "model",
+        "cores",
+        "tdp_w",
+        "core_power_w",
+        "core_power_w_low",
+        "core_power_w_high",
+        "core_power_source",
+        "core_embodied_kgco2e",
+        "core_embodied_kgco2e_low",
+        "core_embodied_kgco2e_high",
+        "core_embodied_source",
+        "year",
+        "licence",
+        "note",
+    ],
+    "regions": [
+        "key",
+        "kind",
+        "name",
+        "country_iso2",
+        "provider",
+        "grid_zone",
+        "grid_kgco2e_per_kwh",
+        "grid_kgco2e_per_kwh_low",
+        "grid_kgco2e_per_kwh_high",
+        "grid_source",
+        "year",
+        "basis",
+        "market_kgco2e_per_kwh",
+        "market_source",
+        "default_datacenter",
+        "licence",
+        "note",
+    ],
+    "datacenters": [
+        "key",
+        "name",
+        "operator",
+        "region",
+        "pue",
+        "pue_low",
+        "pue_high",
+        "pue_source",
+        "facility_embodied_fraction",
+        "facility_embodied_fraction_low",
+        "facility_embodied_fraction_high",
+        "facility_embodied_source",
+        "year",
+        "licence",
+        "note",
+    ],
+    "defaults": ["parameter", "value", "low", "high", "unit", "source", "year", "licence", "note"],
+    "aliases": ["alias", "table", "key", "source"],
+    "sources": ["source_id", "title", "publisher", "url", "year", "licence"],
+}
+
+NUMERIC = {
+    "accelerators": [
+        "memory_gb",
+        "release_year",
+        "process_nm",
+        "die_area_mm2",
+        "tdp_w",
+        "tdp_w_low",
+        "tdp_w_high",
+        "idle_w",
+        "host_power_w",
+        "host_power_w_low",
+        "host_power_w_high",
+        "embodied_kgco2e",
+        "embodied_kgco2e_low",
+        "embodied_kgco2e_high",
+        "year",
+    ],
+    "cpus": [
+        "cores",
+        "tdp_w",
+        "core_power_w",
+        "core_power_w_low",
+        "core_power_w_high",
+        "core_embodied_kgco2e",
+        "core_embodied_kgco2e_low",
+        "core_embodied_kgco2e_high",
+        "year",
+    ],
+    "regions": [
+        "grid_kgco2e_per_kwh",
+        "grid_kgco2e_per_kwh_low",
+        "grid_kgco2e_per_kwh_high",
+        "year",
+        "market_kgco2e_per_kwh",
+    ],
+    "datacenters": [
+        "pue",
+        "pue_low",
+        "pue_high",
+        "facility_embodied_fraction",
+        "facility_embodied_fraction_low",
+        "facility_embodied_fraction_high",
+        "year",
+    ],
+    "defaults": ["value", "low", "high", "year"],
+}
+
+# (table, value column, low column, high column)
+TRIPLES = [
+    ("accelerators", "tdp_w", "tdp_w_low", "tdp_w_high"),
+    ("accelerators", "host_power_w", "host_power_w_low", "host_power_w_high"),
+    ("accelerators", "embodied_kgco2e", "embodied_kgco2e_low", "embodied_kgco2e_high"),
+    ("cpus", "core_power_w", "core_power_w_low", "core_power_w_high"),
+    ("cpus", "core_embodied_kgco2e", "core_embodied_kgco2e_low", "core_embodied_kgco2e_high"),
+    ("regions", "grid_kgco2e_per_kwh", "grid_kgco2e_per_kwh_low", "grid_kgco2e_per_kwh_high"),
+    ("datacenters", "pue", "pue_low", "pue_high"),
+    (
+        "datacenters",
+        "facility_embodied_fraction",
+        "facility_embodied_fraction_low",
+        "facility_embodied_fraction_high",
+    ),
+    ("defaults", "value", "low", "high"),
+]
+
+KEYCOL = {"defaults": "parameter", "aliases": "alias", "sources": "source_id"}
+SOURCE_COLS = {
+    "accelerators": ["tdp_source", "idle_source", "host_power_source", "embodied_source"],
+    "cpus": ["core_power_source", "core_embodied_source"],
+    "regions": ["grid_source", "market_source"],
+    "datacenters": ["pue_source", "facility_embodied_source"],
+    "defaults": ["source"],
+    "aliases": ["source"],
+}
+
+
+def load(name: str) -> pl.DataFrame:
+    return pl.read_csv(DATA / f"{name}.csv", infer_schema=False)
+
+
+def num(df: pl.DataFrame, col: str) -> pl.Series:
+    return df[col].cast(pl.Float64, strict=True)
+
+
+def by_key(name: str) -> dict[str, dict]:
+    df = load(name)
+    return {r[KEYCOL.get(name, "key")]: r for r in df.iter_rows(named=True)}
+
+
+def f(x) -> float:
+    return float(x)
+
+
+# ----------------------------------------------------------------- schema
+@pytest.mark.parametrize("name", sorted(COLUMNS))
+def test_exact_columns(name):
+    assert load(name).columns == COLUMNS[name]
+
+
+@pytest.mark.parametrize("name", sorted(NUMERIC))
+def test_numeric_columns_parse(name):
+    df = load(name)
+    for col in NUMERIC[name]:
+        num(df, col)  # raises if any non-empty cell is not a float
+
+
+@pytest.mark.parametrize("name", sorted(COLUMNS))
+def test_keys_unique_and_nonempty(name):
+    df = load(name)
+    col = KEYCOL.get(name, "key")
+    keys = df[col]
+    assert keys.null_count() == 0
+    lowered = keys.str.to_lowercase()
+    assert lowered.n_unique() == len(lowered), "keys must be unique case-insensitively"
+
+
+def test_version_file():
+    v = (DATA / "VERSION").read_text(encoding="utf-8")
+    assert v.endswith("\n") and len(v.strip().splitlines()) == 1
+    parts = v.strip().split(".")
+    assert len(parts) == 3 and all(p.isdigit() for p in parts)
+
+
+def test_required_rows():
+    assert by_key("regions")["WORLD"]["kind"] == "world"
+    assert "generic" in by_key("cpus")
+    assert "generic" in by_key("datacenters")
+    params = set(by_key("defaults"))
+    assert {
+        "power_fraction",
+        "lifetime_years",
+        "use_rate",
+        "memory_power_w_per_gb",
+        "memory_embodied_kgco2e_per_gb",
+    } <= params
+    acc = set(by_key("accelerators"))
+    minimum = {
+        "nvidia-v100-sxm2-32gb",
+        "nvidia-v100-pcie-32gb",
+        "nvidia-a100-sxm4-40gb",
+        "nvidia-a100-sxm4-80gb",
+        "nvidia-a100-pcie-40gb",
+        "nvidia-a100-pcie-80gb",
+        "nvidia-h100-sxm5-80gb",
+        "nvidia-h100-pcie-80gb",
+        "nvidia-h100-nvl-94gb",
+        "nvidia-h200-sxm-141gb",
+        "nvidia-b200-sxm-180gb",
+        "nvidia-l4-24gb",
+        "nvidia-t4-16gb",
+        "nvidia-l40s-48gb",
+        "amd-mi300x-192gb",
+        "google-tpu-v4",
+        "nvidia-rtx-4090-24gb",
+    }
+    assert minimum <= acc
+
+
+def test_region_kinds_and_keys():
+    df = load("regions")
+    assert set(df["kind"].unique()) <= {"world", "country", "subnational", "cloud"}
+    for r in df.iter_rows(named=True):
+        if r["kind"] == "country":
+            assert len(r["key"]) == 2 and r["key"].isupper() and r["key"] == r["country_iso2"]
+        if r["kind"] == "cloud":
+            prov, _, reg = r["key"].partition(":")
+            assert prov == r["provider"] and prov in {"aws", "azure", "gcp"} and reg
+    assert (df.filter(pl.col("kind") == "country").height) >= 200
+    for prov, n in (("aws", 20), ("azure", 20), ("gcp", 40)):
+        assert df.filter(pl.col("provider") == prov).height >= n
+
+
+def test_market_default_is_null():
+    df = load("regions")
+    assert df["market_kgco2e_per_kwh"].null_count() == df.height
+
+
+def test_references_resolve():
+    dcs = by_key("datacenters")
+    regions = by_key("regions")
+    for r in regions.values():
+        assert r["default_datacenter"] in dcs, r["key"]
+        if r["kind"] == "cloud":
+            expected = {"gcp": "google", "aws": "aws", "azure": "azure"}[r["provider"]]
+            assert r["default_datacenter"] == expected
+    for r in dcs.values():
+        if r["region"]:
+            assert r["region"] in regions
+
+
+def test_aliases_resolve_and_do_not_shadow_keys():
+    tables = {
+        t: {k.lower() for k in by_key(t)}
+        for t in ("accelerators", "cpus", "regions", "datacenters")
+    }
+    all_keys = set().union(*tables.values())
+    for r in load("aliases").iter_rows(named=True):
+        assert r["table"] in tables, r
+        assert r["key"].lower() in tables[r["table"]], r
+        assert r["alias"].lower() not in all_keys, f"alias equals a canonical key: {r['alias']}"
+    aliases = {r["alias"]: r for r in load("aliases").iter_rows(named=True)}
+    assert aliases["NVIDIA A100-SXM4-80GB"]["key"] == "nvidia-a100-sxm4-80gb"
+    assert aliases["NVIDIA H100 80GB HBM3"]["key"] == "nvidia-h100-sxm5-80gb"
+    assert aliases["Tesla V100-SXM2-32GB"]["key"] == "nvidia-v100-sxm2-32gb"
+    assert aliases["FRA"]["key"] == "FR"
+    assert aliases["us-east-1"]["key"] == "aws:us-east-1"
+
+
+def test_source_ids_resolve():
+    known = set(by_key("sources"))
+    for name, cols in SOURCE_COLS.items():
+        df = load(name)
+        for col in cols:
+            for cell in df[col].drop_nulls():
+                for sid in cell.split(";"):
+                    assert sid in known, f"{name}.{col}: unknown source id {sid!r}"
+
+
+def test_licences_known_and_most_restrictive():
+    order = ["CC-BY-4.0", "Apache-2.0", "MIT", "cited-fact", "fleetcarbon"]
+    src = {k: v["licence"] for k, v in by_key("sources").items()}
+    assert set(src.values()) <= set(order)
+    for name, cols in SOURCE_COLS.items():
+        if name == "aliases":
+            continue
+        for r in load(name).iter_rows(named=True):
+            lics = {src[s] for c in cols if r[c] for s in r[c].split(";")}
+            expected = next(x for x in order if x in lics)
+            if name == "accelerators":
+                # spec sources (Epoch etc.) may add a more restrictive licence
+                assert order.index(r["licence"]) <= order.index(expected)
+            else:
+                assert r["licence"] == expected, (name, r)
+
+
+# ----------------------------------------------------------------- bounds
+@pytest.mark.parametrize("table,v,lo,hi", TRIPLES)
+def test_low_le_value_le_high(table, v, lo, hi):
+    df = load(table)
+    val, low, high = num(df, v), num(df, lo), num(df, hi)
+    assert val.null_count() == 0 and low.null_count() == 0 and high.null_count() == 0
+    assert (low <= val).all() and (val <= high).all()
+
+
+def test_physical_ranges():
+    acc = load("accelerators")
+    assert ((num(acc, "tdp_w") > 0) & (num(acc, "tdp_w_high") <= 2000)).all()
+    assert (
+        (num(acc, "embodied_kgco2e_low") > 0) & (num(acc, "embodied_kgco2e_high") <= 5000)
+    ).all()
+    assert (num(acc, "host_power_w_low") >= 0).all()
+    idle = num(acc, "idle_w").drop_nulls()
+    assert ((idle > 0) & (idle < 100)).all()
+    dc = load("datacenters")
+    assert ((num(dc, "pue_low") >= 1.0) & (num(dc, "pue_high") <= 3.0)).all()
+    assert (
+        (num(dc, "facility_embodied_fraction_low") >= 0)
+        & (num(dc, "facility_embodied_fraction_high") <= 1)
+    ).all()
+    reg = load("regions")
+    assert (
+        (num(reg, "grid_kgco2e_per_kwh_low") >= 0) & (num(reg, "grid_kgco2e_per_kwh_high") <= 1.5)
+    ).all()
+    cpus = load("cpus")
+    assert ((num(cpus, "core_power_w_low") > 0) & (num(cpus, "core_power_w_high") < 30)).all()
+    assert (num(cpus, "core_embodied_kgco2e_low") > 0).all()
+    d = by_key("defaults")
+    assert 0 < f(d["power_fraction"]["low"]) and f(d["power_fraction"]["high"]) <= 1
+    assert 0 < f(d["use_rate"]["low"]) and f(d["use_rate"]["high"]) <= 1
+    assert 1 <= f(d["lifetime_years"]["low"]) and f(d["lifetime_years"]["high"]) <= 10
+    assert 0 < f(d["memory_embodied_kgco2e_per_gb"]["value"]) < 2
+
+
+# ----------------------------------------------------------------- spot checks
+def test_spot_checks():
+    reg = by_key("regions")
+    g = lambda k: f(reg[k]["grid_kgco2e_per_kwh"])  # noqa: E731
+    assert g("FR") < g("PL") / 5
+    assert g("gcp:europe-north1") < g("gcp:us-central1")
+    assert 0.40 <= g("WORLD") <= 0.55
+    assert 0.30 <= g("US") <= 0.45
+    acc = by_key("accelerators")
+    t = lambda k: f(acc[k]["tdp_w"])  # noqa: E731
+    assert t("nvidia-h100-sxm5-80gb") == 700
+    assert t("nvidia-a100-sxm4-80gb") == 400 and t("nvidia-a100-sxm4-40gb") == 400
+    assert t("nvidia-a100-pcie-40gb") == 250 and t("nvidia-a100-pcie-80gb") == 300
+    assert t("nvidia-v100-sxm2-32gb") == 300 and t("nvidia-v100-pcie-32gb") == 250
+    assert t("amd-mi250x-128gb") == 500 and f(acc["amd-mi250x-128gb"]["tdp_w_high"]) == 560
+    assert f(acc["nvidia-h100-pcie-80gb"]["tdp_w_low"]) == 300
+    assert f(acc["nvidia-a100-sxm4-80gb"]["idle_w"]) == 46
+    assert f(acc["nvidia-t4-16gb"]["idle_w"]) == 8
+    # embodied: card + server share in model.md's 200-1,200 kg window, newer/bigger higher
+    e = lambda k: f(acc[k]["embodied_kgco2e"])  # noqa: E731
+    for k in ("nvidia-a100-sxm4-80gb", "nvidia-h100-sxm5-80gb", "nvidia-v100-sxm2-32gb"):
+        assert 200 <= e(k) <= 1200
+    assert e("nvidia-v100-sxm2-32gb") < e("nvidia-a100-sxm4-80gb") < e("nvidia-h100-sxm5-80gb")
+    assert e("nvidia-h100-sxm5-80gb") < e("nvidia-b200-sxm-180gb")
+    assert e("nvidia-rtx-4090-24gb") < e("nvidia-h100-sxm5-80gb")
+    # published per-GPU figures fall inside the bounds
+    a100 = acc["nvidia-a100-sxm4-80gb"]
+    assert f(a100["embodied_kgco2e_low"]) <= 463 <= f(a100["embodied_kgco2e_high"])  # BLOOM/OLMo
+    h100 = acc["nvidia-h100-sxm5-80gb"]
+    assert f(h100["embodied_kgco2e_low"]) <= 877 <= f(h100["embodied_kgco2e_high"])  # p5-class
+    dc = by_key("datacenters")
+    assert 1.5 <= f(dc["generic"]["pue"]) <= 1.65
+    assert abs(f(dc["google"]["pue"]) - 1.10) < 0.02
+    assert abs(f(dc["generic"]["facility_embodied_fraction"]) - 0.15) < 1e-9
+    d = by_key("defaults")
+    assert abs(f(d["memory_power_w_per_gb"]["value"]) - 0.3725) < 1e-9
+    cpus = by_key("cpus")
+    assert abs(f(cpus["amd-epyc-7763"]["core_power_w"]) - 280 / 64) < 0.01
+    assert abs(f(cpus["intel-xeon-platinum-8480"]["core_power_w"]) - 350 / 56) < 0.01
+
+
+# ----------------------------------------------------------------- reproducibility
+def shared_dir() -> Path | None:
+    env = os.environ.get("FLEETCARBON_SHARED")
+    cand = Path(env) if env else REPO.parent / "shared"
+    if (cand / "reference-data").is_dir():
+        cand = cand / "reference-data"
+    return cand if cand.is_dir() else None
+
+
+def test_derivation_is_reproducible(tmp_path):
+    shared = shared_dir()
+    if shared is None:
+        pytest.skip("shared reference data not available")
+    out = tmp_path / "out"
+    res = subprocess.run(
+        [sys.executable, str(SCRIPT), "--out", str(out), "--shared", str(shared)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert res.returncode == 0, res.stderr
+    committed = sorted(p.name for p in DATA.iterdir() if p.suffix == ".csv" or p.name == "VERSION")
+    produced = sorted(p.name for p in out.iterdir())
+    assert committed == produced
+    for name in committed:
+        assert (out / name).read_bytes() == (DATA / name).read_bytes(), f"{name} differs"
+
+
+# ----------------------------------------------------------------- cross-checks
+def _rel(a: float, b: float) -> float:
+    return (a - b) / b if b else float("inf")
+
+
+def test_cross_check_report(tmp_path):
+    """Compare shipped values with AMBER/RED sources; report, never fail on values."""
+    shared = shared_dir()
+    if shared is None:
+        pytest.skip("shared reference data not available")
+    reg = by_key("regions")
+    lines: list[str] = []
+
+    # 1. Ember yearly (co2.js, AMBER): country values vs ours.
+    p = shared / "co2js/data/output/average-intensities.json"
+    iso = {
+        r["alias"]: r["key"]
+        for r in load("aliases").iter_rows(named=True)
+        if r["source"] == "iso-3166"
+    }
+    if p.exists():
+        ember = json.loads(p.read_text(encoding="utf-8"))
+        outside, big = 0, []
+        n = 0
+        for iso3, e in ember.items():
+            k = iso.get(iso3)
+            if not k or k not in reg:
+                continue
+            n += 1
+            v = e["emissions_intensity_gco2_per_kwh"] / 1000.0
+            r = reg[k]
+            if not f(r["grid_kgco2e_per_kwh_low"]) <= v <= f(r["grid_kgco2e_per_kwh_high"]):
+                outside += 1
+            d = _rel(f(r["grid_kgco2e_per_kwh"]), v) if v else 0.0
+            if abs(d) > 0.25:
+                big.append(
+                    f"{k}: ours {r['grid_kgco2e_per_kwh']} ({r['year']}) "
+                    f"vs Ember {v:.4f} ({e['year']})"
+                )
+        lines.append(f"[ember] {n} countries compared, {outside} Ember values outside our bounds")
+        lines += ["  " + s for s in sorted(big)]
+
+    # 2. Electricity Maps data_centers.json (AGPL, RED): region -> zone mapping.
+    p = shared / "electricitymaps-contrib/config/data_centers/data_centers.json"
+    if p.exists():
+        dc = json.loads(p.read_text(encoding="utf-8"))
+        prov_map = {"aws": "aws", "azure": "azure", "gcp": "gcp"}
+        em = {}
+        for v in dc.values():
+            prov = prov_map.get(str(v.get("provider", "")).lower())
+            if prov:
+                em[f"{prov}:{v['region']}"] = v.get("zoneKey", "")
+        agree, disagree, missing = 0, [], []
+        for k, r in reg.items():
+            if r["kind"] != "cloud":
+                continue
+            z = em.get(k)
+            if z is None:
+                missing.append(k)
+                continue
+            if z.split("-")[0] == r["country_iso2"]:
+                agree += 1
+            else:
+                disagree.append(f"{k}: ours {r['grid_zone']} vs EM {z}")
+        lines.append(
+            f"[em-mapping] country agrees for {agree}; {len(disagree)} disagree; "
+            f"{len(missing)} not in EM file"
+        )
+        lines += ["  " + s for s in sorted(disagree)]
+
+        # 2b. Electricity Maps yearly 2024 (ODbL, AMBER) for the EM zone of each region.
+        py = shared / "co2js/data/output/electricity-maps/yearly_2024.json"
+        if py.exists():
+            yearly = json.loads(py.read_text(encoding="utf-8"))
+            big = []
+            n = 0
+            for k, z in sorted(em.items()):
+                if k not in reg or z not in yearly:
+                    continue
+                try:
+                    v = float(yearly[z]["carbonIntensity"]["value"]) / 1000.0
+                except (KeyError, TypeError, ValueError):
+                    continue
+                n += 1
+                r = reg[k]
+                if not f(r["grid_kgco2e_per_kwh_low"]) <= v <= f(r["grid_kgco2e_per_kwh_high"]):
+                    big.append(
+                        f"{k}: ours {r['grid_kgco2e_per_kwh']} "
+                        f"[{r['grid_kgco2e_per_kwh_low']}, {r['grid_kgco2e_per_kwh_high']}] "
+                        f"vs EM-2024 {z} {v:.4f}"
+                    )
+            lines.append(
+                f"[em-2024] {n} cloud regions compared, {len(big)} EM values outside our bounds"
+            )
+            lines += ["  " + s for s in big]
+
+    # 3. CCF grid factors (Apache, dated ~2020-21): cloud region intensities.
+    for prov in ("aws", "azure", "gcp"):
+        p = shared / f"cloud-carbon-coefficients/data/grid-emissions-factors-{prov}.csv"
+        if not p.exists():
+            continue
+        with open(p, newline="", encoding="utf-8") as fh:
+            ccf = list(csv.DictReader(fh))
+        col = next(c for c in ccf[0] if "CO2e" in c)
+        big = []
+        for row in ccf:
+            k = f"{prov}:{row['Region']}"
+            if k in reg and row[col]:
+                v = float(row[col]) * 1000.0
+                d = _rel(f(reg[k]["grid_kgco2e_per_kwh"]), v) if v else 0.0
+                if abs(d) > 0.3:
+                    big.append(f"{k}: ours {reg[k]['grid_kgco2e_per_kwh']} vs CCF {v:.4f}")
+        lines.append(f"[ccf-{prov}] {len(big)} regions differ by >30%")
+        lines += ["  " + s for s in sorted(big)]
+
+    report = tmp_path / "cross_check_report.txt"
+    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    assert report.exists()

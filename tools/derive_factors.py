@@ -1,0 +1,879 @@
+#!/usr/bin/env python3
+"""Derive fleetcarbon's bundled factor tables.
+
+Reads GREEN-licensed reference files from the shared research folder
+(``<repo>/../shared/reference-data`` or ``$FLEETCARBON_SHARED``/``--shared``)
+plus the hand-curated, cited figures in ``data/figures/*.csv`` and writes the
+tables in ``python/fleetcarbon/data`` (or ``--out``).
+
+Only the Python standard library is used.  Output is deterministic: rows are
+sorted by key, floats are rounded to a fixed precision and written without
+trailing zeros, line endings are ``\\n``.
+
+Run from the repository root::
+
+    python tools/derive_factors.py [--out DIR] [--shared DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import os
+import re
+import statistics
+import sys
+from pathlib import Path
+
+DATASET_VERSION = "2026.11.0"
+
+REPO = Path(__file__).resolve().parent.parent
+FIGURES = REPO / "data" / "figures"
+DEFAULT_OUT = REPO / "python" / "fleetcarbon" / "data"
+
+# Most restrictive first.  "cited-fact" = a published number (datasheet, paper,
+# first-party page) transcribed by hand; "fleetcarbon" = our own stated rule.
+LICENCE_RANK = ["CC-BY-4.0", "Apache-2.0", "MIT", "cited-fact", "fleetcarbon"]
+
+# Shared files used for shipped values (all GREEN in SOURCES.md).
+F_OWID = "codecarbon/codecarbon/data/private_infra/global_energy_mix.json"
+F_GA_CI = "greenalgorithms/data/v3.0/CI_aggregated.csv"
+F_GA_CPU = "greenalgorithms/data/v3.0/TDP_cpu.csv"
+F_CC_CPU = "codecarbon/codecarbon/data/hardware/cpu_power.csv"
+F_EPOCH = "epoch-ml-hardware/data/raw/gpu_prices/ml_hardware.csv"
+F_GOOGLE = "google-region-carbon-info/data/yearly"
+F_ACT_EPA = "act/act/models/logic/epa.yaml"
+F_ACT_GPA95 = "act/act/models/logic/gpa_95.yaml"
+F_ACT_GPA99 = "act/act/models/logic/gpa_99.yaml"
+F_ACT_MPA = "act/act/models/logic/materials.yaml"
+F_ACT_IMEC = "act/act/models/logic/imec-netzero-cpa.yaml"
+F_ACT_CI = "act/act/models/carbon_intensity/location_2023.yaml"
+
+COLUMNS = {
+    "accelerators": [
+        "key",
+        "vendor",
+        "model",
+        "form_factor",
+        "memory_gb",
+        "memory_type",
+        "release_year",
+        "process_nm",
+        "die_area_mm2",
+        "tdp_w",
+        "tdp_w_low",
+        "tdp_w_high",
+        "tdp_source",
+        "idle_w",
+        "idle_source",
+        "host_power_w",
+        "host_power_w_low",
+        "host_power_w_high",
+        "host_power_source",
+        "embodied_kgco2e",
+        "embodied_kgco2e_low",
+        "embodied_kgco2e_high",
+        "embodied_source",
+        "embodied_method",
+        "year",
+        "licence",
+        "note",
+    ],
+    "cpus": [
+        "key",
+        "vendor",
+        "model",
+        "cores",
+        "tdp_w",
+        "core_power_w",
+        "core_power_w_low",
+        "core_power_w_high",
+        "core_power_source",
+        "core_embodied_kgco2e",
+        "core_embodied_kgco2e_low",
+        "core_embodied_kgco2e_high",
+        "core_embodied_source",
+        "year",
+        "licence",
+        "note",
+    ],
+    "regions": [
+        "key",
+        "kind",
+        "name",
+        "country_iso2",
+        "provider",
+        "grid_zone",
+        "grid_kgco2e_per_kwh",
+        "grid_kgco2e_per_kwh_low",
+        "grid_kgco2e_per_kwh_high",
+        "grid_source",
+        "year",
+        "basis",
+        "market_kgco2e_per_kwh",
+        "market_source",
+        "default_datacenter",
+        "licence",
+        "note",
+    ],
+    "datacenters": [
+        "key",
+        "name",
+        "operator",
+        "region",
+        "pue",
+        "pue_low",
+        "pue_high",
+        "pue_source",
+        "facility_embodied_fraction",
+        "facility_embodied_fraction_low",
+        "facility_embodied_fraction_high",
+        "facility_embodied_source",
+        "year",
+        "licence",
+        "note",
+    ],
+    "defaults": [
+        "parameter",
+        "value",
+        "low",
+        "high",
+        "unit",
+        "source",
+        "year",
+        "licence",
+        "note",
+    ],
+    "aliases": ["alias", "table", "key", "source"],
+    "sources": ["source_id", "title", "publisher", "url", "year", "licence"],
+}
+
+GRID_CAP = 1.5
+
+PROVIDER_DC = {"aws": "aws", "azure": "azure", "gcp": "google"}
+
+
+# --------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------
+def fnum(x: float | None, nd: int) -> str:
+    """Fixed-precision float without trailing zeros ('' for None)."""
+    if x is None:
+        return ""
+    if isinstance(x, float) and math.isnan(x):
+        return ""
+    s = f"{round(float(x), nd):.{nd}f}"
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    if s in ("-0", ""):
+        s = "0"
+    return s
+
+
+def opt_float(s: str | None) -> float | None:
+    s = (s or "").strip()
+    return float(s) if s else None
+
+
+def read_csv(path: Path, skip: int = 0) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
+    return list(csv.DictReader(lines[skip:]))
+
+
+def read_yaml_kv(path: Path) -> dict[str, float]:
+    """Parse ACT's flat 'key : value unit' YAML files."""
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or ":" not in line:
+            continue
+        k, v = line.split(":", 1)
+        m = re.match(r"\s*([-0-9.eE]+)", v)
+        if m:
+            out[k.strip().strip('"')] = float(m.group(1))
+    return out
+
+
+def ids(*parts: str) -> str:
+    """Join ';'-separated source ids, dedupe, keep first-seen order."""
+    seen: list[str] = []
+    for p in parts:
+        for s in (p or "").split(";"):
+            s = s.strip()
+            if s and s not in seen:
+                seen.append(s)
+    return ";".join(seen)
+
+
+class Licences:
+    def __init__(self, sources: list[dict[str, str]]):
+        self.by_id = {r["source_id"]: r["licence"] for r in sources}
+
+    def most_restrictive(self, *cells: str) -> str:
+        found = set()
+        for cell in cells:
+            for sid in (cell or "").split(";"):
+                sid = sid.strip()
+                if not sid:
+                    continue
+                if sid not in self.by_id:
+                    raise SystemExit(f"unknown source id: {sid!r}")
+                found.add(self.by_id[sid])
+        for lic in LICENCE_RANK:
+            if lic in found:
+                return lic
+        raise SystemExit(f"no licence for {cells}")
+
+
+def write_table(out: Path, name: str, rows: list[dict[str, str]]) -> None:
+    cols = COLUMNS[name]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for r in rows:
+        extra = set(r) - set(cols)
+        if extra:
+            raise SystemExit(f"{name}: unexpected columns {sorted(extra)}")
+        w.writerow([r.get(c, "") for c in cols])
+    (out / f"{name}.csv").write_text(buf.getvalue(), encoding="utf-8", newline="")
+
+
+# --------------------------------------------------------------------------
+# embodied model (ACT-derived die CPA)
+# --------------------------------------------------------------------------
+class DieModel:
+    def __init__(self, shared: Path, consts: dict[str, dict[str, str]]):
+        self.epa = read_yaml_kv(shared / F_ACT_EPA)
+        self.gpa95 = read_yaml_kv(shared / F_ACT_GPA95)
+        self.gpa99 = read_yaml_kv(shared / F_ACT_GPA99)
+        self.mpa = read_yaml_kv(shared / F_ACT_MPA)
+        self.imec = read_yaml_kv(shared / F_ACT_IMEC)
+        ci = read_yaml_kv(shared / F_ACT_CI)
+        self.fab_ci = ci[consts["fab_location"]["value"]] / 1000.0  # kg/kWh
+        self.yield_ = float(consts["fab_yield"]["value"])
+        self.high_mult = float(consts["die_cpa_high_multiplier"]["value"])
+        self.proxy = dict(
+            (int(a), int(b))
+            for a, b in (p.split(":") for p in consts["node_proxy"]["value"].split(";"))
+        )
+
+    def node(self, nm: float) -> str:
+        n = int(nm)
+        n = self.proxy.get(n, n)
+        key = f"{n}nm"
+        if key not in self.epa:
+            raise SystemExit(f"no ACT data for node {nm}")
+        return key
+
+    def cpa(self, nm: float) -> tuple[float, float, float]:
+        """kgCO2e per cm2 of die: (low, central, high)."""
+        k = self.node(nm)
+        gpa = (self.gpa95[k] + self.gpa99[k]) / 2.0 / 1000.0  # ACT default "97"
+        central = (self.fab_ci * self.epa[k] + gpa + self.mpa[k] / 1000.0) / self.yield_
+        # imec has no 8nm row: use the next larger node it has (10nm).
+        ik = k if k in self.imec else {"8nm": "10nm"}[k]
+        low = min(self.imec[ik], central)
+        return low, central, central * self.high_mult
+
+
+# --------------------------------------------------------------------------
+# accelerators
+# --------------------------------------------------------------------------
+def load_epoch(shared: Path) -> dict[str, dict[str, str]]:
+    rows = read_csv(shared / F_EPOCH)
+    return {r["Hardware name"].strip(): r for r in rows}
+
+
+def build_accelerators(shared, consts, lic, notes_out):
+    epoch = load_epoch(shared)
+    die = DieModel(shared, consts)
+    classes = {r["server_class"]: r for r in read_csv(FIGURES / "server_classes.csv")}
+    specs = read_csv(FIGURES / "accelerator_specs.csv")
+
+    def c(name, field="value"):
+        return float(consts[name][field])
+
+    mem_kg = (
+        c("device_memory_kg_per_gb", "low"),
+        c("device_memory_kg_per_gb"),
+        c("device_memory_kg_per_gb", "high"),
+    )
+    board_base = (c("board_kg_base", "low"), c("board_kg_base"), c("board_kg_base", "high"))
+    board_w = (c("board_kg_per_w", "low"), c("board_kg_per_w"), c("board_kg_per_w", "high"))
+    default_node = c("default_node_nm")
+    default_die = c("default_die_area_mm2")
+
+    out = []
+    for s in specs:
+        key = s["key"]
+        e = epoch.get(s["epoch_name"].strip()) if s["epoch_name"].strip() else None
+        if s["epoch_name"].strip() and e is None:
+            raise SystemExit(f"{key}: Epoch row {s['epoch_name']!r} not found")
+        notes = [s["note"]] if s["note"] else []
+
+        def pick(cur_field, epoch_field, scale=1.0, label=None, s=s, e=e, notes=notes):
+            cur = opt_float(s[cur_field])
+            ev = opt_float(e[epoch_field]) * scale if e and e.get(epoch_field, "").strip() else None
+            if cur is not None and ev is not None and abs(cur - ev) > 1e-9:
+                notes.append(f"{label or cur_field}: {fnum(cur, 1)} overrides Epoch {fnum(ev, 1)}.")
+            # second item: the shipped value agrees with Epoch (cite Epoch)
+            agrees = ev is not None and (cur is None or abs(cur - ev) <= 1e-9)
+            return (cur if cur is not None else ev), agrees
+
+        mem, _ = pick("memory_gb", "Memory size per board (Byte)", 1e-9)
+        proc, _ = pick("process_nm", "Process size (nm)", label="process_nm")
+        dies, _ = pick("die_area_mm2", "Die Size (mm^2)", label="die_area_mm2")
+        tdp, tdp_ep = pick("tdp_w", "TDP (W)", label="tdp_w")
+        ry = opt_float(s["release_year"])
+        if ry is None and e and e["Release date"]:
+            ry = float(e["Release date"][:4])
+        if tdp is None:
+            raise SystemExit(f"{key}: no TDP")
+        tdp_lo = opt_float(s["tdp_w_low"]) or tdp
+        tdp_hi = opt_float(s["tdp_w_high"]) or tdp
+        tdp_src = ids("epoch-ml-hardware" if tdp_ep else "", s["tdp_source"])
+        spec_src = ids("epoch-ml-hardware" if e else "", s["spec_source"], s["die_area_source"])
+
+        # ---- host power share
+        cl = classes[s["server_class"]]
+        hp = [
+            float(cl[f"host_power_fraction{x}"]) * t
+            for x, t in (("_low", tdp_lo), ("", tdp), ("_high", tdp_hi))
+        ]
+
+        # ---- embodied: card + server share
+        area_mm2 = dies if dies is not None else opt_float(s["die_area_mm2_assumed"])
+        area_note = ""
+        if dies is None:
+            if area_mm2 is None:
+                area_mm2 = default_die
+                area_note = f"die area unpublished, {fnum(default_die, 0)} mm2 assumed"
+            else:
+                area_note = f"die area unpublished, {fnum(area_mm2, 0)} mm2 assumed"
+        elif opt_float(s["die_area_mm2_assumed"]) is not None:
+            area_mm2 = opt_float(s["die_area_mm2_assumed"])
+            area_note = f"{fnum(area_mm2, 0)} mm2 total logic silicon assumed"
+        node = proc if proc is not None else default_node
+        cpa = die.cpa(node)
+        die_kg = [area_mm2 / 100.0 * x for x in cpa]
+        m_kg = [(mem or 0.0) * x for x in mem_kg]
+        b_kg = [board_base[i] + board_w[i] * (tdp_lo, tdp, tdp_hi)[i] for i in range(3)]
+        n_host = float(cl["accelerators_per_host"])
+        srv = [float(cl[f"host_embodied_kgco2e{x}"]) / n_host for x in ("_low", "", "_high")]
+        emb = [die_kg[i] + m_kg[i] + b_kg[i] + srv[i] for i in range(3)]
+        card = die_kg[1] + m_kg[1] + b_kg[1]
+        method = (
+            f"card = die {fnum(area_mm2, 0)} mm2 x ACT CPA({die.node(node)}, Taiwan fab, "
+            f"GPA97, yield {fnum(die.yield_, 3)}) {fnum(cpa[1], 2)} kg/cm2"
+            f" [{fnum(die_kg[1], 1)} kg] + {fnum(mem or 0, 0)} GB x "
+            f"{fnum(mem_kg[1], 3)} kg/GB [{fnum(m_kg[1], 1)} kg] + board "
+            f"{fnum(board_base[1], 0)} + {fnum(board_w[1], 2)} kg/W x TDP "
+            f"[{fnum(b_kg[1], 1)} kg] = {fnum(card, 0)} kg; server share: "
+            f"{s['server_class']} host {fnum(float(cl['host_embodied_kgco2e']), 0)} kg / "
+            f"{fnum(n_host, 0)} = {fnum(srv[1], 0)} kg. low/high: component-wise "
+            f"(imec CPA / {fnum(die.high_mult, 2)}x ACT; memory "
+            f"{fnum(mem_kg[0], 3)}-{fnum(mem_kg[2], 2)} kg/GB; board 0.5x-2x; host "
+            f"{fnum(float(cl['host_embodied_kgco2e_low']), 0)}-"
+            f"{fnum(float(cl['host_embodied_kgco2e_high']), 0)} kg) summed"
+        )
+        if area_note:
+            method += f"; {area_note}"
+        if proc is None:
+            method += f"; node unpublished, {fnum(default_node, 0)} nm assumed"
+        emb_src = ids("act", "llmcarbon", "nvidia-hgx-h100-pcf", cl["embodied_source"])
+
+        idle = opt_float(s["idle_w"])
+        row = {
+            "key": key,
+            "vendor": s["vendor"],
+            "model": s["model"],
+            "form_factor": s["form_factor"],
+            "memory_gb": fnum(mem, 1),
+            "memory_type": s["memory_type"],
+            "release_year": fnum(ry, 0),
+            "process_nm": fnum(proc, 0),
+            "die_area_mm2": fnum(dies, 0),
+            "tdp_w": fnum(tdp, 1),
+            "tdp_w_low": fnum(tdp_lo, 1),
+            "tdp_w_high": fnum(tdp_hi, 1),
+            "tdp_source": tdp_src,
+            "idle_w": fnum(idle, 1),
+            "idle_source": s["idle_source"] if idle is not None else "",
+            "host_power_w": fnum(hp[1], 1),
+            "host_power_w_low": fnum(hp[0], 1),
+            "host_power_w_high": fnum(hp[2], 1),
+            "host_power_source": cl["power_source"],
+            "embodied_kgco2e": fnum(emb[1], 0),
+            "embodied_kgco2e_low": fnum(emb[0], 0),
+            "embodied_kgco2e_high": fnum(emb[2], 0),
+            "embodied_source": emb_src,
+            "embodied_method": method,
+            "year": "2025",
+        }
+        hp_note = (
+            f"host_power = {cl['host_power_fraction']} x TDP "
+            f"[{cl['host_power_fraction_low']}-{cl['host_power_fraction_high']}] "
+            f"({s['server_class']} class)."
+        )
+        if idle is not None:
+            hp_note += " idle_w: CCF min watts (low confidence)."
+        row["note"] = " ".join([*notes, hp_note])
+        row["licence"] = lic.most_restrictive(
+            tdp_src, row["idle_source"], row["host_power_source"], emb_src, spec_src
+        )
+        out.append(row)
+    out.sort(key=lambda r: r["key"])
+    return out
+
+
+# --------------------------------------------------------------------------
+# cpus
+# --------------------------------------------------------------------------
+def build_cpus(shared, consts, lic):
+    cc = {}
+    for r in read_csv(shared / F_CC_CPU):
+        try:
+            cc[r["Name"].strip()] = float(r["TDP"])
+        except (TypeError, ValueError):
+            continue  # a few malformed upstream cells (e.g. '27.29.5')
+    ga_rows = read_csv(shared / F_GA_CPU, skip=1)
+    ga = {r["model"].strip(): r for r in ga_rows}
+    lo_m = float(consts["cpu_core_power_low_multiplier"]["value"])
+    hi_m = float(consts["cpu_core_power_high_multiplier"]["value"])
+    srv = consts["cpu_server_kgco2e"]
+    srv_v = [float(srv["low"]), float(srv["value"]), float(srv["high"])]
+    sockets = float(consts["cpu_sockets_per_server"]["value"])
+    emb_src = ids(srv["source"])
+    out = []
+    for s in read_csv(FIGURES / "cpu_specs.csv"):
+        name = s["codecarbon_name"].strip()
+        if name not in cc:
+            raise SystemExit(f"{s['key']}: {name!r} not in codecarbon cpu_power.csv")
+        tdp = cc[name]
+        src = "codecarbon-cpu-power"
+        cores = float(s["cores"])
+        note = s["note"]
+        g = ga.get(s["ga_name"].strip()) if s["ga_name"].strip() else None
+        if g is not None:
+            src = ids(src, "greenalgorithms-v3")
+            if abs(float(g["TDP"]) - tdp) > 1e-9 or abs(float(g["n_cores"]) - cores) > 1e-9:
+                note += f" Green Algorithms: {g['TDP']} W / {g['n_cores']} cores."
+        cp = tdp / cores
+        ce = [v / (sockets * cores) for v in srv_v]
+        row = {
+            "key": s["key"],
+            "vendor": s["vendor"],
+            "model": s["model"],
+            "cores": fnum(cores, 0),
+            "tdp_w": fnum(tdp, 1),
+            "core_power_w": fnum(cp, 3),
+            "core_power_w_low": fnum(cp * lo_m, 3),
+            "core_power_w_high": fnum(cp * hi_m, 3),
+            "core_power_source": ids(src, s["cores_source"]),
+            "core_embodied_kgco2e": fnum(ce[1], 2),
+            "core_embodied_kgco2e_low": fnum(ce[0], 2),
+            "core_embodied_kgco2e_high": fnum(ce[2], 2),
+            "core_embodied_source": emb_src,
+            "year": s["release_year"],
+            "note": (
+                f"{note} core power = TDP/cores (bounds {lo_m}x-{hi_m}x); core embodied = "
+                f"2-socket server excl. DRAM {fnum(srv_v[1], 0)} kg "
+                f"[{fnum(srv_v[0], 0)}-{fnum(srv_v[2], 0)}] / {fnum(sockets * cores, 0)} cores."
+            ).strip(),
+        }
+        row["licence"] = lic.most_restrictive(row["core_power_source"], emb_src)
+        out.append(row)
+
+    # generic: median over GA's server-class CPUs (Xeon/EPYC rows) for power,
+    # median over our families for cores (embodied).
+    server = [
+        float(r["TDP_per_core"]) if r["TDP_per_core"] else float(r["TDP"]) / float(r["n_cores"])
+        for r in ga_rows
+        if re.search(r"xeon|epyc|amd \d{4}", r["model"], re.I)
+        and r["TDP"]
+        and r["n_cores"]
+        and "phi" not in r["model"].lower()
+    ]
+    ga_any = float(ga["Any"]["TDP_per_core"])
+    med = statistics.median(server)
+    fam_cp = [float(r["core_power_w"]) for r in out]
+    fam_ce = [float(r["core_embodied_kgco2e"]) for r in out]
+    gen = {
+        "key": "generic",
+        "vendor": "",
+        "model": "Generic server CPU core",
+        "cores": "",
+        "tdp_w": "",
+        "core_power_w": fnum(med, 3),
+        "core_power_w_low": fnum(min(min(fam_cp) * lo_m, med), 3),
+        "core_power_w_high": fnum(max(ga_any, med), 3),
+        "core_power_source": "greenalgorithms-v3",
+        "core_embodied_kgco2e": fnum(statistics.median(fam_ce), 2),
+        "core_embodied_kgco2e_low": fnum(min(float(r["core_embodied_kgco2e_low"]) for r in out), 2),
+        "core_embodied_kgco2e_high": fnum(
+            max(float(r["core_embodied_kgco2e_high"]) for r in out), 2
+        ),
+        "core_embodied_source": emb_src,
+        "year": "2025",
+        "note": (
+            f"core_power = median TDP/core of the {len(server)} Xeon/EPYC rows in Green Algorithms "
+            f"TDP_cpu.csv; high = Green Algorithms' 'Any' default ({fnum(ga_any, 1)} W); low = "
+            f"lowest family low bound. core_embodied = median over the cpus.csv families "
+            f"(2-socket server / cores); low/high = extreme family bounds."
+        ),
+    }
+    gen["licence"] = lic.most_restrictive(gen["core_power_source"], emb_src)
+    out.append(gen)
+    out.sort(key=lambda r: r["key"])
+    return out
+
+
+# --------------------------------------------------------------------------
+# regions
+# --------------------------------------------------------------------------
+def band(v, rel, absb, hi_mult=1.0):
+    half_lo = max(v * rel, absb)
+    half_hi = max(v * rel, absb)
+    # 1.5 kg/kWh caps the high bound: no national grid exceeds ~1.3 even on a
+    # lifecycle basis (TKM 1.31 is the highest OWID value).
+    return max(0.0, v - half_lo), min(GRID_CAP, (v + half_hi) * hi_mult)
+
+
+def load_google(shared: Path):
+    """{region: (year, g/kWh, location)} for each year file; latest wins."""
+    d = shared / F_GOOGLE
+    series: dict[str, dict[int, float]] = {}
+    locs: dict[str, str] = {}
+    for f in sorted(d.glob("*.csv")):
+        year = int(f.stem)
+        rows = read_csv(f)
+        col = next(c for c in rows[0] if "intensity" in c.lower())
+        for r in rows:
+            reg = r["Google Cloud Region"].strip()
+            series.setdefault(reg, {})[year] = float(r[col])
+            locs[reg] = r["Location"].strip()
+    return series, locs
+
+
+def build_regions(shared, consts, lic):
+    c = {k: float(v["value"]) for k, v in consts.items() if k.startswith(("grid_", "cloud_"))}
+    rel, rel_old, rel_sub = (
+        c["grid_rel_band"],
+        c["grid_rel_band_old"],
+        c["grid_rel_band_subnational"],
+    )
+    absb, d2l, extra = (
+        c["grid_abs_band"],
+        c["grid_direct_to_lifecycle_high"],
+        c["cloud_mapping_extra_band"],
+    )
+
+    iso = {r["iso3"]: r["iso2"] for r in read_csv(FIGURES / "iso3166.csv")}
+    owid = json.loads((shared / F_OWID).read_text(encoding="utf-8"))
+    rows: dict[str, dict[str, str]] = {}
+    zone: dict[str, tuple[float, float, float, int, str, str]] = {}
+
+    src_c = "owid-carbon-intensity"
+    tot_twh = 0.0
+    tot_ci = 0.0
+    years = []
+    for iso3 in sorted(owid):
+        e = owid[iso3]
+        iso2 = iso[iso3]
+        v = float(e["carbon_intensity"]) / 1000.0
+        y = int(e["year"])
+        r_ = rel if y >= 2022 else rel_old
+        lo, hi = band(v, r_, absb)
+        note = f"OWID/Ember {y}, +/-{int(r_ * 100)}% (min +/-{absb} kg/kWh)."
+        if v == 0:
+            note += (
+                " Source reports 0 (hydro-only grid ignoring lifecycle); high covers"
+                " lifecycle hydro."
+            )
+        rows[iso2] = {
+            "key": iso2,
+            "kind": "country",
+            "name": e["country_name"],
+            "country_iso2": iso2,
+            "provider": "",
+            "grid_zone": iso2,
+            "grid_kgco2e_per_kwh": fnum(v, 4),
+            "grid_kgco2e_per_kwh_low": fnum(lo, 4),
+            "grid_kgco2e_per_kwh_high": fnum(hi, 4),
+            "grid_source": src_c,
+            "year": str(y),
+            "basis": "lifecycle;generation",
+            "market_kgco2e_per_kwh": "",
+            "market_source": "",
+            "default_datacenter": "generic",
+            "note": note,
+        }
+        zone[iso2] = (v, lo, hi, y, src_c, "lifecycle;generation")
+        twh = float(e.get("total_TWh") or 0.0)
+        if twh > 0:
+            tot_twh += twh
+            tot_ci += twh * v
+            years.append(y)
+
+    # WORLD: generation-weighted mean of the same OWID country values.
+    w = tot_ci / tot_twh
+    wlo, whi = band(w, rel, absb)
+    wy = statistics.median_high(years)
+    rows["WORLD"] = {
+        "key": "WORLD",
+        "kind": "world",
+        "name": "World",
+        "country_iso2": "",
+        "provider": "",
+        "grid_zone": "WORLD",
+        "grid_kgco2e_per_kwh": fnum(w, 4),
+        "grid_kgco2e_per_kwh_low": fnum(wlo, 4),
+        "grid_kgco2e_per_kwh_high": fnum(whi, 4),
+        "grid_source": ids(src_c, "greenalgorithms-v3", "act"),
+        "year": str(wy),
+        "basis": "lifecycle;generation",
+        "market_kgco2e_per_kwh": "",
+        "market_source": "",
+        "default_datacenter": "generic",
+        "note": (
+            f"Generation-weighted mean of the {len(years)} OWID/Ember country values (latest year "
+            f"each, mostly 2022-2023). Cross-check: Green Algorithms WORLD 0.475 (IEA 2019), ACT "
+            f"world 0.481. +/-{int(rel * 100)}%."
+        ),
+    }
+    zone["WORLD"] = (w, wlo, whi, wy, rows["WORLD"]["grid_source"], "lifecycle;generation")
+
+    # Sub-national: Green Algorithms US states and Canadian provinces.
+    ga = read_csv(shared / F_GA_CI, skip=1)
+    for r in ga:
+        loc = r["location"].strip()
+        if not re.fullmatch(r"(US|CA)-[A-Z]{2}", loc):
+            continue
+        v = float(r["carbonIntensity"]) / 1000.0
+        lo, hi = band(v, rel_sub, absb)
+        rows[loc] = {
+            "key": loc,
+            "kind": "subnational",
+            "name": r["regionName"].strip(),
+            "country_iso2": loc[:2],
+            "provider": "",
+            "grid_zone": loc,
+            "grid_kgco2e_per_kwh": fnum(v, 4),
+            "grid_kgco2e_per_kwh_low": fnum(lo, 4),
+            "grid_kgco2e_per_kwh_high": fnum(hi, 4),
+            "grid_source": "greenalgorithms-v3",
+            "year": "2020",
+            "basis": "mixed;generation",
+            "market_kgco2e_per_kwh": "",
+            "market_source": "",
+            "default_datacenter": "generic",
+            "note": (
+                f"Green Algorithms v3 CI_aggregated ({r['source'].strip()[:60]}); ~2019-2020 "
+                f"vintage, +/-{int(rel_sub * 100)}% (min +/-{absb})."
+            ),
+        }
+        zone[loc] = (v, lo, hi, 2020, "greenalgorithms-v3", "mixed;generation")
+
+    # Cloud regions.
+    google, _ = load_google(shared)
+    mapping = read_csv(FIGURES / "cloud_regions.csv")
+    mapped_gcp = {m["region"] for m in mapping if m["provider"] == "gcp"}
+    missing = sorted(set(google) - mapped_gcp)
+    if missing:
+        raise SystemExit(f"GCP regions in Google's data without a mapping: {missing}")
+    for m in mapping:
+        prov, reg, z = m["provider"], m["region"], m["grid_zone"]
+        key = f"{prov}:{reg}"
+        base = {
+            "key": key,
+            "kind": "cloud",
+            "name": m["location"],
+            "country_iso2": m["country_iso2"],
+            "provider": prov,
+            "grid_zone": z,
+            "market_kgco2e_per_kwh": "",
+            "market_source": "",
+            "default_datacenter": PROVIDER_DC[prov],
+        }
+        if prov == "gcp":
+            ser = google[reg]
+            y = max(ser)
+            v = ser[y] / 1000.0
+            prev = ser.get(y - 1)
+            lo, hi = band(v, rel, absb, d2l)
+            hi = min(GRID_CAP, hi + c["grid_direct_lifecycle_abs"])
+            span = ""
+            if prev is not None:
+                p = prev / 1000.0
+                lo, hi = min(lo, p), max(hi, p)
+                span = f" Google {y - 1} ({fnum(p, 4)})"
+            base.update(
+                {
+                    "grid_kgco2e_per_kwh": fnum(v, 4),
+                    "grid_kgco2e_per_kwh_low": fnum(lo, 4),
+                    "grid_kgco2e_per_kwh_high": fnum(hi, 4),
+                    "grid_source": ids("google-region-carbon-info", m["source"]),
+                    "year": str(y),
+                    "basis": "direct;grid-average",
+                    "note": (
+                        f"Google first-party grid intensity {y} (location-based; "
+                        f"excludes Google's CFE purchases). 2021+ values are "
+                        f"direct/operational (2019-2020 were lifecycle: method break). "
+                        f"Bounds: +/-{int(rel * 100)}% (min +/-{absb}), high x{d2l} "
+                        f"+ {c['grid_direct_lifecycle_abs']} for lifecycle upstream"
+                        + (f", widened to include{span}." if span else ".")
+                        + (f" {m['note']}" if m["note"] else "")
+                    ),
+                }
+            )
+        else:
+            if z not in zone:
+                raise SystemExit(f"{key}: zone {z} not found")
+            v, zlo, zhi, y, zsrc, basis = zone[z]
+            lo = max(0.0, zlo - v * extra)
+            hi = min(GRID_CAP, zhi + v * extra)
+            base.update(
+                {
+                    "grid_kgco2e_per_kwh": fnum(v, 4),
+                    "grid_kgco2e_per_kwh_low": fnum(lo, 4),
+                    "grid_kgco2e_per_kwh_high": fnum(hi, 4),
+                    "grid_source": ids(zsrc, m["source"]),
+                    "year": str(y),
+                    "basis": basis,
+                    "note": (
+                        f"Mapped by location ({m['location']}) to zone {z}; intensity "
+                        f"copied from that zone; bounds = zone bounds widened by "
+                        f"{int(extra * 100)}% of the value for mapping uncertainty."
+                        + (f" {m['note']}" if m["note"] else "")
+                    ),
+                }
+            )
+        rows[key] = base
+    out = []
+    for k in sorted(rows):
+        r = rows[k]
+        r["licence"] = lic.most_restrictive(r["grid_source"])
+        out.append(r)
+    return out, iso, mapping
+
+
+# --------------------------------------------------------------------------
+# datacenters, defaults, aliases, sources
+# --------------------------------------------------------------------------
+def build_datacenters(lic):
+    out = []
+    for r in read_csv(FIGURES / "pue.csv"):
+        row = {k: r[k] for k in COLUMNS["datacenters"] if k in r}
+        for k in ("pue", "pue_low", "pue_high"):
+            row[k] = fnum(float(r[k]), 3)
+        for k in (
+            "facility_embodied_fraction",
+            "facility_embodied_fraction_low",
+            "facility_embodied_fraction_high",
+        ):
+            row[k] = fnum(float(r[k]), 3)
+        row["note"] = (
+            r["note"] + " facility_embodied_fraction: Carbon Explorer's 1.15 multiplier on server "
+            "embodied (0.15); low 0.02 ~ construction-only share (CyrusOne LCA 0.9-2.2%); high "
+            "0.30 = 2x Carbon Explorer for smaller/less dense sites (judgement)."
+        )
+        row["licence"] = lic.most_restrictive(row["pue_source"], row["facility_embodied_source"])
+        out.append(row)
+    out.sort(key=lambda r: r["key"])
+    return out
+
+
+def build_defaults(lic):
+    out = []
+    for r in read_csv(FIGURES / "parameters.csv"):
+        row = dict(r)
+        for k in ("value", "low", "high"):
+            row[k] = fnum(float(r[k]), 4)
+        row["licence"] = lic.most_restrictive(row["source"])
+        out.append(row)
+    out.sort(key=lambda r: r["parameter"])
+    return out
+
+
+def build_aliases(iso, mapping):
+    out = [dict(r) for r in read_csv(FIGURES / "aliases.csv")]
+    for iso3, iso2 in iso.items():
+        out.append({"alias": iso3, "table": "regions", "key": iso2, "source": "iso-3166"})
+    src = {"aws": "aws-regions", "azure": "azure-regions", "gcp": "gcp-regions"}
+    for m in mapping:
+        out.append(
+            {
+                "alias": m["region"],
+                "table": "regions",
+                "key": f"{m['provider']}:{m['region']}",
+                "source": src[m["provider"]],
+            }
+        )
+    seen = {}
+    for r in out:
+        a = r["alias"].lower()
+        if a in seen:
+            raise SystemExit(f"duplicate alias {r['alias']!r}")
+        seen[a] = r
+    out.sort(key=lambda r: (r["table"], r["alias"].lower(), r["alias"]))
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=str(DEFAULT_OUT), help="output directory")
+    ap.add_argument(
+        "--shared",
+        default=os.environ.get("FLEETCARBON_SHARED", str(REPO.parent / "shared")),
+        help="shared research folder (containing reference-data/)",
+    )
+    args = ap.parse_args(argv)
+    shared = Path(args.shared)
+    if (shared / "reference-data").is_dir():
+        shared = shared / "reference-data"
+    if not (shared / F_OWID).exists():
+        print(f"shared reference data not found under {shared}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    sources = read_csv(FIGURES / "sources.csv")
+    lic = Licences(sources)
+    consts = {r["name"]: r for r in read_csv(FIGURES / "model_constants.csv")}
+
+    notes: list[str] = []
+    acc = build_accelerators(shared, consts, lic, notes)
+    cpus = build_cpus(shared, consts, lic)
+    regions, iso, mapping = build_regions(shared, consts, lic)
+    dcs = build_datacenters(lic)
+    defaults = build_defaults(lic)
+    aliases = build_aliases(iso, mapping)
+    srcs = sorted(
+        ({k: r[k] for k in COLUMNS["sources"]} for r in sources), key=lambda r: r["source_id"]
+    )
+
+    for name, rows in (
+        ("accelerators", acc),
+        ("cpus", cpus),
+        ("regions", regions),
+        ("datacenters", dcs),
+        ("defaults", defaults),
+        ("aliases", aliases),
+        ("sources", srcs),
+    ):
+        write_table(out, name, rows)
+    (out / "VERSION").write_text(DATASET_VERSION + "\n", encoding="utf-8", newline="")
+    print(
+        f"wrote {out}: accelerators={len(acc)} cpus={len(cpus)} regions={len(regions)} "
+        f"datacenters={len(dcs)} defaults={len(defaults)} aliases={len(aliases)} "
+        f"sources={len(srcs)}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
