@@ -9,8 +9,6 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from fleetcarbon.errors import FleetcarbonError
-
 EXAMPLES = """examples:
   fleetcarbon demo                      # 1,000,000 synthetic jobs, summary per team and phase
   fleetcarbon demo --jobs 10000 --seed 7
@@ -86,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
-    except (FleetcarbonError, OSError) as exc:
+    except (ValueError, OSError) as exc:  # FleetcarbonError is a ValueError
         if args.debug:
             raise
         print(f"fleetcarbon: error: {exc}", file=sys.stderr)

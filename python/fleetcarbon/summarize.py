@@ -53,17 +53,20 @@ def group_index(frame: pl.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pl.
     return group, rows.drop("__fc_row")
 
 
-def _accelerator_hours(frame: pl.DataFrame) -> pl.Expr:
+def _accelerator_hours(frame: pl.DataFrame) -> np.ndarray:
+    """Accelerator count × duration of each job (0 where unknown)."""
     if ACCELERATOR_COUNT not in frame.columns:
-        return pl.lit(0.0)
+        return np.zeros(frame.height, dtype=np.float64)
+    window = None
+    if {START, END} <= set(frame.columns):
+        window = (pl.col(END) - pl.col(START)).dt.total_microseconds() / 3.6e9
     if DURATION_H in frame.columns:
-        hours = pl.col(DURATION_H).cast(pl.Float64)
-        if {START, END} <= set(frame.columns):
-            window = (pl.col(END) - pl.col(START)).dt.total_microseconds() / 3.6e9
-            hours = pl.coalesce(hours, window)
+        given = pl.col(DURATION_H).cast(pl.Float64)
+        hours = given if window is None else pl.coalesce(given, window)
     else:
-        hours = (pl.col(END) - pl.col(START)).dt.total_microseconds() / 3.6e9
-    return pl.col(ACCELERATOR_COUNT).cast(pl.Float64) * hours
+        hours = window
+    product = (pl.col(ACCELERATOR_COUNT).cast(pl.Float64) * hours).fill_null(0.0)
+    return np.ascontiguousarray(frame.select(product).to_series().to_numpy(), dtype=np.float64)
 
 
 def summarize(
@@ -103,10 +106,10 @@ def summarize(
         )
     group, keys = group_index(estimates, by)
     n_groups = max(keys.height, 1) if by else 1
-    hours = estimates.select(_accelerator_hours(estimates).fill_null(0.0).alias("h"))["h"]
-    columns = [hours, *(estimates[c] for c in SUMMED_COLUMNS)]
-    arrays = [
-        np.ascontiguousarray(s.cast(pl.Float64).to_numpy(), dtype=np.float64) for s in columns
+    arrays = [_accelerator_hours(estimates)]
+    arrays += [
+        np.ascontiguousarray(estimates[c].cast(pl.Float64).to_numpy(), dtype=np.float64)
+        for c in SUMMED_COLUMNS
     ]
     arrays.append(np.ones(estimates.height, dtype=np.float64))
     sums = _core.grouped_sums(group, n_groups, arrays, threads=threads)
