@@ -6,6 +6,8 @@ land within 2% of the published energy and emissions.
 
 from __future__ import annotations
 
+import warnings
+
 import polars as pl
 import pytest
 
@@ -42,6 +44,10 @@ GPT3 = {"gpus": 10_000, "days": 14.8, "avg_power_w": 330.0, "pue": 1.10, "grid":
 GPT3_MWH, GPT3_TCO2E = 1_287, 552.1
 
 
+#: Only GPU-hours matter in these conventions; spread them over a nominal cluster.
+GPUS = 1024
+
+
 def tdp_convention(name_hours_watts: dict[str, tuple[float, float]]) -> pl.DataFrame:
     """Meta's convention: GPU-hours x per-GPU power x PUE x grid, nothing else."""
     names = list(name_hours_watts)
@@ -49,8 +55,8 @@ def tdp_convention(name_hours_watts: dict[str, tuple[float, float]]) -> pl.DataF
         {
             "job_id": names,
             "accelerator": ["nvidia-a100-sxm4-80gb"] * len(names),
-            "accelerator_count": [1] * len(names),
-            "duration_h": [float(name_hours_watts[n][0]) for n in names],
+            "accelerator_count": [GPUS] * len(names),
+            "duration_h": [name_hours_watts[n][0] / GPUS for n in names],
             "tdp_w": [float(name_hours_watts[n][1]) for n in names],
             "power_fraction": [1.0] * len(names),
             "host_power_w": [0.0] * len(names),
@@ -96,6 +102,12 @@ def test_gpt3_measured_system_power():
     assert row["power_basis"] == "measured"
     assert row["facility_energy_kwh"] / 1e3 == pytest.approx(GPT3_MWH, rel=TOLERANCE)
     assert row["operational_kgco2e"] / 1e3 == pytest.approx(GPT3_TCO2E, rel=TOLERANCE)
+
+
+def test_no_warnings_on_published_inputs():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fc.estimate(tdp_convention({m: (h, 400) for m, (h, _, _) in LLAMA1.items()}))
 
 
 def test_published_cases_are_sensitive_to_the_convention():

@@ -53,7 +53,7 @@ class InvalidValueError(FleetcarbonError):
         self.examples = list(examples)
         shown = ", ".join(map(str, self.examples))
         super().__init__(
-            f"column '{column}': {n_bad} row{'s' if n_bad != 1 else ''} {problem}"
+            f"column '{column}': {problem} in {n_bad} row{'s' if n_bad != 1 else ''}"
             + (f"; first: {shown}" if shown else "")
         )
 
@@ -87,7 +87,7 @@ class UnknownKeyError(InvalidValueError):
             f"'{k}' (did you mean {', '.join(repr(s) for s in v)}?)" if v else f"'{k}'"
             for k, v in suggestions.items()
         )
-        super().__init__(column, n_bad, f"hold keys unknown to the {table} table: {hints}")
+        super().__init__(column, n_bad, f"keys unknown to the {table} table ({hints})")
 
 
 class KernelError(FleetcarbonError):

@@ -149,25 +149,23 @@ class Factors:
         }
 
     def key_to_row(self, column: str, table: str) -> pl.Expr:
-        """Expression mapping a key column to its table row (UInt32; null when unknown)."""
+        """Map a key column to its table row by exact spelling (UInt32; null if unknown)."""
         lookup = self._lookups[table]
-        exact = (
+        return (
             pl.col(column)
             .cast(pl.String)
             .replace_strict(lookup["name"], lookup["row"], default=None, return_dtype=pl.UInt32)
+            .alias(column)
         )
+
+    def folded_key_to_row(self, column: str, table: str) -> pl.Expr:
+        """Like :meth:`key_to_row`, ignoring case (slower: only for keys that missed)."""
         lower = self._lookups_lower[table]
-        folded = (
+        return (
             pl.col(column)
             .cast(pl.String)
             .str.to_lowercase()
             .replace_strict(lower["name"], lower["row"], default=None, return_dtype=pl.UInt32)
-        )
-        # Case-folding costs a pass over the strings, so only pay it where the exact match fails.
-        return (
-            pl.when(exact.is_null() & pl.col(column).is_not_null())
-            .then(folded)
-            .otherwise(exact)
             .alias(column)
         )
 
@@ -245,7 +243,7 @@ def _upsert(old: pl.DataFrame, new: pl.DataFrame, *, key: str, table: str) -> pl
         raise SchemaError(f"the {table} table has no column(s) {extra}")
     if new[key].is_duplicated().any():
         dup = new.filter(pl.col(key).is_duplicated())[key].unique().head(5).to_list()
-        raise InvalidValueError(key, len(dup), f"are duplicated in the new {table} rows", dup)
+        raise InvalidValueError(key, len(dup), f"duplicated keys in the new {table} rows", dup)
     new = new.select([pl.col(c).cast(old.schema[c]) for c in new.columns])
     cols = [c for c in new.columns if c != key]
     merged = (
@@ -255,7 +253,7 @@ def _upsert(old: pl.DataFrame, new: pl.DataFrame, *, key: str, table: str) -> pl
         .sort("__order")
         .select(old.columns)
     )
-    added = new.filter(~pl.col(key).is_in(old[key].implode()))
+    added = new.filter(~pl.col(key).is_in(old[key].to_list()))
     return pl.concat([merged, added], how="diagonal_relaxed").select(old.columns)
 
 
@@ -271,7 +269,7 @@ def _check_tables(f: Factors) -> None:
         if frame["key"].null_count() or frame["key"].is_duplicated().any():
             dup = frame.filter(pl.col("key").is_duplicated() | pl.col("key").is_null())["key"]
             raise InvalidValueError(
-                f"{table}.key", len(dup), "are null or duplicated", dup.head(5).to_list()
+                f"{table}.key", len(dup), "null or duplicated keys", dup.head(5).to_list()
             )
         for factor in _factors_of(table):
             column = table_column(factor)
@@ -285,7 +283,7 @@ def _check_tables(f: Factors) -> None:
         _check_domain(row, factor, "value", f"defaults.{factor}", True)
     for table, key in (("datacenters", GENERIC_DATACENTER), ("cpus", GENERIC_CPU)):
         if key not in f.table(table)["key"].to_list():
-            raise InvalidValueError(f"{table}.key", 1, f"lack the required '{key}' row")
+            raise InvalidValueError(f"{table}.key", 1, f"no required '{key}' row")
     _check_link(f.datacenters, "region", f.regions, "datacenters.region", nullable=True)
     _check_link(f.regions, "default_datacenter", f.datacenters, "regions.default_datacenter")
 
@@ -300,7 +298,7 @@ def _check_domain(
     bad = frame.filter(~ok.fill_null(not required))
     if bad.height:
         examples = list(zip(bad["key"].to_list(), bad[column].to_list(), strict=True))[:5]
-        problem = f"must be {domain.describe()}" + ("" if not required else " and not null")
+        problem = f"values not {domain.describe()}" + ("" if not required else " or null")
         raise InvalidValueError(label, bad.height, problem, examples)
 
 
@@ -313,11 +311,11 @@ def _check_link(
     nullable: bool = False,
 ) -> None:
     values = frame[column]
-    known = values.is_in(target["key"].implode())
+    known = values.is_in(target["key"].to_list())
     bad = frame.filter(~known.fill_null(nullable))
     if bad.height:
         raise InvalidValueError(
-            label, bad.height, "point to no row of the linked table", bad[column].head(5).to_list()
+            label, bad.height, "keys with no row in the linked table", bad[column].head(5).to_list()
         )
 
 

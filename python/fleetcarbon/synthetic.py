@@ -34,9 +34,9 @@ _SITES = (
 _TEAMS = ("ads", "search", "llm", "vision", "speech", "research", "infra", "recsys")
 # phase: (share, log-mean hours, log-sd, max power-of-two exponent of the GPU count)
 _PHASES = {
-    "experimentation": (0.60, np.log(1.5), 1.2, 3),
-    "training": (0.15, np.log(20.0), 1.5, 9),
-    "inference": (0.25, np.log(6.0), 1.0, 2),
+    "experimentation": (0.55, np.log(2.0), 1.2, 3),
+    "training": (0.10, np.log(12.0), 1.3, 8),
+    "inference": (0.35, np.log(24.0), 1.0, 4),
 }
 
 
@@ -72,51 +72,63 @@ def synthetic_fleet(n: int, *, seed: int = 0, start: str = "2025-01-01") -> pl.D
     phase = rng.choice(len(phase_names), size=n, p=[p[0] for p in _PHASES.values()])
     log_mean = np.array([p[1] for p in _PHASES.values()])[phase]
     log_sd = np.array([p[2] for p in _PHASES.values()])[phase]
-    duration_h = np.minimum(np.exp(rng.normal(log_mean, log_sd)), 24.0 * 60)
+    # Whole microseconds, capped at 60 days, so that start + duration is exact.
+    duration_us = np.round(np.minimum(np.exp(rng.normal(log_mean, log_sd)), 24.0 * 60) * 3.6e9)
     max_exp = np.array([p[3] for p in _PHASES.values()])[phase]
     count = (2 ** np.floor(rng.random(n) * (max_exp + 1))).astype(np.int64)
     cpu_only = rng.random(n) < 0.10
     count[cpu_only] = 0
-    accel_keys = np.array([a for a, _ in _ACCELERATORS])
-    accel = accel_keys[rng.choice(len(accel_keys), size=n, p=[w for _, w in _ACCELERATORS])]
+    accel = rng.choice(len(_ACCELERATORS), size=n, p=[w for _, w in _ACCELERATORS])
     site = rng.integers(0, len(_SITES), size=n)
     cores = np.where(cpu_only, 2 ** rng.integers(0, 7, size=n), count * 12).astype(np.int64)
     memory_gb = (cores * rng.choice([4.0, 8.0, 16.0], size=n)).astype(np.float64)
-    start_ts = np.datetime64(start, "us") + (rng.random(n) * 365 * 24 * 3600e6).astype(
-        "timedelta64[us]"
-    )
-    end_ts = start_ts + (duration_h * 3600e6).astype("timedelta64[us]")
-    duration_h = (end_ts - start_ts).astype(np.float64) / 3600e6
+    start_us = (rng.random(n) * 365 * 24 * 3600e6).astype(np.int64)
+    hours = duration_us / 3.6e9
     kind = rng.random(n)
     metered = (kind < 0.10) & ~cpu_only
     measured = (kind >= 0.10) & (kind < 0.20) & ~cpu_only
-    energy = np.where(metered, count * duration_h * rng.uniform(0.2, 0.7, n), np.nan)
+    energy = np.where(metered, count * hours * rng.uniform(0.2, 0.7, n), np.nan)
     power = np.where(measured, rng.uniform(150.0, 650.0, n), np.nan)
-    dc = np.array([d or "" for d, _ in _SITES])[site]
-    region = np.array([r for _, r in _SITES])[site]
+    team = rng.integers(0, len(_TEAMS), size=n)
+
+    def labels(values: list[str | None], codes: np.ndarray) -> pl.Series:
+        # Gather from a small Series: no per-row Python strings, no wide numpy unicode arrays.
+        return pl.Series(values, dtype=pl.String).gather(codes)
+
+    origin = pl.lit(start).str.to_datetime(time_unit="us", time_zone="UTC")
     frame = pl.DataFrame(
         {
             "job_id": np.arange(1, n + 1, dtype=np.int64),
-            "team": np.array(_TEAMS)[rng.integers(0, len(_TEAMS), size=n)],
-            "phase": np.array(phase_names)[phase],
-            "accelerator": accel,
+            "team": labels(list(_TEAMS), team),
+            "phase": labels(phase_names, phase),
+            "accelerator": labels([a for a, _ in _ACCELERATORS], accel),
             "accelerator_count": count,
             "cpu_cores": cores,
             "memory_gb": memory_gb,
-            "region": region,
-            "datacenter": dc,
-            "start": start_ts,
-            "end": end_ts,
-            "duration_h": duration_h,
+            "region": labels([r for _, r in _SITES], site),
+            "datacenter": labels([d for d, _ in _SITES], site),
+            "__start_us": start_us,
+            "__duration_us": duration_us.astype(np.int64),
+            "duration_h": hours,
             "energy_kwh": energy,
             "avg_power_w": power,
         }
     )
-    return frame.with_columns(
+    return frame.select(
+        "job_id",
+        "team",
+        "phase",
         pl.when(pl.col("accelerator_count") > 0).then(pl.col("accelerator")).alias("accelerator"),
-        pl.when(pl.col("datacenter") != "").then(pl.col("datacenter")).alias("datacenter"),
+        "accelerator_count",
+        "cpu_cores",
+        "memory_gb",
+        "region",
+        "datacenter",
+        (origin + pl.duration(microseconds=pl.col("__start_us"))).alias("start"),
+        (origin + pl.duration(microseconds=pl.col("__start_us") + pl.col("__duration_us"))).alias(
+            "end"
+        ),
+        "duration_h",
         pl.col("energy_kwh").fill_nan(None),
         pl.col("avg_power_w").fill_nan(None),
-        pl.col("start").dt.replace_time_zone("UTC"),
-        pl.col("end").dt.replace_time_zone("UTC"),
     )

@@ -134,31 +134,33 @@ def _not_finite_or_negative(c: str) -> pl.Expr:
 
 def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
     cols = set(frame.columns)
-    checks = [_Check(JOB_ID, pl.col(JOB_ID).is_null(), "are null")]
+    checks = [_Check(JOB_ID, pl.col(JOB_ID).is_null(), "null values")]
     duration_label = DURATION_H if DURATION_H in cols else f"{START}/{END}"
-    checks.append(_Check(duration_label, pl.col(HOURS).is_null(), "have no duration (null)"))
+    checks.append(_Check(duration_label, pl.col(HOURS).is_null(), "no duration (null)"))
     if {START, END} <= cols:
         checks.append(_Check(END, pl.col(END) < pl.col(START), f"end before '{START}'"))
     checks.append(
         _Check(
             duration_label,
             pl.col(HOURS).is_nan() | pl.col(HOURS).is_infinite() | (pl.col(HOURS) < 0),
-            "have a duration that is negative, NaN or infinite",
+            "negative, NaN or infinite duration",
         )
     )
     if ACCELERATOR_COUNT in cols:
         n = pl.col(ACCELERATOR_COUNT).cast(pl.Float64)
-        checks.append(_Check(ACCELERATOR_COUNT, n.is_null(), "are null"))
+        checks.append(_Check(ACCELERATOR_COUNT, n.is_null(), "null values"))
         checks.append(
             _Check(
                 ACCELERATOR_COUNT,
                 _not_finite_or_negative(ACCELERATOR_COUNT) | (n.floor() != n),
-                "must be whole numbers >= 0",
+                "values that are not whole numbers >= 0",
             )
         )
     for c in (CPU_CORES, MEMORY_GB, ENERGY_KWH, AVG_POWER_W):
         if c in cols:
-            checks.append(_Check(c, _not_finite_or_negative(c), "must be finite and >= 0"))
+            checks.append(
+                _Check(c, _not_finite_or_negative(c), "values that are not finite and >= 0")
+            )
     for f in FACTOR_NAMES:
         if f in cols:
             d = FACTOR_DOMAINS[f]
@@ -168,7 +170,7 @@ def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
                 _Check(
                     f,
                     x.is_nan() | x.is_infinite() | below | (x > d.high),
-                    f"must be {d.describe()}",
+                    f"values not {d.describe()}",
                 )
             )
     if ACCELERATOR_COUNT in cols:
@@ -185,7 +187,7 @@ def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
             _Check(
                 ACCELERATOR,
                 (count > 0) & no_row & ~(given("accelerator_embodied_kgco2e") & power_known),
-                "have accelerator_count > 0 but no accelerator key (nor tdp_w, host_power_w "
+                "accelerator_count > 0 but no accelerator key (nor tdp_w, host_power_w "
                 "and accelerator_embodied_kgco2e overrides)",
             )
         )
@@ -197,7 +199,7 @@ def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
         regionless = np.flatnonzero(factors.engine_tables["datacenter_region"] == MISSING)  # type: ignore[index]
         dc_has_region = pl.col(ROW.format(DATACENTER)).is_not_null() & ~pl.col(
             ROW.format(DATACENTER)
-        ).is_in(pl.Series(regionless.astype(np.uint32)).implode())
+        ).is_in(regionless.tolist())
         has_region = dc_has_region if has_region is None else has_region | dc_has_region
     located = [e for e in (has_grid, has_region) if e is not None]
     any_located = located[0] if len(located) == 1 else located[0] | located[1]
@@ -209,8 +211,7 @@ def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
             if DATACENTER in cols
             else "grid_kgco2e_per_kwh",
             ~any_located,
-            "have no grid intensity: give a region, a datacenter with a region, "
-            "or grid_kgco2e_per_kwh",
+            "no grid intensity (give a region, a datacenter with a region, or grid_kgco2e_per_kwh)",
         )
     )
 
@@ -231,7 +232,7 @@ def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
         _Check(
             JOB_ID,
             ~describes_something,
-            "describe no hardware and no energy (accelerator_count, cpu_cores and memory_gb "
+            "no hardware and no energy (accelerator_count, cpu_cores and memory_gb "
             "are all 0 or null, and energy_kwh and avg_power_w are null)",
         )
     )
@@ -263,13 +264,21 @@ def prepare_jobs(
     )
 
     for c in keys:
-        unknown = work.filter(pl.col(ROW.format(c)).is_null() & pl.col(c).is_not_null())
-        if unknown.height and on_invalid == "raise":
-            raise factors.unknown_key_error(c, KEY_COLUMNS[c], unknown[c])
+        row = pl.col(ROW.format(c))
+        missed = row.is_null() & pl.col(c).is_not_null()
+        if work.select(missed.any()).item():
+            # Retry the misses ignoring case; exact matching stays the fast path.
+            folded = factors.folded_key_to_row(c, KEY_COLUMNS[c])
+            work = work.with_columns(
+                pl.when(missed).then(folded).otherwise(row).alias(row.meta.output_name())
+            )
+            unknown = work.filter(missed)
+            if unknown.height and on_invalid == "raise":
+                raise factors.unknown_key_error(c, KEY_COLUMNS[c], unknown[c])
 
     checks = _checks(frame, factors)
     unknown_checks = [
-        _Check(c, pl.col(ROW.format(c)).is_null() & pl.col(c).is_not_null(), "hold unknown keys")
+        _Check(c, pl.col(ROW.format(c)).is_null() & pl.col(c).is_not_null(), "unknown keys")
         for c in keys
     ]
     checks = unknown_checks + checks
@@ -287,7 +296,7 @@ def prepare_jobs(
         keep = ~work.select(any_bad).to_series()
         work = work.filter(keep)
         frame = frame.filter(keep)
-        summary = "; ".join(f"{n} with {chk.column} that {chk.problem}" for chk, n in failing)
+        summary = "; ".join(f"{n} with {chk.column}: {chk.problem}" for chk, n in failing)
         warnings.warn(
             f"dropped {int((~keep).sum())} invalid rows ({summary})",
             DroppedRowsWarning,
@@ -299,7 +308,7 @@ def prepare_jobs(
         raise DuplicateJobError(
             JOB_ID,
             len(dup),
-            "share a job_id with another row",
+            "duplicated job_id values",
             dup.unique(maintain_order=True).head(N_EXAMPLES).to_list(),
         )
     _warn_absurd(work, cols)

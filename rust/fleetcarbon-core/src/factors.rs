@@ -132,7 +132,9 @@ impl Factor {
     /// The table that holds this factor.
     pub fn table(self) -> Table {
         match self {
-            Factor::TdpW | Factor::HostPowerW | Factor::AcceleratorEmbodiedKgco2e => Table::Accelerator,
+            Factor::TdpW | Factor::HostPowerW | Factor::AcceleratorEmbodiedKgco2e => {
+                Table::Accelerator
+            }
             Factor::CorePowerW | Factor::CoreEmbodiedKgco2e => Table::Cpu,
             Factor::GridKgco2ePerKwh | Factor::MarketKgco2ePerKwh => Table::Region,
             Factor::Pue | Factor::FacilityEmbodiedFraction => Table::Datacenter,

@@ -132,11 +132,11 @@ mod tests {
         let a: Vec<f64> = (0..n).map(|i| i as f64).collect();
         let b: Vec<f64> = (0..n).map(|_| 0.1).collect();
         let sums = grouped_sums(&group, 7, &[&a, &b])?;
-        for g in 0..7 {
+        for (g, (&total, &tenths)) in sums[0].iter().zip(&sums[1]).enumerate() {
             let exact: u64 = (0..n as u64).filter(|i| i % 7 == g as u64).sum();
-            assert_eq!(sums[0][g], exact as f64);
+            assert_eq!(total, exact as f64);
             let count = (0..n).filter(|i| i % 7 == g).count() as f64;
-            assert!((sums[1][g] - 0.1 * count).abs() < 1e-9);
+            assert!((tenths - 0.1 * count).abs() < 1e-9);
         }
         Ok(())
     }
@@ -152,8 +152,8 @@ mod tests {
             .build()
             .map_err(|e| CoreError::InvalidArgument(e.to_string()))?;
         let one = pool.install(|| grouped_sums(&group, 13, &[&a]))?;
-        for g in 0..13 {
-            assert_eq!(many[0][g].to_bits(), one[0][g].to_bits());
+        for (a, b) in many[0].iter().zip(&one[0]) {
+            assert_eq!(a.to_bits(), b.to_bits());
         }
         Ok(())
     }

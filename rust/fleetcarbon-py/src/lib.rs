@@ -9,6 +9,11 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+// Output columns are large and short-lived: jemalloc reuses their pages across
+// calls (and backs them with huge pages) instead of faulting fresh ones each time.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Raise `fleetcarbon.errors.KernelError` (a `ValueError`) with `message`.
 fn kernel_error(py: Python<'_>, message: String) -> PyErr {
     let class = py
@@ -106,6 +111,9 @@ fn factor_arrays<'py>(
     Ok(out)
 }
 
+/// `(power basis codes, float output columns)` of [`estimate`].
+type EstimateOutput<'py> = (Bound<'py, PyArray1<u8>>, Vec<Bound<'py, PyArray1<f64>>>);
+
 /// Per-job lifecycle estimate. See `fleetcarbon._core.pyi` for the contract.
 #[pyfunction]
 #[pyo3(signature = (
@@ -132,7 +140,7 @@ fn estimate<'py>(
     region_default_datacenter: PyReadonlyArray1<'py, u32>,
     default_datacenter: u32,
     threads: Option<usize>,
-) -> PyResult<(Bound<'py, PyArray1<u8>>, Vec<Bound<'py, PyArray1<f64>>>)> {
+) -> PyResult<EstimateOutput<'py>> {
     let mut values: [Vec<f64>; N_FACTORS] = Default::default();
     let mut seen = [false; N_FACTORS];
     for (factor, array) in factor_arrays("table_values", table_values)? {
