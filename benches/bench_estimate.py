@@ -38,6 +38,8 @@ def _peak_rss_mb() -> float:
 
 
 def run_one(name: str, jobs_n: int, repeat: int) -> dict:
+    import polars as pl
+
     import fleetcarbon as fc
     from fleetcarbon import _core, baselines, validation
 
@@ -49,6 +51,9 @@ def run_one(name: str, jobs_n: int, repeat: int) -> dict:
         out["seconds"] = 0.0
     elif name == "fleetcarbon.estimate":
         out["seconds"] = _median_time(lambda: fc.estimate(jobs, factors), repeat)
+    elif name == "estimate, String keys":
+        strings = jobs.with_columns(pl.col(pl.Categorical).cast(pl.String))
+        out["seconds"] = _median_time(lambda: fc.estimate(strings, factors), repeat)
     elif name == "estimate, 1 thread":
         out["seconds"] = _median_time(lambda: fc.estimate(jobs, factors, threads=1), repeat)
     elif name == "polars expressions":
@@ -77,6 +82,7 @@ def run_one(name: str, jobs_n: int, repeat: int) -> dict:
 
 APPROACHES = (
     "fleetcarbon.estimate",
+    "estimate, String keys",
     "estimate, 1 thread",
     "rust kernel",
     "polars expressions",

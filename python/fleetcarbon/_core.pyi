@@ -39,6 +39,17 @@ def grouped_sums(
 ) -> list[npt.NDArray[np.float64]]:
     """Compensated per-group sums in a fixed order: ``sums[column][group]``."""
 
+def scan_domains(
+    columns: list[npt.NDArray[np.float64]],
+    domains: list[tuple[float, float, bool, bool, float]],
+    *,
+    threads: int | None = None,
+) -> list[tuple[int, int, int]]:
+    """Count ``(nan, invalid, implausible)`` values per column.
+
+    Each domain is ``(low, high, low_inclusive, whole, plausible_high)``.
+    """
+
 def factor_names() -> list[str]:
     """Factor names in the core's order."""
 

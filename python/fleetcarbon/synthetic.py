@@ -57,8 +57,11 @@ def synthetic_fleet(n: int, *, seed: int = 0, start: str = "2025-01-01") -> pl.D
     pl.DataFrame
         Columns ``job_id`` (Int64), ``team``, ``phase``, ``accelerator``,
         ``accelerator_count``, ``cpu_cores``, ``memory_gb``, ``region``,
-        ``datacenter``, ``start``, ``end``, ``duration_h``, ``energy_kwh``
+        ``datacenter``, ``start``, ``end`` (UTC), ``duration_h``, ``energy_kwh``
         (metered for ~10% of jobs) and ``avg_power_w`` (measured for ~10%).
+        The label columns (team, phase and the keys) are ``pl.Categorical``, as
+        low-cardinality labels of large fleets usually are; cast them to
+        ``pl.String`` to test the string path.
 
     Notes
     -----
@@ -93,7 +96,7 @@ def synthetic_fleet(n: int, *, seed: int = 0, start: str = "2025-01-01") -> pl.D
 
     def labels(values: list[str | None], codes: np.ndarray) -> pl.Series:
         # Gather from a small Series: no per-row Python strings, no wide numpy unicode arrays.
-        return pl.Series(values, dtype=pl.String).gather(codes)
+        return pl.Series(values, dtype=pl.String).gather(codes).cast(pl.Categorical)
 
     origin = pl.lit(start).str.to_datetime(time_unit="us", time_zone="UTC")
     frame = pl.DataFrame(

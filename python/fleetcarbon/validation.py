@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from fleetcarbon import _core
 from fleetcarbon.errors import (
     AbsurdValueWarning,
     DroppedRowsWarning,
@@ -66,6 +67,8 @@ class _Check:
     column: str
     bad: pl.Expr
     problem: str
+    #: Covered by the fast path (null counts and the Rust domain scan).
+    scanned: bool = False
 
 
 def _is_numeric(dtype: pl.DataType) -> bool:
@@ -134,9 +137,11 @@ def _not_finite_or_negative(c: str) -> pl.Expr:
 
 def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
     cols = set(frame.columns)
-    checks = [_Check(JOB_ID, pl.col(JOB_ID).is_null(), "null values")]
+    checks = [_Check(JOB_ID, pl.col(JOB_ID).is_null(), "null values", scanned=True)]
     duration_label = DURATION_H if DURATION_H in cols else f"{START}/{END}"
-    checks.append(_Check(duration_label, pl.col(HOURS).is_null(), "no duration (null)"))
+    checks.append(
+        _Check(duration_label, pl.col(HOURS).is_null(), "no duration (null)", scanned=True)
+    )
     if {START, END} <= cols:
         checks.append(_Check(END, pl.col(END) < pl.col(START), f"end before '{START}'"))
     checks.append(
@@ -144,22 +149,24 @@ def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
             duration_label,
             pl.col(HOURS).is_nan() | pl.col(HOURS).is_infinite() | (pl.col(HOURS) < 0),
             "negative, NaN or infinite duration",
+            scanned=True,
         )
     )
     if ACCELERATOR_COUNT in cols:
         n = pl.col(ACCELERATOR_COUNT).cast(pl.Float64)
-        checks.append(_Check(ACCELERATOR_COUNT, n.is_null(), "null values"))
+        checks.append(_Check(ACCELERATOR_COUNT, n.is_null(), "null values", scanned=True))
         checks.append(
             _Check(
                 ACCELERATOR_COUNT,
                 _not_finite_or_negative(ACCELERATOR_COUNT) | (n.floor() != n),
                 "values that are not whole numbers >= 0",
+                scanned=True,
             )
         )
     for c in (CPU_CORES, MEMORY_GB, ENERGY_KWH, AVG_POWER_W):
         if c in cols:
             checks.append(
-                _Check(c, _not_finite_or_negative(c), "values that are not finite and >= 0")
+                _Check(c, _not_finite_or_negative(c), "values that are not finite and >= 0", True)
             )
     for f in FACTOR_NAMES:
         if f in cols:
@@ -171,6 +178,7 @@ def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
                     f,
                     x.is_nan() | x.is_infinite() | below | (x > d.high),
                     f"values not {d.describe()}",
+                    scanned=True,
                 )
             )
     if ACCELERATOR_COUNT in cols:
@@ -258,9 +266,19 @@ def prepare_jobs(
     check_schema(frame)
     cols = set(frame.columns)
     keys = [c for c in KEY_COLUMNS if c in cols]
+    by_code = {c: _categorical_rows(frame[c], factors, KEY_COLUMNS[c]) for c in keys}
+    by_code = {c: rows for c, rows in by_code.items() if rows is not None}
     work = frame.with_columns(
         _duration_expr(cols),
-        *[factors.key_to_row(c, KEY_COLUMNS[c]).alias(ROW.format(c)) for c in keys],
+        *[
+            factors.key_to_row(c, KEY_COLUMNS[c]).alias(ROW.format(c))
+            for c in keys
+            if c not in by_code
+        ],
+        *[
+            pl.when(pl.lit(rows) != MISSING).then(pl.lit(rows)).alias(ROW.format(c))
+            for c, rows in by_code.items()
+        ],
     )
 
     for c in keys:
@@ -282,26 +300,12 @@ def prepare_jobs(
         for c in keys
     ]
     checks = unknown_checks + checks
-    counts = work.select(
-        [chk.bad.fill_null(False).sum().alias(str(i)) for i, chk in enumerate(checks)]
-    ).row(0)
-    failing = [(chk, n) for chk, n in zip(checks, counts, strict=True) if n]
-    if failing:
-        if on_invalid == "raise":
-            chk, n = failing[0]
-            raise InvalidValueError(
-                chk.column, n, chk.problem, _examples(work, chk.bad, chk.column)
-            )
-        any_bad = pl.any_horizontal([chk.bad.fill_null(False) for chk, _ in failing])
-        keep = ~work.select(any_bad).to_series()
-        work = work.filter(keep)
-        frame = frame.filter(keep)
-        summary = "; ".join(f"{n} with {chk.column}: {chk.problem}" for chk, n in failing)
-        warnings.warn(
-            f"dropped {int((~keep).sum())} invalid rows ({summary})",
-            DroppedRowsWarning,
-            stacklevel=3,
-        )
+    kwargs = _core_kwargs(work, cols, keys, factors)
+    clean, implausible = _fast_scan(work, cols, kwargs, [c for c in checks if not c.scanned])
+    if not clean:
+        work, frame = _apply_checks(work, frame, checks, on_invalid)
+        kwargs = _core_kwargs(work, cols, keys, factors)
+        implausible = True
 
     if work.height and work[JOB_ID].n_unique() != work.height:
         dup = work.filter(pl.col(JOB_ID).is_duplicated())[JOB_ID]
@@ -311,10 +315,124 @@ def prepare_jobs(
             "duplicated job_id values",
             dup.unique(maintain_order=True).head(N_EXAMPLES).to_list(),
         )
-    _warn_absurd(work, cols)
-    return PreparedJobs(
-        frame=frame, core_kwargs=_core_kwargs(work, cols, keys, factors), duration_h=work[HOURS]
+    if implausible:
+        _warn_absurd(work, cols)
+    return PreparedJobs(frame=frame, core_kwargs=kwargs, duration_h=work[HOURS])
+
+
+def _fast_scan(
+    work: pl.DataFrame,
+    cols: set[str],
+    kwargs: dict[str, object],
+    relational: list[_Check],
+) -> tuple[bool, bool]:
+    """Check the common, clean case cheaply: ``(clean, any implausible value)``.
+
+    Null counts are O(1); numeric domains are one Rust pass over the buffers
+    already built for the kernel; only checks that relate columns run in Polars.
+    A False answer sends the caller through the detailed Polars checks.
+    """
+    if work[JOB_ID].null_count() or work[HOURS].null_count():
+        return False, True
+    if ACCELERATOR_COUNT in cols and work[ACCELERATOR_COUNT].null_count():
+        return False, True
+    inf = float("inf")
+    # (buffer, domain, NaNs that stand for nulls)
+    scans: list[tuple[object, tuple[float, float, bool, bool, float], int]] = [
+        (kwargs["duration_h"], (0.0, inf, True, False, QUANTITY_PLAUSIBLE_HIGH[DURATION_H]), 0)
+    ]
+    for c, whole in ((ACCELERATOR_COUNT, True), (CPU_CORES, False), (MEMORY_GB, False)):
+        if kwargs.get(c) is not None:
+            scans.append((kwargs[c], (0.0, inf, True, whole, QUANTITY_PLAUSIBLE_HIGH[c]), 0))
+    for c in (ENERGY_KWH, AVG_POWER_W):
+        if kwargs.get(c) is not None:
+            scans.append(
+                (
+                    kwargs[c],
+                    (0.0, inf, True, False, QUANTITY_PLAUSIBLE_HIGH[c]),
+                    work[c].null_count(),
+                )
+            )
+    overrides: dict[str, np.ndarray] = kwargs["overrides"]  # type: ignore[assignment]
+    for f, values in overrides.items():
+        d = FACTOR_DOMAINS[f]
+        domain = (d.low, d.high, d.low_inclusive, False, d.plausible_high)
+        scans.append((values, domain, work[f].null_count()))
+    counts = _core.scan_domains([s[0] for s in scans], [s[1] for s in scans])  # type: ignore[misc]
+    clean = all(
+        invalid == 0 and nan == nulls
+        for (_, _, nulls), (nan, invalid, _) in zip(scans, counts, strict=True)
     )
+    implausible = any(c[2] for c in counts)
+    if clean and relational:
+        sums = work.select(
+            [chk.bad.fill_null(False).sum().alias(str(i)) for i, chk in enumerate(relational)]
+        ).row(0)
+        clean = not any(sums)
+    return clean, implausible
+
+
+def _apply_checks(
+    work: pl.DataFrame, frame: pl.DataFrame, checks: list[_Check], on_invalid: OnInvalid
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Run every check in Polars; raise on the first failing one, or drop failing rows."""
+    counts = work.select(
+        [chk.bad.fill_null(False).sum().alias(str(i)) for i, chk in enumerate(checks)]
+    ).row(0)
+    failing = [(chk, n) for chk, n in zip(checks, counts, strict=True) if n]
+    if not failing:
+        return work, frame
+    if on_invalid == "raise":
+        chk, n = failing[0]
+        raise InvalidValueError(chk.column, n, chk.problem, _examples(work, chk.bad, chk.column))
+    any_bad = pl.any_horizontal([chk.bad.fill_null(False) for chk, _ in failing])
+    keep = ~work.select(any_bad).to_series()
+    summary = "; ".join(f"{n} with {chk.column}: {chk.problem}" for chk, n in failing)
+    warnings.warn(
+        f"dropped {int((~keep).sum())} invalid rows ({summary})",
+        DroppedRowsWarning,
+        stacklevel=4,
+    )
+    return work.filter(keep), frame.filter(keep)
+
+
+def _categorical_rows(series: pl.Series, factors: Factors, table: str) -> pl.Series | None:
+    """Table rows of a Categorical/Enum key column, mapping each distinct code once.
+
+    Returns a UInt32 Series with ``MISSING`` for null or unknown keys, or None for
+    other dtypes (and for codes too sparse to index), which take the string path.
+    Uses only ``to_physical``, ``gather`` and ``Enum.categories``, which mean the
+    same in Polars 1.x and 2.x.
+    """
+    if not isinstance(series.dtype, (pl.Categorical, pl.Enum)) or series.len() == 0:
+        return None
+    codes = series.to_physical()
+    max_code = codes.max()
+    if max_code is None:
+        return pl.Series(series.name, np.full(series.len(), MISSING, dtype=np.uint32))
+    size = int(max_code) + 1  # type: ignore[arg-type]
+    if size > 4 * series.len() + 65_536:
+        return None
+    # Nulls get the out-of-range code `size`, whose lookup entry is MISSING.
+    code = codes.fill_null(size).to_numpy()
+    if isinstance(series.dtype, pl.Enum):
+        present = np.arange(size)
+        names = pl.Series(series.dtype.categories).head(size)
+    else:
+        # Any row holding a code names it (the last write wins).
+        row_of = np.full(size + 1, -1, dtype=np.int64)
+        row_of[code] = np.arange(code.size)
+        present = np.flatnonzero(row_of[:size] >= 0)
+        names = series.gather(row_of[present]).cast(pl.String)
+    mapped = (
+        pl.DataFrame({"k": names.cast(pl.String)})
+        .select(pl.coalesce(factors.key_to_row("k", table), factors.folded_key_to_row("k", table)))
+        .to_series()
+    )
+    lookup = np.full(size + 1, MISSING, dtype=np.uint32)
+    lookup[present] = mapped.fill_null(MISSING).to_numpy()
+    rows = lookup[code]
+    return pl.Series(series.name, rows, dtype=pl.UInt32)
 
 
 def _warn_absurd(work: pl.DataFrame, cols: set[str]) -> None:

@@ -7,11 +7,13 @@
 //!
 //! The model is documented in `docs/model.md` at the repository root.
 
+pub mod checks;
 pub mod error;
 pub mod estimate;
 pub mod factors;
 pub mod summation;
 
+pub use checks::{scan, Domain, ScanCounts};
 pub use error::{CoreError, CoreResult};
 pub use estimate::{estimate, Estimates, JobColumns, PowerBasis, RowIndex, OUTPUT_COLUMNS};
 pub use factors::{Factor, FactorTables, Table, MISSING, N_FACTORS};

@@ -3,7 +3,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use fleetcarbon_core::{CoreError, Factor, FactorTables, JobColumns, RowIndex, N_FACTORS};
+use fleetcarbon_core::{CoreError, Domain, Factor, FactorTables, JobColumns, RowIndex, N_FACTORS};
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -212,6 +212,49 @@ fn grouped_sums<'py>(
         .collect())
 }
 
+/// Domain scan of several float64 columns in one call.
+///
+/// `domains[k]` is `(low, high, low_inclusive, whole, plausible_high)` for
+/// `columns[k]`; returns `(nan, invalid, implausible)` counts per column.
+#[pyfunction]
+#[pyo3(signature = (columns, domains, *, threads = None))]
+fn scan_domains<'py>(
+    py: Python<'py>,
+    columns: Vec<PyReadonlyArray1<'py, f64>>,
+    domains: Vec<(f64, f64, bool, bool, f64)>,
+    threads: Option<usize>,
+) -> PyResult<Vec<(u64, u64, u64)>> {
+    if columns.len() != domains.len() {
+        return Err(PyValueError::new_err(
+            "columns and domains differ in length",
+        ));
+    }
+    let slices = columns
+        .iter()
+        .map(|c| as_slice("columns", c))
+        .collect::<PyResult<Vec<&[f64]>>>()?;
+    let domains: Vec<Domain> = domains
+        .into_iter()
+        .map(|(low, high, low_inclusive, whole, plausible_high)| Domain {
+            low,
+            high,
+            low_inclusive,
+            whole,
+            plausible_high,
+        })
+        .collect();
+    run_detached(py, threads, || {
+        Ok(slices
+            .iter()
+            .zip(&domains)
+            .map(|(values, domain)| {
+                let c = fleetcarbon_core::scan(values, domain);
+                (c.nan, c.invalid, c.implausible)
+            })
+            .collect())
+    })
+}
+
 /// Factor names, in the core's fixed order.
 #[pyfunction]
 fn factor_names() -> Vec<&'static str> {
@@ -237,6 +280,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MISSING", fleetcarbon_core::MISSING)?;
     m.add_function(wrap_pyfunction!(estimate, m)?)?;
     m.add_function(wrap_pyfunction!(grouped_sums, m)?)?;
+    m.add_function(wrap_pyfunction!(scan_domains, m)?)?;
     m.add_function(wrap_pyfunction!(factor_names, m)?)?;
     m.add_function(wrap_pyfunction!(factor_tables, m)?)?;
     Ok(())
