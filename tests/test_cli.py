@@ -49,3 +49,8 @@ def test_console_script():
     )
     assert done.returncode == 0, done.stderr
     assert "fleet total" in done.stdout
+
+
+def test_demo_with_no_jobs(capsys):
+    assert main(["demo", "--jobs", "0"]) == 0
+    assert "fleet total: 0.0 tCO2e" in capsys.readouterr().out

@@ -210,3 +210,76 @@ def test_bad_factor_tables_are_rejected(factors):
         factors.with_rows(accelerators=pl.DataFrame({"key": ["x"], "watts": [1.0]}))
     with pytest.raises(errors.InvalidValueError, match="linked"):
         factors.with_rows(datacenters=pl.DataFrame({"key": ["hyper"], "region": ["Atlantis"]}))
+
+
+def test_output_name_used_as_override_is_refused(factors):
+    with pytest.raises(errors.SchemaError, match="accelerator_embodied_kgco2e"):
+        fc.estimate(jobs(embodied_kgco2e=[1.0, 2.0, 3.0]), factors)
+
+
+def test_start_and_end_in_different_time_zones(factors):
+    t = datetime(2025, 6, 1, 12)
+    frame = jobs(duration_h=None, start=[t] * 3, end=[t] * 3).with_columns(
+        pl.col("start").dt.replace_time_zone("UTC"),
+        pl.col("end").dt.replace_time_zone("Europe/Paris") + pl.duration(hours=3),
+    )
+    out = fc.estimate(frame, factors)
+    # 12:00 UTC to 15:00 Paris (13:00 UTC) is one hour.
+    assert out["it_energy_kwh"][0] == pytest.approx((700 * 0.8 + 150) / 1000)
+
+
+def test_null_accelerator_count_is_zero_without_a_key(factors):
+    frame = jobs(accelerator=["gpu-a", None, None], accelerator_count=[1, None, None]).with_columns(
+        cpu_cores=pl.Series([None, 4, 8])
+    )
+    out = fc.estimate(frame, factors)
+    assert out["it_energy_kwh"][1] == pytest.approx(4 * 10 * 2 / 1000)
+    raises(
+        errors.InvalidValueError,
+        jobs(accelerator_count=[1, None, 2]),
+        factors,
+        "accelerator_count",
+        "null",
+    )
+
+
+def test_unknown_default_parameter_and_implausible_table_values(factors):
+    with pytest.raises(errors.InvalidValueError, match="lifetime_yrs"):
+        factors.with_rows(defaults=pl.DataFrame({"parameter": ["lifetime_yrs"], "value": [6.0]}))
+    with pytest.warns(errors.AbsurdValueWarning, match="unit"):
+        factors.with_rows(regions=pl.DataFrame({"key": ["FR"], "grid_kgco2e_per_kwh": [56.0]}))
+
+
+def test_near_miss_column_names_warn(factors):
+    with pytest.warns(errors.ColumnNameWarning, match="did you mean 'pue'"):
+        fc.estimate(jobs(PUE=[1.2, 1.2, 1.2]), factors)
+
+
+def test_job_id_must_be_int_or_string(factors):
+    raises(errors.SchemaError, jobs(job_id=[True, False, None]), factors, "job_id")
+
+
+def test_overflow_names_the_job(factors):
+    e = raises(
+        errors.NonFiniteResultError,
+        jobs(job_id=["a", "b", "c"], duration_h=[1.0, 1e305, 1.0], accelerator_count=[1, 1000, 1]),
+        factors,
+        "overflowed",
+    )
+    assert e.examples == ["b"]
+
+
+def test_negative_zero_does_not_reach_outputs(factors):
+    out = fc.estimate(jobs(energy_kwh=[-0.0, None, None]), factors)
+    assert str(out["it_energy_kwh"][0]) == "0.0"
+
+
+def test_threads_must_be_positive(factors):
+    with pytest.raises(ValueError, match="threads"):
+        fc.estimate(jobs(), factors, threads=0)
+
+
+def test_load_factors_returns_an_independent_copy():
+    first = fc.load_factors()
+    first.accelerators[0, "tdp_w"] = 1.0
+    assert fc.load_factors().accelerators["tdp_w"][0] != 1.0

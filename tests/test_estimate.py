@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 import fleetcarbon as fc
-from fleetcarbon.schema import OUTPUT_COLUMNS
+from fleetcarbon.schema import OUTPUT_COLUMNS, RESULT_COLUMNS
 
 
 def one(factors, **job):
@@ -142,6 +142,20 @@ def test_output_appends_columns_and_keeps_order_and_passthrough(factors):
     assert out["power_basis"].dtype == pl.Enum(["metered", "measured", "modelled"])
 
 
+def test_results_carry_the_factors_version(factors):
+    frame = pl.DataFrame({"job_id": [1, 2], "duration_h": [1.0, 2.0], "region": ["FR", "PL"]})
+    out = fc.estimate(frame.with_columns(cpu_cores=pl.lit(2)), factors)
+    assert out["factors_version"].cast(pl.String).to_list() == ["test", "test"]
+    assert fc.summarize(out)["factors_version"].item() == "test"
+    bundled = fc.estimate(fc.synthetic_fleet(10, seed=1))
+    assert bundled["factors_version"].cast(pl.String).unique().to_list() == [
+        fc.load_factors().version
+    ]
+    custom = factors.with_rows(datacenters=pl.DataFrame({"key": ["hyper"], "pue": [1.2]}))
+    mixed = pl.concat([out, fc.estimate(out.select([*frame.columns, "cpu_cores"]), custom)])
+    assert fc.summarize(mixed)["factors_version"].item() == "test, test+user"
+
+
 def test_input_frame_is_not_modified(factors):
     frame = pl.DataFrame({"job_id": [1], "duration_h": [1.0], "region": ["FR"], "cpu_cores": [2]})
     before = frame.clone()
@@ -245,7 +259,7 @@ def test_bundled_factors_cover_the_synthetic_fleet_and_agree_with_reference():
     jobs = fc.synthetic_fleet(3_000, seed=11)
     out = fc.estimate(jobs)
     ref = fc.baselines.estimate_python(jobs)
-    for c in OUTPUT_COLUMNS[1:]:
+    for c in RESULT_COLUMNS:
         np.testing.assert_allclose(out[c].to_numpy(), ref[c].to_numpy(), rtol=1e-9, atol=0)
     assert all(math.isfinite(v) for v in out["total_kgco2e"])
     assert out["total_kgco2e"].min() >= 0

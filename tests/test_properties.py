@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 import fleetcarbon as fc
 from fleetcarbon.baselines import estimate_numpy, estimate_polars, estimate_python
-from fleetcarbon.schema import OUTPUT_COLUMNS
+from fleetcarbon.schema import RESULT_COLUMNS
 
 FACTORS = make_factors()
-FLOATS = OUTPUT_COLUMNS[1:]
+FLOATS = RESULT_COLUMNS
 finite = st.floats(min_value=0.0, max_value=1e4, allow_nan=False, allow_infinity=False)
 maybe = lambda s: st.one_of(st.none(), s)  # noqa: E731
 

@@ -49,7 +49,7 @@ def _demo(args: argparse.Namespace) -> int:
         f"(operational {total['operational_kgco2e'] / 1e3:,.1f}, "
         f"market-based {total['operational_market_kgco2e'] / 1e3:,.1f}, "
         f"embodied {total['embodied_kgco2e'] / 1e3:,.1f}; "
-        f"{total['embodied_share'] * 100:.1f}% embodied)"
+        f"{(total['embodied_share'] or 0.0) * 100:.1f}% embodied)"
     )
     print(f"timing: generate {t1 - t0:.2f} s, estimate {t2 - t1:.3f} s, summarize {t3 - t2:.3f} s")
     return 0

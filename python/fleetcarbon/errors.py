@@ -11,12 +11,14 @@ from collections.abc import Sequence
 
 __all__ = [
     "AbsurdValueWarning",
+    "ColumnNameWarning",
     "DroppedRowsWarning",
     "DuplicateJobError",
     "FleetcarbonError",
     "InvalidValueError",
     "KernelError",
     "MissingColumnError",
+    "NonFiniteResultError",
     "SchemaError",
     "UnknownKeyError",
 ]
@@ -90,8 +92,29 @@ class UnknownKeyError(InvalidValueError):
         super().__init__(column, n_bad, f"keys unknown to the {table} table ({hints})")
 
 
+class NonFiniteResultError(InvalidValueError):
+    """Valid but extreme inputs overflowed a result to infinity (or NaN)."""
+
+
 class KernelError(FleetcarbonError):
-    """The Rust core refused its input (a bug in fleetcarbon if input validation passed)."""
+    """The Rust core refused its input.
+
+    After input validation this means a bug in fleetcarbon, except for results
+    that overflow, which :func:`fleetcarbon.estimate` reports as
+    :class:`NonFiniteResultError`.
+
+    Attributes
+    ----------
+    row : int or None
+        Position of the offending row in the arrays the core received.
+    column : str or None
+        The column concerned, when the core names one.
+    """
+
+    def __init__(self, message: str, row: int | None = None, column: str | None = None):
+        super().__init__(message)
+        self.row = row
+        self.column = column
 
 
 class DroppedRowsWarning(UserWarning):
@@ -100,3 +123,7 @@ class DroppedRowsWarning(UserWarning):
 
 class AbsurdValueWarning(UserWarning):
     """Values that are valid but implausible (e.g. a job longer than 10 years)."""
+
+
+class ColumnNameWarning(UserWarning):
+    """A column looks like a misspelt canonical column (e.g. ``PUE`` for ``pue``) and is ignored."""

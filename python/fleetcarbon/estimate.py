@@ -5,9 +5,10 @@ from __future__ import annotations
 import polars as pl
 
 from fleetcarbon import _core
-from fleetcarbon.factors import Factors, load_factors
-from fleetcarbon.schema import OUTPUT_COLUMNS, POWER_BASIS_LABELS
-from fleetcarbon.validation import OnInvalid, prepare_jobs
+from fleetcarbon.errors import KernelError, NonFiniteResultError, SchemaError
+from fleetcarbon.factors import Factors, bundled_factors
+from fleetcarbon.schema import OUTPUT_COLUMNS, POWER_BASIS_LABELS, RESULT_COLUMNS
+from fleetcarbon.validation import OnInvalid, check_threads, prepare_jobs
 
 __all__ = ["POWER_BASIS", "estimate"]
 
@@ -48,8 +49,10 @@ def estimate(
         The input columns, in their order, followed by ``power_basis``,
         ``it_energy_kwh``, ``facility_energy_kwh``, ``operational_kgco2e``,
         ``operational_market_kgco2e``, ``embodied_hardware_kgco2e``,
-        ``embodied_facility_kgco2e``, ``embodied_kgco2e`` and ``total_kgco2e``.
-        Output columns already present in the input are replaced.
+        ``embodied_facility_kgco2e``, ``embodied_kgco2e``, ``total_kgco2e`` and
+        ``factors_version`` (the dataset version of ``factors``, so that an
+        analysis can cite the factors it used). Output columns already present
+        in the input are replaced.
 
     Raises
     ------
@@ -62,29 +65,52 @@ def estimate(
     >>> import polars as pl, fleetcarbon as fc
     >>> jobs = pl.DataFrame({"job_id": [1], "duration_h": [10.0], "region": ["FR"],
     ...     "accelerator": ["nvidia-h100-sxm5-80gb"], "accelerator_count": [8]})
-    >>> fc.estimate(jobs).columns[-1]
-    'total_kgco2e'
+    >>> fc.estimate(jobs).columns[-2:]
+    ['total_kgco2e', 'factors_version']
     """
     frame = jobs.collect() if isinstance(jobs, pl.LazyFrame) else jobs
     if not isinstance(frame, pl.DataFrame):
         raise TypeError(f"jobs must be a polars DataFrame or LazyFrame, got {type(jobs).__name__}")
-    factors = load_factors() if factors is None else factors
+    check_threads(threads)
+    if "embodied_kgco2e" in frame.columns and "total_kgco2e" not in frame.columns:
+        # Not a previous result: most likely a per-accelerator override under the output's name.
+        raise SchemaError(
+            "column 'embodied_kgco2e' is an output of estimate(); to override the embodied "
+            "carbon per accelerator, name the column 'accelerator_embodied_kgco2e'"
+        )
+    factors = bundled_factors() if factors is None else factors
     frame = frame.drop([c for c in OUTPUT_COLUMNS if c in frame.columns])
     if frame.height == 0:
         return _empty_result(frame)
     prepared = prepare_jobs(frame, factors, on_invalid=on_invalid)
-    basis, columns = _core.estimate(
-        **prepared.core_kwargs, **factors.engine_tables, threads=threads
-    )
+    try:
+        basis, columns = _core.estimate(
+            **prepared.core_kwargs, **factors.engine_tables, threads=threads
+        )
+    except KernelError as exc:
+        if exc.row is None or exc.column is None:
+            raise
+        raise NonFiniteResultError(
+            exc.column,
+            1,
+            "a result that overflowed (valid inputs too extreme to compute)",
+            [prepared.frame["job_id"][exc.row]],
+        ) from exc
     labels = pl.Series("power_basis", POWER_BASIS_LABELS, dtype=POWER_BASIS)
     outputs = [labels.gather(basis)]
-    outputs += [
-        pl.Series(name, values) for name, values in zip(OUTPUT_COLUMNS[1:], columns, strict=True)
-    ]
+    outputs += [pl.Series(name, v) for name, v in zip(RESULT_COLUMNS, columns, strict=True)]
+    outputs.append(_version_column(factors.version, len(basis)))
     return prepared.frame.hstack(outputs)
+
+
+def _version_column(version: str, n: int) -> pl.Series:
+    # One Categorical value repeated: a few bytes per row, and cheap to concatenate
+    # with results of other dataset versions.
+    return pl.Series("factors_version", [version], dtype=pl.Categorical).new_from_index(0, n)
 
 
 def _empty_result(frame: pl.DataFrame) -> pl.DataFrame:
     empty = [pl.Series("power_basis", [], dtype=POWER_BASIS)]
-    empty += [pl.Series(c, [], dtype=pl.Float64) for c in OUTPUT_COLUMNS[1:]]
+    empty += [pl.Series(c, [], dtype=pl.Float64) for c in RESULT_COLUMNS]
+    empty.append(pl.Series("factors_version", [], dtype=pl.Categorical))
     return frame.hstack(empty)

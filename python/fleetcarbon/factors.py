@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from importlib import resources
@@ -11,7 +12,13 @@ import numpy as np
 import polars as pl
 
 from fleetcarbon import _core
-from fleetcarbon.errors import InvalidValueError, MissingColumnError, SchemaError, UnknownKeyError
+from fleetcarbon.errors import (
+    AbsurdValueWarning,
+    InvalidValueError,
+    MissingColumnError,
+    SchemaError,
+    UnknownKeyError,
+)
 from fleetcarbon.schema import FACTOR_DOMAINS, FACTOR_NAMES, FACTOR_TABLE, table_column
 
 __all__ = ["Factors", "load_factors"]
@@ -22,6 +29,8 @@ MISSING: int = _core.MISSING
 KEYED_TABLES = ("accelerators", "cpus", "regions", "datacenters")
 #: Factors that a table row may leave empty (null means "same as location-based").
 NULLABLE_FACTORS = frozenset({"market_kgco2e_per_kwh"})
+#: Every table of a Factors.
+TABLE_NAMES = (*KEYED_TABLES, "defaults", "aliases", "sources")
 #: Rows the engine relies on.
 GENERIC_DATACENTER = "generic"
 GENERIC_CPU = "generic"
@@ -73,7 +82,7 @@ class Factors:
 
     def table(self, name: str) -> pl.DataFrame:
         """Return the table called ``name`` (e.g. ``"accelerators"``)."""
-        if name not in (*KEYED_TABLES, "defaults", "aliases", "sources"):
+        if name not in TABLE_NAMES:
             raise SchemaError(f"no factor table named {name!r}")
         frame: pl.DataFrame = getattr(self, name)
         return frame
@@ -276,6 +285,11 @@ def _check_tables(f: Factors) -> None:
             required = factor not in NULLABLE_FACTORS
             _check_domain(frame, factor, column, f"{table}.{column}", required)
     params = f.defaults["parameter"].to_list()
+    unknown = sorted(set(params) - set(_factors_of("defaults")))
+    if unknown:
+        raise InvalidValueError(
+            "defaults.parameter", len(unknown), "unknown parameters", unknown[:5]
+        )
     for factor in _factors_of("defaults"):
         if factor not in params:
             raise MissingColumnError(f"the defaults table lacks parameter '{factor}'")
@@ -300,6 +314,15 @@ def _check_domain(
         examples = list(zip(bad["key"].to_list(), bad[column].to_list(), strict=True))[:5]
         problem = f"values not {domain.describe()}" + ("" if not required else " or null")
         raise InvalidValueError(label, bad.height, problem, examples)
+    implausible = frame.filter(values > domain.plausible_high)
+    if implausible.height:
+        examples = list(zip(implausible["key"], implausible[column], strict=True))[:5]
+        warnings.warn(
+            f"{label}: {implausible.height} values above {domain.plausible_high:g}, which is "
+            f"implausible (a unit mistake?); first: {examples}",
+            AbsurdValueWarning,
+            stacklevel=5,
+        )
 
 
 def _check_link(
@@ -324,6 +347,22 @@ def _data_file(name: str) -> str:
 
 
 @lru_cache(maxsize=1)
+def bundled_factors() -> Factors:
+    """Load the bundled tables once per process; the result is shared (do not modify it)."""
+    frames = {
+        name: pl.read_csv(_data_file(f"{name}.csv"), infer_schema_length=None)
+        for name in TABLE_NAMES
+    }
+    for table in KEYED_TABLES:
+        frames[table] = frames[table].with_columns(
+            [pl.col(c).cast(pl.Float64) for c in _columns_of(table)]
+        )
+    frames["defaults"] = frames["defaults"].with_columns(pl.col("value").cast(pl.Float64))
+    with open(_data_file("VERSION"), encoding="utf-8") as fh:
+        version = fh.read().strip()
+    return Factors(**frames, version=version)
+
+
 def load_factors() -> Factors:
     """Load the bundled, cited factor tables.
 
@@ -340,15 +379,7 @@ def load_factors() -> Factors:
     >>> f.accelerators.filter(key="nvidia-h100-sxm5-80gb")["tdp_w"].item()
     700.0
     """
-    frames = {
-        name: pl.read_csv(_data_file(f"{name}.csv"), infer_schema_length=None)
-        for name in (*KEYED_TABLES, "defaults", "aliases", "sources")
-    }
-    for table in KEYED_TABLES:
-        frames[table] = frames[table].with_columns(
-            [pl.col(c).cast(pl.Float64) for c in _columns_of(table)]
-        )
-    frames["defaults"] = frames["defaults"].with_columns(pl.col("value").cast(pl.Float64))
-    with open(_data_file("VERSION"), encoding="utf-8") as fh:
-        version = fh.read().strip()
-    return Factors(**frames, version=version)
+    shared = bundled_factors()
+    # A copy, so that editing a returned frame in place cannot change the shared tables.
+    frames = {name: shared.table(name).clone() for name in TABLE_NAMES}
+    return Factors(**frames, version=shared.version, _checked=True)

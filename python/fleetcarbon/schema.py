@@ -46,7 +46,10 @@ def table_column(factor: str) -> str:
 
 
 #: Output columns appended by :func:`fleetcarbon.estimate`, in order.
-OUTPUT_COLUMNS: tuple[str, ...] = ("power_basis", *_core.OUTPUT_COLUMNS)
+OUTPUT_COLUMNS: tuple[str, ...] = ("power_basis", *_core.OUTPUT_COLUMNS, "factors_version")
+
+#: The float result columns (energy and carbon), in order.
+RESULT_COLUMNS: tuple[str, ...] = tuple(_core.OUTPUT_COLUMNS)
 
 POWER_BASIS_LABELS: tuple[str, ...] = tuple(_core.POWER_BASIS_LABELS)
 

@@ -9,7 +9,8 @@ import polars as pl
 
 from fleetcarbon import _core
 from fleetcarbon.errors import MissingColumnError
-from fleetcarbon.schema import ACCELERATOR_COUNT, DURATION_H, END, START
+from fleetcarbon.schema import ACCELERATOR_COUNT
+from fleetcarbon.validation import duration_hours
 
 __all__ = ["SUMMED_COLUMNS", "summarize"]
 
@@ -57,16 +58,24 @@ def _accelerator_hours(frame: pl.DataFrame) -> np.ndarray:
     """Accelerator count × duration of each job (0 where unknown)."""
     if ACCELERATOR_COUNT not in frame.columns:
         return np.zeros(frame.height, dtype=np.float64)
-    window = None
-    if {START, END} <= set(frame.columns):
-        window = (pl.col(END) - pl.col(START)).dt.total_microseconds() / 3.6e9
-    if DURATION_H in frame.columns:
-        given = pl.col(DURATION_H).cast(pl.Float64)
-        hours = given if window is None else pl.coalesce(given, window)
-    else:
-        hours = window
-    product = (pl.col(ACCELERATOR_COUNT).cast(pl.Float64) * hours).fill_null(0.0)
+    product = (pl.col(ACCELERATOR_COUNT).cast(pl.Float64) * duration_hours(frame)).fill_null(0.0)
     return np.ascontiguousarray(frame.select(product).to_series().to_numpy(), dtype=np.float64)
+
+
+def _versions_per_group(estimates: pl.DataFrame, group: np.ndarray, n_groups: int) -> list[str]:
+    """List the dataset versions seen in each group, sorted and comma-joined."""
+    per_group = (
+        pl.DataFrame({"g": group, "v": estimates["factors_version"].cast(pl.String)})
+        .unique()
+        .drop_nulls()
+        .sort("g", "v")
+        .group_by("g", maintain_order=True)
+        .agg(pl.col("v").str.join(", "))
+    )
+    out = [""] * n_groups
+    for g, v in per_group.iter_rows():
+        out[g] = v
+    return out
 
 
 def summarize(
@@ -91,7 +100,8 @@ def summarize(
     pl.DataFrame
         One row per group, sorted by the group keys (nulls last): the keys,
         ``jobs``, ``accelerator_hours``, the summed energy and carbon columns,
-        and ``embodied_share`` (embodied / total; null when the total is 0).
+        ``embodied_share`` (embodied / total; null when the total is 0) and,
+        when the estimates carry it, ``factors_version`` (the versions in each group).
 
     Notes
     -----
@@ -122,6 +132,9 @@ def summarize(
             **{c: s for c, s in zip(SUMMED_COLUMNS, sums[1:-1], strict=True)},
         }
     )
+    if "factors_version" in estimates.columns:
+        versions = _versions_per_group(estimates, group, n_groups)
+        out = out.with_columns(factors_version=pl.Series(versions[: out.height], dtype=pl.String))
     out = out.with_columns(
         embodied_share=pl.when(pl.col("total_kgco2e") > 0)
         .then(pl.col("embodied_kgco2e") / pl.col("total_kgco2e"))

@@ -17,6 +17,7 @@ import polars as pl
 from fleetcarbon import _core
 from fleetcarbon.errors import (
     AbsurdValueWarning,
+    ColumnNameWarning,
     DroppedRowsWarning,
     DuplicateJobError,
     InvalidValueError,
@@ -100,7 +101,7 @@ def check_schema(frame: pl.DataFrame) -> None:
     if ACCELERATOR in cols and ACCELERATOR_COUNT not in cols:
         raise MissingColumnError(f"'{ACCELERATOR}' is given without '{ACCELERATOR_COUNT}'")
     schema = frame.schema
-    if schema[JOB_ID].is_float():
+    if not (schema[JOB_ID].is_integer() or _is_key(schema[JOB_ID])) or schema[JOB_ID] == pl.Null:
         raise SchemaError(
             f"column '{JOB_ID}' must be an integer or string id, not {schema[JOB_ID]}"
         )
@@ -117,17 +118,50 @@ def check_schema(frame: pl.DataFrame) -> None:
         tz = {schema[START].time_zone is None, schema[END].time_zone is None}  # type: ignore[union-attr]
         if len(tz) == 2:
             raise SchemaError(f"'{START}' and '{END}' must both be time-zone aware, or both naive")
+    _warn_near_miss_columns(frame.columns)
 
 
-def _duration_expr(cols: set[str]) -> pl.Expr:
-    from_window = None
-    if {START, END} <= cols:
-        from_window = (pl.col(END) - pl.col(START)).dt.total_microseconds() / 3.6e9
+#: Every column name the engine reads.
+CANONICAL_COLUMNS = frozenset(
+    {JOB_ID, START, END, *QUANTITY_COLUMNS, *KEY_COLUMNS, ACCELERATOR_COUNT, *FACTOR_NAMES}
+)
+
+
+def _warn_near_miss_columns(columns: Sequence[str]) -> None:
+    """Warn about columns that differ from a canonical name only by case or separators."""
+
+    def fold(name: str) -> str:
+        return name.lower().replace("-", "_").replace(" ", "_")
+
+    canonical = {fold(c): c for c in CANONICAL_COLUMNS}
+    for c in columns:
+        target = canonical.get(fold(c))
+        if target is not None and target != c and target not in columns:
+            warnings.warn(
+                f"column '{c}' is passed through unused; did you mean '{target}'?",
+                ColumnNameWarning,
+                stacklevel=4,
+            )
+
+
+def window_hours(schema: pl.Schema | dict[str, pl.DataType]) -> pl.Expr:
+    """Hours from ``start`` to ``end``, comparing time-zone aware values in UTC."""
+    start, end = pl.col(START), pl.col(END)
+    if schema[START].time_zone is not None:  # type: ignore[union-attr]
+        start, end = start.dt.convert_time_zone("UTC"), end.dt.convert_time_zone("UTC")
+    return (end - start).dt.total_microseconds() / 3.6e9
+
+
+def duration_hours(frame: pl.DataFrame) -> pl.Expr:
+    """Each job's hours: ``duration_h`` where given, else ``end − start``."""
+    cols = set(frame.columns)
+    from_window = window_hours(frame.schema) if {START, END} <= cols else None
     if DURATION_H in cols:
         given = pl.col(DURATION_H).cast(pl.Float64)
-        return (given if from_window is None else pl.coalesce(given, from_window)).alias(HOURS)
-    assert from_window is not None
-    return from_window.alias(HOURS)
+        return given if from_window is None else pl.coalesce(given, from_window)
+    if from_window is None:
+        raise MissingColumnError(f"give '{DURATION_H}' or both '{START}' and '{END}'")
+    return from_window
 
 
 def _not_finite_or_negative(c: str) -> pl.Expr:
@@ -143,7 +177,7 @@ def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
         _Check(duration_label, pl.col(HOURS).is_null(), "no duration (null)", scanned=True)
     )
     if {START, END} <= cols:
-        checks.append(_Check(END, pl.col(END) < pl.col(START), f"end before '{START}'"))
+        checks.append(_Check(END, window_hours(frame.schema) < 0, f"end before '{START}'"))
     checks.append(
         _Check(
             duration_label,
@@ -154,7 +188,10 @@ def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
     )
     if ACCELERATOR_COUNT in cols:
         n = pl.col(ACCELERATOR_COUNT).cast(pl.Float64)
-        checks.append(_Check(ACCELERATOR_COUNT, n.is_null(), "null values", scanned=True))
+        with_key = pl.col(ACCELERATOR).is_not_null() if ACCELERATOR in cols else pl.lit(False)
+        checks.append(
+            _Check(ACCELERATOR_COUNT, n.is_null() & with_key, "null values next to an accelerator")
+        )
         checks.append(
             _Check(
                 ACCELERATOR_COUNT,
@@ -254,6 +291,12 @@ def _examples(work: pl.DataFrame, bad: pl.Expr, column: str) -> list[tuple[objec
     return list(rows.iter_rows())
 
 
+def check_threads(threads: int | None) -> None:
+    """Reject a thread count that is not a positive integer."""
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+
+
 def prepare_jobs(
     frame: pl.DataFrame,
     factors: Factors,
@@ -269,7 +312,7 @@ def prepare_jobs(
     by_code = {c: _categorical_rows(frame[c], factors, KEY_COLUMNS[c]) for c in keys}
     by_code = {c: rows for c, rows in by_code.items() if rows is not None}
     work = frame.with_columns(
-        _duration_expr(cols),
+        duration_hours(frame).alias(HOURS),
         *[
             factors.key_to_row(c, KEY_COLUMNS[c]).alias(ROW.format(c))
             for c in keys
@@ -333,8 +376,6 @@ def _fast_scan(
     A False answer sends the caller through the detailed Polars checks.
     """
     if work[JOB_ID].null_count() or work[HOURS].null_count():
-        return False, True
-    if ACCELERATOR_COUNT in cols and work[ACCELERATOR_COUNT].null_count():
         return False, True
     inf = float("inf")
     # (buffer, domain, NaNs that stand for nulls)
@@ -479,7 +520,7 @@ def _core_kwargs(
 
     return {
         "duration_h": _float_array(work[HOURS]),
-        "accelerator_count": optional(ACCELERATOR_COUNT),
+        "accelerator_count": optional(ACCELERATOR_COUNT, null=0.0),
         "cpu_cores": optional(CPU_CORES, null=0.0),
         "memory_gb": optional(MEMORY_GB, null=0.0),
         "energy_kwh": optional(ENERGY_KWH),

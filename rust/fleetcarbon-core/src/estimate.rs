@@ -284,15 +284,16 @@ fn estimate_row(jobs: &JobColumns<'_>, tables: &FactorTables, i: usize) -> CoreR
     let embodied_facility = embodied_hardware * get(Factor::FacilityEmbodiedFraction, datacenter)?;
     let embodied = embodied_hardware + embodied_facility;
 
+    // `+ 0.0` turns a negative zero (from a -0.0 input) into 0.0.
     let values = [
-        it_energy_kwh,
-        facility_energy_kwh,
-        operational,
-        operational_market,
-        embodied_hardware,
-        embodied_facility,
-        embodied,
-        operational + embodied,
+        it_energy_kwh + 0.0,
+        facility_energy_kwh + 0.0,
+        operational + 0.0,
+        operational_market + 0.0,
+        embodied_hardware + 0.0,
+        embodied_facility + 0.0,
+        embodied + 0.0,
+        operational + embodied + 0.0,
     ];
     if let Some(k) = values.iter().position(|v| !v.is_finite()) {
         return Err(CoreError::NonFinite {

@@ -64,6 +64,12 @@ pub fn grouped_sums(
     columns: &[&[f64]],
 ) -> CoreResult<Vec<Vec<f64>>> {
     let n = group.len();
+    // Groups come from rows, so there cannot be more groups than rows (or one, when empty).
+    if n_groups > n.max(1) {
+        return Err(CoreError::InvalidArgument(format!(
+            "{n_groups} groups for {n} rows: a group index cannot exceed the rows"
+        )));
+    }
     for (k, c) in columns.iter().enumerate() {
         check_lengths(&format!("column {k}"), c.len(), n)?;
     }
@@ -162,11 +168,12 @@ mod tests {
     fn bad_group_index_is_an_error() {
         assert!(grouped_sums(&[0, 3], 2, &[&[1.0, 2.0]]).is_err());
         assert!(grouped_sums(&[0, 1], 2, &[&[1.0]]).is_err());
+        assert!(grouped_sums(&[0, 1], 1 << 40, &[&[1.0, 2.0]]).is_err());
     }
 
     #[test]
     fn empty_input_gives_zero_sums() -> CoreResult<()> {
-        assert_eq!(grouped_sums(&[], 2, &[&[]])?, vec![vec![0.0, 0.0]]);
+        assert_eq!(grouped_sums(&[], 1, &[&[]])?, vec![vec![0.0]]);
         Ok(())
     }
 }

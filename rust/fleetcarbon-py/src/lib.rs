@@ -14,22 +14,31 @@ use pyo3::types::PyDict;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// Raise `fleetcarbon.errors.KernelError` (a `ValueError`) with `message`.
-fn kernel_error(py: Python<'_>, message: String) -> PyErr {
+/// Raise `fleetcarbon.errors.KernelError` (a `ValueError`) with `message`, and
+/// the offending row and column when the core names them.
+fn kernel_error(
+    py: Python<'_>,
+    message: String,
+    row: Option<usize>,
+    column: Option<&str>,
+) -> PyErr {
     let class = py
         .import("fleetcarbon.errors")
         .and_then(|m| m.getattr("KernelError"));
-    match class {
-        Ok(class) => match class.call1((message.clone(),)) {
-            Ok(instance) => PyErr::from_value(instance),
-            Err(_) => PyValueError::new_err(message),
-        },
+    match class.and_then(|c| c.call1((message.clone(), row, column))) {
+        Ok(instance) => PyErr::from_value(instance),
         Err(_) => PyValueError::new_err(message),
     }
 }
 
 fn core_error(py: Python<'_>, e: CoreError) -> PyErr {
-    kernel_error(py, e.to_string())
+    // Only an overflowed result is the input's fault once validation has passed;
+    // Python turns it into NonFiniteResultError naming the job.
+    let (row, column) = match &e {
+        CoreError::NonFinite { row, column, .. } => (Some(*row), Some(*column)),
+        _ => (None, None),
+    };
+    kernel_error(py, e.to_string(), row, column)
 }
 
 /// Run `work` without the GIL, on `threads` threads if given, turning a panic
@@ -39,6 +48,9 @@ fn run_detached<T: Send>(
     threads: Option<usize>,
     work: impl FnOnce() -> Result<T, CoreError> + Send,
 ) -> PyResult<T> {
+    if threads == Some(0) {
+        return Err(PyValueError::new_err("threads must be at least 1"));
+    }
     let outcome = py.detach(|| {
         catch_unwind(AssertUnwindSafe(|| match threads {
             None => work(),
@@ -62,6 +74,8 @@ fn run_detached<T: Send>(
             Err(kernel_error(
                 py,
                 format!("internal error in the Rust core: {what}"),
+                None,
+                None,
             ))
         }
     }
