@@ -105,6 +105,7 @@ COLUMNS = {
     ],
     "defaults": ["parameter", "value", "low", "high", "unit", "source", "year", "licence", "note"],
     "aliases": ["alias", "table", "key", "source"],
+    "grid_history": ["key", "year", "grid_kgco2e_per_kwh", "source", "basis", "licence", "note"],
     "sources": ["source_id", "title", "publisher", "url", "year", "licence"],
 }
 
@@ -154,6 +155,7 @@ NUMERIC = {
         "year",
     ],
     "defaults": ["value", "low", "high", "year"],
+    "grid_history": ["year", "grid_kgco2e_per_kwh"],
 }
 
 # (table, value column, low column, high column)
@@ -182,6 +184,15 @@ SOURCE_COLS = {
     "datacenters": ["pue_source", "facility_embodied_source"],
     "defaults": ["source"],
     "aliases": ["source"],
+    "grid_history": ["source"],
+}
+LICENCE_ORDER = ["CC-BY-4.0", "Apache-2.0", "BSD-3-Clause", "MIT", "cited-fact", "fleetcarbon"]
+BASES = {
+    "lifecycle;generation",
+    "mixed;generation",
+    "direct;generation",
+    "direct;grid-average",
+    "lifecycle;grid-average",
 }
 
 
@@ -215,7 +226,7 @@ def test_numeric_columns_parse(name):
         num(df, col)  # raises if any non-empty cell is not a float
 
 
-@pytest.mark.parametrize("name", sorted(COLUMNS))
+@pytest.mark.parametrize("name", sorted(set(COLUMNS) - {"grid_history"}))
 def test_keys_unique_and_nonempty(name):
     df = load(name)
     col = KEYCOL.get(name, "key")
@@ -277,6 +288,14 @@ def test_region_kinds_and_keys():
             prov, _, reg = r["key"].partition(":")
             assert prov == r["provider"] and prov in {"aws", "azure", "gcp"} and reg
     assert (df.filter(pl.col("kind") == "country").height) >= 200
+    sub = df.filter(pl.col("kind") == "subnational")["key"]
+    assert sub.str.starts_with("US-EGRID-").sum() == 26
+    assert sub.str.starts_with("US-BA-").sum() == 8
+    assert set(df["basis"].unique()) <= BASES
+    keys = set(df["key"])
+    for r in df.iter_rows(named=True):
+        # every grid_zone is itself a region key (cloud rows point at their zone)
+        assert r["grid_zone"] in keys, r["key"]
     for prov, n in (("aws", 20), ("azure", 20), ("gcp", 40)):
         assert df.filter(pl.col("provider") == prov).height >= n
 
@@ -328,7 +347,7 @@ def test_source_ids_resolve():
 
 
 def test_licences_known_and_most_restrictive():
-    order = ["CC-BY-4.0", "Apache-2.0", "MIT", "cited-fact", "fleetcarbon"]
+    order = LICENCE_ORDER
     src = {k: v["licence"] for k, v in by_key("sources").items()}
     assert set(src.values()) <= set(order)
     for name, cols in SOURCE_COLS.items():
@@ -421,6 +440,109 @@ def test_spot_checks():
     cpus = by_key("cpus")
     assert abs(f(cpus["amd-epyc-7763"]["core_power_w"]) - 280 / 64) < 0.01
     assert abs(f(cpus["intel-xeon-platinum-8480"]["core_power_w"]) - 350 / 56) < 0.01
+
+
+# ----------------------------------------------------------------- grid history
+def test_grid_history_schema():
+    h = load("grid_history")
+    reg = by_key("regions")
+    assert h.height > 0
+    assert set(h["key"]) <= set(reg), "every history key must be a regions.csv key"
+    pairs = h.select("key", "year")
+    assert pairs.is_unique().all(), "(key, year) must be unique"
+    year = num(h, "year")
+    assert (year == year.round()).all() and year.min() >= 2000 and year.max() <= 2026
+    v = num(h, "grid_kgco2e_per_kwh")
+    assert v.null_count() == 0 and ((v >= 0) & (v <= 1.5)).all()
+    assert set(h["basis"].unique()) <= BASES
+    assert h["source"].null_count() == 0 and h["licence"].null_count() == 0
+    # sorted by key then (numeric) year
+    order = list(zip(h["key"], year.cast(pl.Int64), strict=True))
+    assert order == sorted(order)
+
+
+def test_grid_history_latest_matches_regions():
+    """Every region appears, and its newest history year is the regions.csv value."""
+    h = load("grid_history").with_columns(
+        pl.col("year").cast(pl.Int64), pl.col("grid_kgco2e_per_kwh").cast(pl.Float64)
+    )
+    latest = h.sort("year").group_by("key").last()
+    latest = {r["key"]: r for r in latest.iter_rows(named=True)}
+    for k, r in by_key("regions").items():
+        assert k in latest, k
+        assert latest[k]["year"] == int(r["year"]), k
+        assert abs(latest[k]["grid_kgco2e_per_kwh"] - f(r["grid_kgco2e_per_kwh"])) < 1e-9, k
+
+
+def test_grid_history_series():
+    h = load("grid_history")
+    rows = {(r["key"], int(r["year"])): r for r in h.iter_rows(named=True)}
+    g = lambda k, y: f(rows[(k, y)]["grid_kgco2e_per_kwh"])  # noqa: E731
+    # Google: 2019-2024, lifecycle -> direct method break between 2020 and 2021
+    for y in range(2019, 2025):
+        assert ("gcp:us-central1", y) in rows
+    assert rows[("gcp:us-central1", 2020)]["basis"] == "lifecycle;grid-average"
+    assert rows[("gcp:us-central1", 2021)]["basis"] == "direct;grid-average"
+    # OWID EU export 2000-2020
+    fr = [g("FR", y) for y in range(2000, 2021)]
+    assert all(v < 0.15 for v in fr)
+    assert g("PL", 2000) > 0.8 and g("GB", 2000) > g("GB", 2020)
+    # eGRID years, lb/MWh converted to kg/kWh
+    camx = [y for (k, y) in rows if k == "US-EGRID-CAMX"]
+    assert sorted(camx) == [2007, 2009, 2010, 2012, 2014, 2016, 2018, 2019]
+    assert g("US-EGRID-CAMX", 2019) == pytest.approx(478 * 0.45359237 / 1000, abs=1e-4)
+    assert g("US-EGRID-CAMX", 2007) > g("US-EGRID-CAMX", 2019)
+    # AWS/Azure rows carry only their latest (zone) value
+    assert [y for (k, y) in rows if k == "aws:us-east-1"] == [2022]
+
+
+def test_us_subnational_and_cloud_remap():
+    reg = by_key("regions")
+    g = lambda k: f(reg[k]["grid_kgco2e_per_kwh"])  # noqa: E731
+    assert 0.15 <= g("US-EGRID-CAMX") <= 0.30 and 0.60 <= g("US-EGRID-SRMW") <= 0.90
+    assert g("US-EGRID-CAMX") < g("US-EGRID-SRMW")
+    assert g("US-EGRID-NYUP") < g("US-EGRID-RMPA")
+    assert g("US-BA-BPAT") < g("US-BA-CISO") < g("US-BA-PJM") < g("US-BA-MISO")
+    assert 0.03 <= g("US-BA-BPAT") <= 0.08
+    for k in ("US-EGRID-CAMX", "US-BA-PJM"):
+        assert reg[k]["kind"] == "subnational" and reg[k]["country_iso2"] == "US"
+    assert reg["US-EGRID-CAMX"]["year"] == "2019" and reg["US-BA-PJM"]["year"] == "2022"
+
+    # stale eGRID rows get wider bounds than fresher BA rows
+    def width(k):
+        r = reg[k]
+        return (f(r["grid_kgco2e_per_kwh_high"]) - f(r["grid_kgco2e_per_kwh_low"])) / g(k)
+
+    assert width("US-EGRID-SRMW") > width("US-BA-MISO")
+    zones = {
+        "aws:us-east-1": "US-BA-PJM",
+        "aws:us-east-2": "US-BA-PJM",
+        "aws:us-west-1": "US-BA-CISO",
+        "aws:us-west-2": "US-BA-BPAT",
+        "azure:eastus": "US-BA-PJM",
+        "azure:centralus": "US-BA-MISO",
+        "azure:northcentralus": "US-BA-PJM",
+        "azure:southcentralus": "US-BA-ERCO",
+        "azure:westus3": "US-BA-AZPS",
+        "azure:westcentralus": "US-EGRID-RMPA",
+        "azure:westus2": "US-WA",
+    }
+    for k, z in zones.items():
+        assert reg[k]["grid_zone"] == z, k
+        assert g(k) == g(z), k
+        # cloud bounds contain the zone's bounds (widened for mapping uncertainty)
+        assert f(reg[k]["grid_kgco2e_per_kwh_low"]) <= f(reg[z]["grid_kgco2e_per_kwh_low"])
+        assert f(reg[k]["grid_kgco2e_per_kwh_high"]) >= f(reg[z]["grid_kgco2e_per_kwh_high"])
+    # ...and the documented alternative zone's value
+    for k, alt in (("aws:us-west-2", "US-OR"), ("azure:westus2", "US-BA-BPAT")):
+        r = reg[k]
+        assert f(r["grid_kgco2e_per_kwh_low"]) <= g(alt) <= f(r["grid_kgco2e_per_kwh_high"])
+    # GCP keeps Google's own values whatever its informational grid_zone
+    assert reg["gcp:us-east4"]["grid_zone"] == "US-BA-PJM"
+    assert reg["gcp:us-east4"]["grid_source"].startswith("google-region-carbon-info")
+    aliases = {r["alias"]: r["key"] for r in load("aliases").iter_rows(named=True)}
+    assert aliases["CAMX"] == "US-EGRID-CAMX" and aliases["CISO"] == "US-BA-CISO"
+    assert aliases["PJM"] == "US-BA-PJM" and aliases["SRMW"] == "US-EGRID-SRMW"
 
 
 # ----------------------------------------------------------------- reproducibility
@@ -565,6 +687,86 @@ def test_cross_check_report(tmp_path):
                     big.append(f"{k}: ours {reg[k]['grid_kgco2e_per_kwh']} vs CCF {v:.4f}")
         lines.append(f"[ccf-{prov}] {len(big)} regions differ by >30%")
         lines += ["  " + s for s in sorted(big)]
+
+    # 4. Electricity Maps yearly (ODbL, AMBER) for the US balancing authorities.
+    #    Ours: 2022 generation-based IPCC-lifecycle (dc-rl/EIA-930); EM: consumption-based.
+    em_years = {}
+    for y in range(2021, 2026):
+        py = shared / f"co2js/data/output/electricity-maps/yearly_{y}.json"
+        if py.exists():
+            em_years[y] = json.loads(py.read_text(encoding="utf-8"))
+    if em_years:
+        n, outside, detail = 0, [], []
+        for k, r in sorted(reg.items()):
+            if not k.startswith("US-BA-"):
+                continue
+            code = k.removeprefix("US-BA-")
+            series = []
+            for y, yearly in sorted(em_years.items()):
+                z = next(
+                    (z for z in sorted(yearly) if z.startswith("US-") and z.endswith(f"-{code}")),
+                    None,
+                )
+                if z is None:
+                    continue
+                try:
+                    series.append((y, float(yearly[z]["carbonIntensity"]["value"]) / 1000.0))
+                except (KeyError, TypeError, ValueError):
+                    continue
+            if not series:
+                continue
+            n += 1
+            same = dict(series).get(int(r["year"]))
+            inside = same is not None and f(r["grid_kgco2e_per_kwh_low"]) <= same <= f(
+                r["grid_kgco2e_per_kwh_high"]
+            )
+            txt = ", ".join(f"{y} {v:.3f}" for y, v in series)
+            line = f"{k}: ours {r['grid_kgco2e_per_kwh']} ({r['year']}) vs EM {txt}"
+            detail.append(f"  {line}")
+            if not inside:
+                outside.append(k)
+        lines.append(
+            f"[em-ba] {n} US balancing authorities compared; EM same-year value outside our "
+            f"bounds for: {', '.join(outside) or 'none'}"
+        )
+        lines += detail
+
+    # 5. Electricity Maps data_centers.json (RED): US sub-national zone choice.
+    p = shared / "electricitymaps-contrib/config/data_centers/data_centers.json"
+    if p.exists():
+        dc = json.loads(p.read_text(encoding="utf-8"))
+        em = {
+            f"{str(v.get('provider', '')).lower()}:{v.get('region', '')}": v.get("zoneKey", "")
+            for v in dc.values()
+        }
+        agree, differ = 0, []
+        for k, r in sorted(reg.items()):
+            if r["kind"] != "cloud" or r["country_iso2"] != "US" or k not in em:
+                continue
+            ours = r["grid_zone"].rsplit("-", 1)[-1]
+            if em[k].rsplit("-", 1)[-1] == ours:
+                agree += 1
+            else:
+                differ.append(f"{k}: ours {r['grid_zone']} vs EM {em[k]}")
+        lines.append(f"[em-us-zones] BA agrees for {agree}; {len(differ)} differ")
+        lines += ["  " + s for s in differ]
+
+    # 6. Google's first-party value for a GCP region in the same grid zone (GREEN).
+    gcp_by_zone: dict[str, list[str]] = {}
+    for k, r in reg.items():
+        if r["provider"] == "gcp":
+            gcp_by_zone.setdefault(r["grid_zone"], []).append(k)
+    for k, r in sorted(reg.items()):
+        if r["kind"] != "cloud" or r["provider"] == "gcp":
+            continue
+        for gk in sorted(gcp_by_zone.get(r["grid_zone"], []))[:1]:
+            if not r["grid_zone"].startswith("US-"):
+                continue
+            gv = f(reg[gk]["grid_kgco2e_per_kwh"])
+            lines.append(
+                f"[google-same-zone] {k} ({r['grid_zone']}): ours {r['grid_kgco2e_per_kwh']} "
+                f"({r['basis']}, {r['year']}) vs {gk} {gv:.4f} (direct, {reg[gk]['year']})"
+            )
 
     report = tmp_path / "cross_check_report.txt"
     report.write_text("\n".join(lines) + "\n", encoding="utf-8")

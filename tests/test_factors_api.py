@@ -16,6 +16,11 @@ def test_load_factors_returns_cited_tables():
         assert table.height > 0
         assert {"key", "licence"} <= set(table.columns)
     assert f.accelerators.filter(key="nvidia-h100-sxm5-80gb")["tdp_w"].item() == 700.0
+    history = f.table("grid_history")
+    assert set(history["key"].unique()) <= set(f.regions["key"])
+    latest = history.sort("year").group_by("key").last().join(f.regions, on="key")
+    assert (latest["grid_kgco2e_per_kwh"] == latest["grid_kgco2e_per_kwh_right"]).all()
+    assert f.regions.filter(key="CA-MB").height == 1
 
 
 def test_with_rows_adds_and_updates(factors):
@@ -56,3 +61,5 @@ def test_with_rows_adds_and_updates(factors):
 def test_unknown_table_name(factors):
     with pytest.raises(fc.errors.SchemaError):
         factors.table("gpus")
+    with pytest.raises(fc.errors.SchemaError, match="no 'grid_history'"):
+        factors.table("grid_history")

@@ -28,7 +28,7 @@ import statistics
 import sys
 from pathlib import Path
 
-DATASET_VERSION = "2026.11.0"
+DATASET_VERSION = "2026.11.1"
 
 REPO = Path(__file__).resolve().parent.parent
 FIGURES = REPO / "data" / "figures"
@@ -36,11 +36,13 @@ DEFAULT_OUT = REPO / "python" / "fleetcarbon" / "data"
 
 # Most restrictive first.  "cited-fact" = a published number (datasheet, paper,
 # first-party page) transcribed by hand; "fleetcarbon" = our own stated rule.
-LICENCE_RANK = ["CC-BY-4.0", "Apache-2.0", "MIT", "cited-fact", "fleetcarbon"]
+LICENCE_RANK = ["CC-BY-4.0", "Apache-2.0", "BSD-3-Clause", "MIT", "cited-fact", "fleetcarbon"]
 
 # Shared files used for shipped values (all GREEN in SOURCES.md).
 F_OWID = "codecarbon/codecarbon/data/private_infra/global_energy_mix.json"
 F_GA_CI = "greenalgorithms/data/v3.0/CI_aggregated.csv"
+#: Green Algorithms location codes that differ from ISO 3166-2.
+GA_TO_ISO_3166_2 = {"CA-MT": "CA-MB"}
 F_GA_CPU = "greenalgorithms/data/v3.0/TDP_cpu.csv"
 F_CC_CPU = "codecarbon/codecarbon/data/hardware/cpu_power.csv"
 F_EPOCH = "epoch-ml-hardware/data/raw/gpu_prices/ml_hardware.csv"
@@ -51,6 +53,17 @@ F_ACT_GPA99 = "act/act/models/logic/gpa_99.yaml"
 F_ACT_MPA = "act/act/models/logic/materials.yaml"
 F_ACT_IMEC = "act/act/models/logic/imec-netzero-cpa.yaml"
 F_ACT_CI = "act/act/models/carbon_intensity/location_2023.yaml"
+F_OWID_EU = "codecarbon/codecarbon/data/private_infra/2020/eu-carbon-intensity-electricity.csv"
+F_EGRID_ANNUAL = (
+    "nrel-openstudio-emissions/lib/measures/add_ems_emissions_reporting/resources/"
+    "historical_annual_co2e.csv"
+)
+F_EGRID_NAMES = "usepa-egrid/data/static_tables/egrid_nerc_subregions.csv"
+F_BA_DIR = "hpe-dc-rl/data/CarbonIntensity"
+
+LB_PER_MWH_TO_KG_PER_KWH = 0.45359237 / 1000.0
+# Hourly generation columns of the dc-rl balancing-authority files (MWh).
+BA_FUELS = ["WND", "SUN", "WAT", "OIL", "NG", "COL", "NUC", "OTH"]
 
 COLUMNS = {
     "accelerators": [
@@ -148,12 +161,15 @@ COLUMNS = {
         "note",
     ],
     "aliases": ["alias", "table", "key", "source"],
+    "grid_history": ["key", "year", "grid_kgco2e_per_kwh", "source", "basis", "licence", "note"],
     "sources": ["source_id", "title", "publisher", "url", "year", "licence"],
 }
 
 GRID_CAP = 1.5
 
 PROVIDER_DC = {"aws": "aws", "azure": "azure", "gcp": "google"}
+# Source ids that only document a cloud region's location (not an intensity).
+CLOUD_LOCATION_SOURCES = {"aws-regions", "azure-regions", "gcp-regions"}
 
 
 # --------------------------------------------------------------------------
@@ -559,6 +575,69 @@ def load_google(shared: Path):
     return series, locs
 
 
+def load_egrid(shared: Path):
+    """eGRID subregions: ({code: name}, {code: {year: (kg/kWh, lb/MWh)}})."""
+    names = {r["SUBRGN"].strip(): r["SRNAME"].strip() for r in read_csv(shared / F_EGRID_NAMES)}
+    series: dict[str, dict[int, tuple[float, float]]] = {}
+    for r in read_csv(shared / F_EGRID_ANNUAL):
+        year = int(r["Year"])
+        for code, cell in r.items():
+            if code == "Year" or not (cell or "").strip():
+                continue
+            lb = float(cell)
+            series.setdefault(code.strip(), {})[year] = (lb * LB_PER_MWH_TO_KG_PER_KWH, lb)
+    unknown = sorted(set(series) - set(names))
+    if unknown:
+        raise SystemExit(f"eGRID subregions without a name: {unknown}")
+    # Unit guard: the file is undocumented; lb/MWh gives CAMX ~0.2 and SRMW ~0.75 kg/kWh
+    # in 2019 (eGRID2019 magnitudes). kg/MWh would give 0.48 / 1.68.
+    camx, srmw = series["CAMX"][2019][0], series["SRMW"][2019][0]
+    if not (0.15 <= camx <= 0.30 and 0.60 <= srmw <= 0.90):
+        raise SystemExit(f"eGRID units look wrong: CAMX {camx:.3f}, SRMW {srmw:.3f} kg/kWh")
+    if any(not 0.0 <= v <= 1.2 for ser in series.values() for v, _ in ser.values()):
+        raise SystemExit("eGRID value outside 0-1.2 kg/kWh")
+    return names, series
+
+
+def load_ba(shared: Path, ba_rows: list[dict[str, str]]):
+    """Annual 2022 intensity per balancing authority from dc-rl's hourly EIA-930 files.
+
+    Returns {code: (generation-weighted mean kg/kWh, simple hourly mean kg/kWh,
+    hours used, hours skipped, year)}. Hours with a blank ``avg_CI`` or blank
+    generation cell, or zero total generation, are skipped.
+    """
+    out = {}
+    for b in ba_rows:
+        rows = read_csv(shared / F_BA_DIR / b["file"])
+        years = {r["timestamp"][:4] for r in rows}
+        if len(years) != 1:
+            raise SystemExit(f"{b['file']}: expected one calendar year, got {sorted(years)}")
+        num = den = simple = 0.0
+        used = skipped = 0
+        for r in rows:
+            cells = [r[c].strip() for c in BA_FUELS]
+            ci = r["avg_CI"].strip()
+            gen = sum(float(c) for c in cells) if all(cells) else 0.0
+            if not ci or not all(cells) or gen <= 0:
+                skipped += 1
+                continue
+            v = float(ci)
+            num += v * gen
+            den += gen
+            simple += v
+            used += 1
+        if used < 8000:
+            raise SystemExit(f"{b['file']}: only {used} usable hours")
+        out[b["code"]] = (
+            num / den / 1000.0,
+            simple / used / 1000.0,
+            used,
+            skipped,
+            int(years.pop()),
+        )
+    return out
+
+
 def build_regions(shared, consts, lic):
     c = {k: float(v["value"]) for k, v in consts.items() if k.startswith(("grid_", "cloud_"))}
     rel, rel_old, rel_sub = (
@@ -653,6 +732,8 @@ def build_regions(shared, consts, lic):
         loc = r["location"].strip()
         if not re.fullmatch(r"(US|CA)-[A-Z]{2}", loc):
             continue
+        # Green Algorithms codes Manitoba CA-MT; ISO 3166-2 says CA-MB.
+        loc = GA_TO_ISO_3166_2.get(loc, loc)
         v = float(r["carbonIntensity"]) / 1000.0
         lo, hi = band(v, rel_sub, absb)
         rows[loc] = {
@@ -677,6 +758,82 @@ def build_regions(shared, consts, lic):
             ),
         }
         zone[loc] = (v, lo, hi, 2020, "greenalgorithms-v3", "mixed;generation")
+
+    # US sub-national grids: eGRID subregions (NREL file, 2019) and balancing
+    # authorities (dc-rl / EIA-930, 2022).  Relative half-width grows with age.
+    ref_year = c["grid_reference_year"]
+    stale = c["grid_staleness_per_year"]
+    abs_ba = c["grid_abs_band_ba"]
+    egrid_names, egrid = load_egrid(shared)
+    for code in sorted(egrid):
+        y = max(egrid[code])
+        v, lb = egrid[code][y]
+        r_ = rel + stale * max(0.0, ref_year - y)
+        lo, hi = band(v, r_, absb, d2l)
+        hi = min(GRID_CAP, hi + c["grid_direct_lifecycle_abs"])
+        key = f"US-EGRID-{code}"
+        src = ids("nrel-egrid-annual", "usepa-egrid")
+        rows[key] = {
+            "key": key,
+            "kind": "subnational",
+            "name": f"{egrid_names[code]} (eGRID {code})",
+            "country_iso2": "US",
+            "provider": "",
+            "grid_zone": key,
+            "grid_kgco2e_per_kwh": fnum(v, 4),
+            "grid_kgco2e_per_kwh_low": fnum(lo, 4),
+            "grid_kgco2e_per_kwh_high": fnum(hi, 4),
+            "grid_source": src,
+            "year": str(y),
+            "basis": "direct;generation",
+            "market_kgco2e_per_kwh": "",
+            "market_source": "",
+            "default_datacenter": "generic",
+            "note": (
+                f"eGRID{y} subregion annual CO2e output emission rate {fnum(lb, 0)} lb/MWh "
+                f"(NREL OpenStudio copy) x 0.45359237/1000. Direct (combustion) and "
+                f"generation-based. Stale: +/-{fnum(r_ * 100, 0)}% (+/-{fnum(rel * 100, 0)}% + "
+                f"{fnum(stale * 100, 0)}%/yr since {y} to {fnum(ref_year, 0)}; min +/-{absb}), "
+                f"high x{d2l} + {c['grid_direct_lifecycle_abs']} for lifecycle upstream."
+            ),
+        }
+        zone[key] = (float(fnum(v, 4)), lo, hi, y, src, "direct;generation")
+
+    ba_rows = read_csv(FIGURES / "balancing_authorities.csv")
+    ba = load_ba(shared, ba_rows)
+    for b in ba_rows:
+        code = b["code"]
+        v, simple, used, skipped, y = ba[code]
+        r_ = rel + stale * max(0.0, ref_year - y)
+        lo, hi = band(v, r_, abs_ba)
+        key = f"US-BA-{code}"
+        src = ids("hpe-dc-rl", b["source"])
+        rows[key] = {
+            "key": key,
+            "kind": "subnational",
+            "name": f"{b['name']} (balancing authority {code})",
+            "country_iso2": "US",
+            "provider": "",
+            "grid_zone": key,
+            "grid_kgco2e_per_kwh": fnum(v, 4),
+            "grid_kgco2e_per_kwh_low": fnum(lo, 4),
+            "grid_kgco2e_per_kwh_high": fnum(hi, 4),
+            "grid_source": src,
+            "year": str(y),
+            "basis": "lifecycle;generation",
+            "market_kgco2e_per_kwh": "",
+            "market_source": "",
+            "default_datacenter": "generic",
+            "note": (
+                f"{y} generation-weighted mean of dc-rl's hourly avg_CI (EIA-930 net generation "
+                f"by fuel x IPCC AR5 lifecycle medians; imports ignored) over {used} hours"
+                + (f" ({skipped} hours with missing data skipped)" if skipped else "")
+                + f"; simple hourly mean {fnum(simple, 4)}. +/-{fnum(r_ * 100, 0)}% "
+                f"(+/-{fnum(rel * 100, 0)}% + {fnum(stale * 100, 0)}%/yr since {y}; "
+                f"min +/-{abs_ba}). {b['note']}"
+            ).strip(),
+        }
+        zone[key] = (float(fnum(v, 4)), lo, hi, y, src, "lifecycle;generation")
 
     # Cloud regions.
     google, _ = load_google(shared)
@@ -736,6 +893,17 @@ def build_regions(shared, consts, lic):
             v, zlo, zhi, y, zsrc, basis = zone[z]
             lo = max(0.0, zlo - v * extra)
             hi = min(GRID_CAP, zhi + v * extra)
+            alt = (m.get("alt_zone") or "").strip()
+            alt_note = ""
+            if alt:
+                if alt not in zone:
+                    raise SystemExit(f"{key}: alternative zone {alt} not found")
+                av = zone[alt][0]
+                lo, hi = min(lo, av), max(hi, av)
+                alt_note = (
+                    f" Bounds widened to include the alternative zone {alt} "
+                    f"({fnum(av, 4)}, {zone[alt][3]})."
+                )
             base.update(
                 {
                     "grid_kgco2e_per_kwh": fnum(v, 4),
@@ -748,6 +916,7 @@ def build_regions(shared, consts, lic):
                         f"Mapped by location ({m['location']}) to zone {z}; intensity "
                         f"copied from that zone; bounds = zone bounds widened by "
                         f"{int(extra * 100)}% of the value for mapping uncertainty."
+                        + alt_note
                         + (f" {m['note']}" if m["note"] else "")
                     ),
                 }
@@ -759,6 +928,104 @@ def build_regions(shared, consts, lic):
         r["licence"] = lic.most_restrictive(r["grid_source"])
         out.append(r)
     return out, iso, mapping
+
+
+# --------------------------------------------------------------------------
+# grid history
+# --------------------------------------------------------------------------
+def build_history(shared, regions, iso, lic):
+    """One row per (region key, year) from every multi-year GREEN source.
+
+    Series: Google's yearly files (gcp:* regions, 2019-2024), the OWID 2000-2020
+    EU export (countries), eGRID subregion years (US-EGRID-*).  Then every
+    regions.csv row adds its current value at its year, so each key's latest
+    value appears; where a series already has that (key, year) the regions.csv
+    value must agree, else it wins and the note records the other value.
+    """
+    reg = {r["key"]: r for r in regions}
+    hist: dict[tuple[str, int], dict[str, str]] = {}
+
+    def add(key, year, v, src, basis, note):
+        if key not in reg:
+            raise SystemExit(f"grid_history: {key} is not a regions.csv key")
+        hist[(key, year)] = {
+            "key": key,
+            "year": str(year),
+            "grid_kgco2e_per_kwh": fnum(v, 4),
+            "source": src,
+            "basis": basis,
+            "note": note,
+        }
+
+    google, _ = load_google(shared)
+    for g in sorted(google):
+        for y in sorted(google[g]):
+            life = y <= 2020
+            add(
+                f"gcp:{g}",
+                y,
+                google[g][y] / 1000.0,
+                "google-region-carbon-info",
+                "lifecycle;grid-average" if life else "direct;grid-average",
+                "Google yearly file; "
+                + (
+                    "lifecycle (2019-2020 method)."
+                    if life
+                    else "direct/operational (2021+ method)."
+                ),
+            )
+
+    for r in read_csv(shared / F_OWID_EU):
+        code = r["Code"].strip()
+        if not code:
+            continue  # EU-27 / EU27+1 aggregates have no region key
+        k = iso[code]
+        col = next(c for c in r if "intensity" in c.lower())
+        add(
+            k,
+            int(r["Year"]),
+            float(r[col]) / 1000.0,
+            "owid-eu-2020",
+            "lifecycle;generation",
+            "OWID/Ember 2000-2020 export (2020 vintage; later releases revise past years).",
+        )
+
+    _, egrid = load_egrid(shared)
+    for code in sorted(egrid):
+        for y in sorted(egrid[code]):
+            v, lb = egrid[code][y]
+            add(
+                f"US-EGRID-{code}",
+                y,
+                v,
+                ids("nrel-egrid-annual", "usepa-egrid"),
+                "direct;generation",
+                f"eGRID{y} subregion CO2e output rate {fnum(lb, 0)} lb/MWh.",
+            )
+
+    for k in sorted(reg):
+        r = reg[k]
+        y = int(r["year"])
+        v = float(r["grid_kgco2e_per_kwh"])
+        src = ";".join(
+            sid for sid in r["grid_source"].split(";") if sid not in CLOUD_LOCATION_SOURCES
+        )
+        if r["kind"] == "cloud" and r["provider"] != "gcp":
+            note = f"Latest value (as in regions.csv) = grid zone {r['grid_zone']}."
+        else:
+            note = "Latest value (as in regions.csv)."
+        prev = hist.get((k, y))
+        if prev is not None:
+            pv = float(prev["grid_kgco2e_per_kwh"])
+            if abs(pv - v) <= 5e-5:
+                continue
+            note += f" Supersedes {prev['source']} {fnum(pv, 4)} for {y}."
+        add(k, y, v, src, r["basis"], note)
+
+    out = [hist[k] for k in sorted(hist)]
+    for r in out:
+        r["licence"] = lic.most_restrictive(r["source"])
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -799,7 +1066,9 @@ def build_defaults(lic):
     return out
 
 
-def build_aliases(iso, mapping):
+def build_aliases(iso, mapping, keys, skipped):
+    """keys: every canonical key (all tables); new-grid code aliases that would
+    collide with a key or another alias (case-insensitively) are skipped."""
     out = [dict(r) for r in read_csv(FIGURES / "aliases.csv")]
     for iso3, iso2 in iso.items():
         out.append({"alias": iso3, "table": "regions", "key": iso2, "source": "iso-3166"})
@@ -813,6 +1082,20 @@ def build_aliases(iso, mapping):
                 "source": src[m["provider"]],
             }
         )
+    # Bare eGRID subregion / balancing-authority codes (CAMX -> US-EGRID-CAMX).
+    taken = {a["alias"].lower() for a in out} | {k.lower() for k in keys}
+    cand: dict[str, list[dict[str, str]]] = {}
+    for k in sorted(keys):
+        for prefix, src in (("US-EGRID-", "usepa-egrid"), ("US-BA-", "eia-930")):
+            if k.startswith(prefix):
+                code = k[len(prefix) :]
+                row = {"alias": code, "table": "regions", "key": k, "source": src}
+                cand.setdefault(code.lower(), []).append(row)
+    for a in sorted(cand):
+        if a in taken or len(cand[a]) > 1:
+            skipped.append(cand[a][0]["alias"])
+            continue
+        out.append(cand[a][0])
     seen = {}
     for r in out:
         a = r["alias"].lower()
@@ -851,7 +1134,10 @@ def main(argv=None) -> int:
     regions, iso, mapping = build_regions(shared, consts, lic)
     dcs = build_datacenters(lic)
     defaults = build_defaults(lic)
-    aliases = build_aliases(iso, mapping)
+    history = build_history(shared, regions, iso, lic)
+    keys = [r["key"] for t in (acc, cpus, regions, dcs) for r in t]
+    skipped: list[str] = []
+    aliases = build_aliases(iso, mapping, keys, skipped)
     srcs = sorted(
         ({k: r[k] for k in COLUMNS["sources"]} for r in sources), key=lambda r: r["source_id"]
     )
@@ -863,6 +1149,7 @@ def main(argv=None) -> int:
         ("datacenters", dcs),
         ("defaults", defaults),
         ("aliases", aliases),
+        ("grid_history", history),
         ("sources", srcs),
     ):
         write_table(out, name, rows)
@@ -870,8 +1157,10 @@ def main(argv=None) -> int:
     print(
         f"wrote {out}: accelerators={len(acc)} cpus={len(cpus)} regions={len(regions)} "
         f"datacenters={len(dcs)} defaults={len(defaults)} aliases={len(aliases)} "
-        f"sources={len(srcs)}"
+        f"grid_history={len(history)} sources={len(srcs)}"
     )
+    if skipped:
+        print(f"aliases skipped (ambiguous or colliding): {', '.join(skipped)}")
     return 0
 
 

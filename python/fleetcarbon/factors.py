@@ -64,6 +64,10 @@ class Factors:
         Bibliography: ``source_id, title, publisher, url, year, licence``.
     version : str
         Dataset version; ``+user`` is appended once rows are overridden.
+    grid_history : pl.DataFrame or None
+        Past annual grid intensities per region (``key, year,
+        grid_kgco2e_per_kwh, source, basis, licence, note``), for reference;
+        estimates use the current values in ``regions``.
     """
 
     accelerators: pl.DataFrame
@@ -74,6 +78,7 @@ class Factors:
     aliases: pl.DataFrame
     sources: pl.DataFrame
     version: str
+    grid_history: pl.DataFrame | None = None
     _checked: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -82,9 +87,11 @@ class Factors:
 
     def table(self, name: str) -> pl.DataFrame:
         """Return the table called ``name`` (e.g. ``"accelerators"``)."""
-        if name not in TABLE_NAMES:
+        if name not in (*TABLE_NAMES, "grid_history"):
             raise SchemaError(f"no factor table named {name!r}")
-        frame: pl.DataFrame = getattr(self, name)
+        frame: pl.DataFrame | None = getattr(self, name)
+        if frame is None:
+            raise SchemaError(f"these factors have no {name!r} table")
         return frame
 
     def with_rows(
@@ -129,6 +136,7 @@ class Factors:
             aliases=self.aliases,
             sources=self.sources,
             version=version,
+            grid_history=self.grid_history,
         )
 
     # -- engine view -----------------------------------------------------------------
@@ -358,9 +366,10 @@ def bundled_factors() -> Factors:
             [pl.col(c).cast(pl.Float64) for c in _columns_of(table)]
         )
     frames["defaults"] = frames["defaults"].with_columns(pl.col("value").cast(pl.Float64))
+    history = pl.read_csv(_data_file("grid_history.csv"), infer_schema_length=None)
     with open(_data_file("VERSION"), encoding="utf-8") as fh:
         version = fh.read().strip()
-    return Factors(**frames, version=version)
+    return Factors(**frames, version=version, grid_history=history)
 
 
 def load_factors() -> Factors:
@@ -382,4 +391,5 @@ def load_factors() -> Factors:
     shared = bundled_factors()
     # A copy, so that editing a returned frame in place cannot change the shared tables.
     frames = {name: shared.table(name).clone() for name in TABLE_NAMES}
-    return Factors(**frames, version=shared.version, _checked=True)
+    history = shared.grid_history.clone() if shared.grid_history is not None else None
+    return Factors(**frames, version=shared.version, grid_history=history, _checked=True)
