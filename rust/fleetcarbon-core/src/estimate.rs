@@ -65,7 +65,7 @@ pub enum RowIndex<'a> {
 
 impl RowIndex<'_> {
     #[inline]
-    fn get(&self, i: usize) -> u32 {
+    pub(crate) fn get(&self, i: usize) -> u32 {
         match self {
             RowIndex::Constant(r) => *r,
             RowIndex::PerJob(rows) => rows[i],
@@ -157,7 +157,7 @@ struct RowResult {
 }
 
 #[inline]
-fn optional(column: Option<&[f64]>, i: usize) -> Option<f64> {
+pub(crate) fn optional(column: Option<&[f64]>, i: usize) -> Option<f64> {
     column.map(|c| c[i]).filter(|v| !v.is_nan())
 }
 
@@ -187,20 +187,12 @@ fn estimate_row(jobs: &JobColumns<'_>, tables: &FactorTables, i: usize) -> CoreR
     let count = jobs.accelerator_count.map_or(0.0, |c| c[i]);
     let cores = jobs.cpu_cores.map_or(0.0, |c| c[i]);
     let memory_gb = jobs.memory_gb.map_or(0.0, |c| c[i]);
-    let accelerator = jobs.accelerator.get(i);
-    let cpu = jobs.cpu.get(i);
-    let mut region = jobs.region.get(i);
-    let mut datacenter = jobs.datacenter.get(i);
-    if region == MISSING && datacenter != MISSING {
-        region = tables.datacenter_region[datacenter as usize];
-    }
-    if datacenter == MISSING {
-        datacenter = if region == MISSING {
-            tables.default_datacenter
-        } else {
-            tables.region_default_datacenter[region as usize]
-        };
-    }
+    let Rows {
+        accelerator,
+        cpu,
+        region,
+        datacenter,
+    } = resolve_rows(jobs, tables, i);
     let defaults = 0;
     let get = |f: Factor, row: u32| factor(jobs, tables, f, i, row);
     let has_accelerators = count > 0.0;
@@ -305,6 +297,39 @@ fn estimate_row(jobs: &JobColumns<'_>, tables: &FactorTables, i: usize) -> CoreR
     Ok(RowResult { basis, values })
 }
 
+/// The table rows a job uses, after the region/datacenter fallbacks of `docs/model.md` §2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Rows {
+    pub accelerator: u32,
+    pub cpu: u32,
+    pub region: u32,
+    pub datacenter: u32,
+}
+
+/// Rows of job `i`: a missing region comes from the datacenter, a missing datacenter
+/// from the region's default (or the global default when both are missing).
+#[inline]
+pub(crate) fn resolve_rows(jobs: &JobColumns<'_>, tables: &FactorTables, i: usize) -> Rows {
+    let mut region = jobs.region.get(i);
+    let mut datacenter = jobs.datacenter.get(i);
+    if region == MISSING && datacenter != MISSING {
+        region = tables.datacenter_region[datacenter as usize];
+    }
+    if datacenter == MISSING {
+        datacenter = if region == MISSING {
+            tables.default_datacenter
+        } else {
+            tables.region_default_datacenter[region as usize]
+        };
+    }
+    Rows {
+        accelerator: jobs.accelerator.get(i),
+        cpu: jobs.cpu.get(i),
+        region,
+        datacenter,
+    }
+}
+
 /// `cores × per_core + memory_gb × per_gb`, looking a factor up only when its quantity is non-zero.
 #[inline]
 fn cpu_memory(
@@ -323,7 +348,7 @@ fn cpu_memory(
     Ok(total)
 }
 
-fn check_jobs(jobs: &JobColumns<'_>, tables: &FactorTables, n: usize) -> CoreResult<()> {
+pub(crate) fn check_jobs(jobs: &JobColumns<'_>, tables: &FactorTables, n: usize) -> CoreResult<()> {
     let float_columns = [
         ("accelerator_count", jobs.accelerator_count),
         ("cpu_cores", jobs.cpu_cores),

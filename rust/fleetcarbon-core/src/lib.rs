@@ -8,9 +8,12 @@
 //! The model is documented in `docs/model.md` at the repository root.
 
 pub mod checks;
+pub mod dist;
 pub mod error;
 pub mod estimate;
 pub mod factors;
+pub mod rng;
+pub mod simulate;
 pub mod summation;
 
 pub use checks::{scan, Domain, ScanCounts};

@@ -3,6 +3,9 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use fleetcarbon_core::dist::Dist;
+use fleetcarbon_core::rng::{fnv1a, mix64};
+use fleetcarbon_core::simulate::{JobNoise, RowDists, Simulation};
 use fleetcarbon_core::{CoreError, Domain, Factor, FactorTables, JobColumns, RowIndex, N_FACTORS};
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
@@ -125,6 +128,72 @@ fn factor_arrays<'py>(
     Ok(out)
 }
 
+/// The job arrays as numpy borrows; [`JobArrays::columns`] lends them to the core.
+struct JobArrays<'py> {
+    duration_h: PyReadonlyArray1<'py, f64>,
+    accelerator_count: Option<PyReadonlyArray1<'py, f64>>,
+    cpu_cores: Option<PyReadonlyArray1<'py, f64>>,
+    memory_gb: Option<PyReadonlyArray1<'py, f64>>,
+    energy_kwh: Option<PyReadonlyArray1<'py, f64>>,
+    avg_power_w: Option<PyReadonlyArray1<'py, f64>>,
+    accelerator: IndexArg<'py>,
+    cpu: IndexArg<'py>,
+    region: IndexArg<'py>,
+    datacenter: IndexArg<'py>,
+    overrides: Vec<(Factor, PyReadonlyArray1<'py, f64>)>,
+}
+
+impl JobArrays<'_> {
+    fn columns(&self) -> PyResult<JobColumns<'_>> {
+        let mut overrides: [Option<&[f64]>; N_FACTORS] = [None; N_FACTORS];
+        for (factor, array) in &self.overrides {
+            overrides[*factor as usize] = Some(as_slice(factor.name(), array)?);
+        }
+        Ok(JobColumns {
+            duration_h: as_slice("duration_h", &self.duration_h)?,
+            accelerator_count: opt_slice("accelerator_count", &self.accelerator_count)?,
+            cpu_cores: opt_slice("cpu_cores", &self.cpu_cores)?,
+            memory_gb: opt_slice("memory_gb", &self.memory_gb)?,
+            energy_kwh: opt_slice("energy_kwh", &self.energy_kwh)?,
+            avg_power_w: opt_slice("avg_power_w", &self.avg_power_w)?,
+            accelerator: index("accelerator", &self.accelerator)?,
+            cpu: index("cpu", &self.cpu)?,
+            region: index("region", &self.region)?,
+            datacenter: index("datacenter", &self.datacenter)?,
+            overrides,
+        })
+    }
+}
+
+/// Factor tables from `{factor name: values per row}` plus the links between tables.
+fn factor_tables_from(
+    py: Python<'_>,
+    table_values: &Bound<'_, PyDict>,
+    datacenter_region: &PyReadonlyArray1<'_, u32>,
+    region_default_datacenter: &PyReadonlyArray1<'_, u32>,
+    default_datacenter: u32,
+) -> PyResult<FactorTables> {
+    let mut values: [Vec<f64>; N_FACTORS] = Default::default();
+    let mut seen = [false; N_FACTORS];
+    for (factor, array) in factor_arrays("table_values", table_values)? {
+        values[factor as usize] = as_slice(factor.name(), &array)?.to_vec();
+        seen[factor as usize] = true;
+    }
+    if let Some(k) = seen.iter().position(|s| !s) {
+        return Err(PyValueError::new_err(format!(
+            "table_values lacks factor '{}'",
+            Factor::ALL[k].name()
+        )));
+    }
+    FactorTables::new(
+        values,
+        as_slice("datacenter_region", datacenter_region)?.to_vec(),
+        as_slice("region_default_datacenter", region_default_datacenter)?.to_vec(),
+        default_datacenter,
+    )
+    .map_err(|e| core_error(py, e))
+}
+
 /// `(power basis codes, float output columns)` of [`estimate`].
 type EstimateOutput<'py> = (Bound<'py, PyArray1<u8>>, Vec<Bound<'py, PyArray1<f64>>>);
 
@@ -155,44 +224,27 @@ fn estimate<'py>(
     default_datacenter: u32,
     threads: Option<usize>,
 ) -> PyResult<EstimateOutput<'py>> {
-    let mut values: [Vec<f64>; N_FACTORS] = Default::default();
-    let mut seen = [false; N_FACTORS];
-    for (factor, array) in factor_arrays("table_values", table_values)? {
-        values[factor as usize] = as_slice(factor.name(), &array)?.to_vec();
-        seen[factor as usize] = true;
-    }
-    if let Some(k) = seen.iter().position(|s| !s) {
-        return Err(PyValueError::new_err(format!(
-            "table_values lacks factor '{}'",
-            Factor::ALL[k].name()
-        )));
-    }
-    let tables = FactorTables::new(
-        values,
-        as_slice("datacenter_region", &datacenter_region)?.to_vec(),
-        as_slice("region_default_datacenter", &region_default_datacenter)?.to_vec(),
+    let tables = factor_tables_from(
+        py,
+        table_values,
+        &datacenter_region,
+        &region_default_datacenter,
         default_datacenter,
-    )
-    .map_err(|e| core_error(py, e))?;
-
-    let override_arrays = factor_arrays("overrides", overrides)?;
-    let mut override_slices: [Option<&[f64]>; N_FACTORS] = [None; N_FACTORS];
-    for (factor, array) in &override_arrays {
-        override_slices[*factor as usize] = Some(as_slice(factor.name(), array)?);
-    }
-    let jobs = JobColumns {
-        duration_h: as_slice("duration_h", &duration_h)?,
-        accelerator_count: opt_slice("accelerator_count", &accelerator_count)?,
-        cpu_cores: opt_slice("cpu_cores", &cpu_cores)?,
-        memory_gb: opt_slice("memory_gb", &memory_gb)?,
-        energy_kwh: opt_slice("energy_kwh", &energy_kwh)?,
-        avg_power_w: opt_slice("avg_power_w", &avg_power_w)?,
-        accelerator: index("accelerator", &accelerator)?,
-        cpu: index("cpu", &cpu)?,
-        region: index("region", &region)?,
-        datacenter: index("datacenter", &datacenter)?,
-        overrides: override_slices,
+    )?;
+    let arrays = JobArrays {
+        duration_h,
+        accelerator_count,
+        cpu_cores,
+        memory_gb,
+        energy_kwh,
+        avg_power_w,
+        accelerator,
+        cpu,
+        region,
+        datacenter,
+        overrides: factor_arrays("overrides", overrides)?,
     };
+    let jobs = arrays.columns()?;
     let out = run_detached(py, threads, || fleetcarbon_core::estimate(&jobs, &tables))?;
     let columns = out
         .columns
@@ -201,6 +253,192 @@ fn estimate<'py>(
         .collect();
     Ok((PyArray1::from_vec(py, out.power_basis), columns))
 }
+
+/// A distribution across the boundary: `(family code, [p0, p1, p2, p3])`.
+type DistArg = (u8, [f64; 4]);
+
+fn dist(spec: Option<DistArg>, pool_len: usize, py: Python<'_>) -> PyResult<Option<Dist>> {
+    spec.map(|(family, p)| Dist::from_code(family, p, pool_len).map_err(|e| core_error(py, e)))
+        .transpose()
+}
+
+/// `(group draws [group, metric, draw] flattened, per-job means, per-job quantiles)`.
+type SimulateOutput<'py> = (
+    Bound<'py, PyArray1<f64>>,
+    Option<Bound<'py, PyArray1<f64>>>,
+    Option<Bound<'py, PyArray1<f64>>>,
+);
+
+/// Monte Carlo of group totals. See `fleetcarbon._core.pyi` for the contract.
+#[pyfunction]
+#[pyo3(signature = (
+    *, duration_h, accelerator_count, cpu_cores, memory_gb, energy_kwh, avg_power_w,
+    accelerator, cpu, region, datacenter, overrides, table_values,
+    datacenter_region, region_default_datacenter, default_datacenter,
+    dist_families, dist_params, row_keys, job_keys, group, n_groups, seed, draws,
+    first_draw = 0, power_fraction_noise = None, energy_noise = None, power_noise = None,
+    override_bounds = None, per_job_quantiles = None, pool = None, threads = None
+))]
+#[allow(clippy::too_many_arguments)]
+fn simulate<'py>(
+    py: Python<'py>,
+    duration_h: PyReadonlyArray1<'py, f64>,
+    accelerator_count: Option<PyReadonlyArray1<'py, f64>>,
+    cpu_cores: Option<PyReadonlyArray1<'py, f64>>,
+    memory_gb: Option<PyReadonlyArray1<'py, f64>>,
+    energy_kwh: Option<PyReadonlyArray1<'py, f64>>,
+    avg_power_w: Option<PyReadonlyArray1<'py, f64>>,
+    accelerator: IndexArg<'py>,
+    cpu: IndexArg<'py>,
+    region: IndexArg<'py>,
+    datacenter: IndexArg<'py>,
+    overrides: &Bound<'py, PyDict>,
+    table_values: &Bound<'py, PyDict>,
+    datacenter_region: PyReadonlyArray1<'py, u32>,
+    region_default_datacenter: PyReadonlyArray1<'py, u32>,
+    default_datacenter: u32,
+    dist_families: &Bound<'py, PyDict>,
+    dist_params: &Bound<'py, PyDict>,
+    row_keys: &Bound<'py, PyDict>,
+    job_keys: PyReadonlyArray1<'py, u64>,
+    group: PyReadonlyArray1<'py, u32>,
+    n_groups: usize,
+    seed: u64,
+    draws: usize,
+    first_draw: u64,
+    power_fraction_noise: Option<DistArg>,
+    energy_noise: Option<DistArg>,
+    power_noise: Option<DistArg>,
+    override_bounds: Option<&Bound<'py, PyDict>>,
+    per_job_quantiles: Option<Vec<f64>>,
+    pool: Option<PyReadonlyArray1<'py, f64>>,
+    threads: Option<usize>,
+) -> PyResult<SimulateOutput<'py>> {
+    let tables = factor_tables_from(
+        py,
+        table_values,
+        &datacenter_region,
+        &region_default_datacenter,
+        default_datacenter,
+    )?;
+    let arrays = JobArrays {
+        duration_h,
+        accelerator_count,
+        cpu_cores,
+        memory_gb,
+        energy_kwh,
+        avg_power_w,
+        accelerator,
+        cpu,
+        region,
+        datacenter,
+        overrides: factor_arrays("overrides", overrides)?,
+    };
+    let jobs = arrays.columns()?;
+    let pool_slice: &[f64] = match &pool {
+        Some(p) => as_slice("pool", p)?,
+        None => &[],
+    };
+    let mut row_dists = RowDists::default();
+    for (key, families) in dist_families.iter() {
+        let name: String = key.extract()?;
+        let factor = Factor::from_name(&name).ok_or_else(|| {
+            PyValueError::new_err(format!("unknown factor '{name}' in dist_families"))
+        })?;
+        let families: PyReadonlyArray1<'py, u8> = families.extract()?;
+        let params: PyReadonlyArray1<'py, f64> = dist_params
+            .get_item(&name)?
+            .ok_or_else(|| PyValueError::new_err(format!("dist_params lacks '{name}'")))?
+            .extract()?;
+        let keys: PyReadonlyArray1<'py, u64> = row_keys
+            .get_item(&name)?
+            .ok_or_else(|| PyValueError::new_err(format!("row_keys lacks '{name}'")))?
+            .extract()?;
+        let families = as_slice("dist_families", &families)?;
+        let params = as_slice("dist_params", &params)?;
+        if params.len() != 4 * families.len() {
+            return Err(PyValueError::new_err(format!(
+                "dist_params of '{name}' needs 4 values per row"
+            )));
+        }
+        row_dists.dists[factor as usize] = families
+            .iter()
+            .zip(params.chunks_exact(4))
+            .map(|(&family, p)| Dist::from_code(family, [p[0], p[1], p[2], p[3]], pool_slice.len()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| core_error(py, e))?;
+        row_dists.keys[factor as usize] = as_slice("row_keys", &keys)?.to_vec();
+    }
+    let bounds_arrays: Vec<(
+        Factor,
+        PyReadonlyArray1<'py, f64>,
+        PyReadonlyArray1<'py, f64>,
+    )> = match override_bounds {
+        None => Vec::new(),
+        Some(dict) => dict
+            .iter()
+            .map(|(key, value)| {
+                let name: String = key.extract()?;
+                let factor = Factor::from_name(&name).ok_or_else(|| {
+                    PyValueError::new_err(format!("unknown factor '{name}' in override_bounds"))
+                })?;
+                let (lo, hi): (PyReadonlyArray1<'py, f64>, PyReadonlyArray1<'py, f64>) =
+                    value.extract()?;
+                Ok((factor, lo, hi))
+            })
+            .collect::<PyResult<_>>()?,
+    };
+    let mut noise = JobNoise {
+        power_fraction: dist(power_fraction_noise, pool_slice.len(), py)?,
+        energy_relative: dist(energy_noise, pool_slice.len(), py)?,
+        power_relative: dist(power_noise, pool_slice.len(), py)?,
+        override_bounds: [None; N_FACTORS],
+    };
+    for (factor, lo, hi) in &bounds_arrays {
+        noise.override_bounds[*factor as usize] =
+            Some((as_slice("low", lo)?, as_slice("high", hi)?));
+    }
+    let sim = Simulation {
+        jobs,
+        job_keys: as_slice("job_keys", &job_keys)?,
+        group: as_slice("group", &group)?,
+        n_groups,
+        seed,
+        draws,
+        first_draw,
+        per_job_quantiles: per_job_quantiles.as_deref(),
+        pool: pool_slice,
+    };
+    let out = run_detached(py, threads, || {
+        fleetcarbon_core::simulate::simulate(&sim, &tables, &row_dists, &noise)
+    })?;
+    let per_job = per_job_quantiles.is_some();
+    Ok((
+        PyArray1::from_vec(py, out.group_draws),
+        per_job.then(|| PyArray1::from_vec(py, out.per_job_mean)),
+        per_job.then(|| PyArray1::from_vec(py, out.per_job_quantiles)),
+    ))
+}
+
+/// Stable 64-bit keys of record ids: integers are mixed, strings hashed (FNV-1a of UTF-8).
+#[pyfunction]
+fn record_keys(py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<Py<PyArray1<u64>>> {
+    if let Ok(ints) = ids.extract::<PyReadonlyArray1<'_, i64>>() {
+        let ints = as_slice("ids", &ints)?;
+        let keys: Vec<u64> = py.detach(|| {
+            ints.iter()
+                .map(|&i| mix64(i as u64 ^ INT_KEY_SALT))
+                .collect()
+        });
+        return Ok(PyArray1::from_vec(py, keys).unbind());
+    }
+    let strings: Vec<String> = ids.extract()?;
+    let keys: Vec<u64> = py.detach(|| strings.iter().map(|s| fnv1a(s.as_bytes())).collect());
+    Ok(PyArray1::from_vec(py, keys).unbind())
+}
+
+/// Separates integer ids from strings whose FNV hash happens to equal the integer.
+const INT_KEY_SALT: u64 = 0x1D5E_ED00_0000_0001;
 
 /// Compensated per-group sums of float64 columns, in a fixed order.
 #[pyfunction]
@@ -295,6 +533,12 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(estimate, m)?)?;
     m.add_function(wrap_pyfunction!(grouped_sums, m)?)?;
     m.add_function(wrap_pyfunction!(scan_domains, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(record_keys, m)?)?;
+    m.add(
+        "SIMULATED_METRICS",
+        fleetcarbon_core::simulate::METRICS.to_vec(),
+    )?;
     m.add_function(wrap_pyfunction!(factor_names, m)?)?;
     m.add_function(wrap_pyfunction!(factor_tables, m)?)?;
     Ok(())
