@@ -7,11 +7,12 @@ datacenter construction), computed by a Rust core over Polars frames.
 
 from __future__ import annotations
 
-from fleetcarbon import baselines, errors
+from fleetcarbon import baselines, errors, uncertainty
 from fleetcarbon._core import __version__
 from fleetcarbon.errors import FleetcarbonError
 from fleetcarbon.estimate import estimate
 from fleetcarbon.factors import Factors, load_factors
+from fleetcarbon.simulate import simulate
 from fleetcarbon.summarize import summarize
 from fleetcarbon.synthetic import synthetic_fleet
 
@@ -23,6 +24,8 @@ __all__ = [
     "errors",
     "estimate",
     "load_factors",
+    "simulate",
     "summarize",
     "synthetic_fleet",
+    "uncertainty",
 ]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from fleetcarbon import _core
 from fleetcarbon.errors import KernelError, NonFiniteResultError, SchemaError
 from fleetcarbon.factors import Factors, bundled_factors
 from fleetcarbon.schema import OUTPUT_COLUMNS, POWER_BASIS_LABELS, RESULT_COLUMNS
-from fleetcarbon.validation import OnInvalid, check_threads, prepare_jobs
+from fleetcarbon.validation import OnInvalid, PreparedJobs, check_threads, prepare_jobs
 
 __all__ = ["POWER_BASIS", "estimate"]
 
@@ -72,21 +73,36 @@ def estimate(
     if not isinstance(frame, pl.DataFrame):
         raise TypeError(f"jobs must be a polars DataFrame or LazyFrame, got {type(jobs).__name__}")
     check_threads(threads)
+    factors = bundled_factors() if factors is None else factors
+    frame = strip_outputs(frame)
+    if frame.height == 0:
+        return _empty_result(frame)
+    prepared = prepare_jobs(frame, factors, on_invalid=on_invalid)
+    basis, columns = run_estimate(prepared, factors, threads)
+    labels = pl.Series("power_basis", POWER_BASIS_LABELS, dtype=POWER_BASIS)
+    outputs = [labels.gather(basis)]
+    outputs += [pl.Series(name, v) for name, v in zip(RESULT_COLUMNS, columns, strict=True)]
+    outputs.append(_version_column(factors.version, len(basis)))
+    return prepared.frame.hstack(outputs)
+
+
+def strip_outputs(frame: pl.DataFrame) -> pl.DataFrame:
+    """Drop the output columns of a previous estimate (refusing a mistaken override)."""
     if "embodied_kgco2e" in frame.columns and "total_kgco2e" not in frame.columns:
         # Not a previous result: most likely a per-accelerator override under the output's name.
         raise SchemaError(
             "column 'embodied_kgco2e' is an output of estimate(); to override the embodied "
             "carbon per accelerator, name the column 'accelerator_embodied_kgco2e'"
         )
-    factors = bundled_factors() if factors is None else factors
-    frame = frame.drop([c for c in OUTPUT_COLUMNS if c in frame.columns])
-    if frame.height == 0:
-        return _empty_result(frame)
-    prepared = prepare_jobs(frame, factors, on_invalid=on_invalid)
+    return frame.drop([c for c in OUTPUT_COLUMNS if c in frame.columns])
+
+
+def run_estimate(
+    prepared: PreparedJobs, factors: Factors, threads: int | None
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Call the core on validated jobs; an overflowed result names its job."""
     try:
-        basis, columns = _core.estimate(
-            **prepared.core_kwargs, **factors.engine_tables, threads=threads
-        )
+        return _core.estimate(**prepared.core_kwargs, **factors.engine_tables, threads=threads)
     except KernelError as exc:
         if exc.row is None or exc.column is None:
             raise
@@ -96,11 +112,6 @@ def estimate(
             "a result that overflowed (valid inputs too extreme to compute)",
             [prepared.frame["job_id"][exc.row]],
         ) from exc
-    labels = pl.Series("power_basis", POWER_BASIS_LABELS, dtype=POWER_BASIS)
-    outputs = [labels.gather(basis)]
-    outputs += [pl.Series(name, v) for name, v in zip(RESULT_COLUMNS, columns, strict=True)]
-    outputs.append(_version_column(factors.version, len(basis)))
-    return prepared.frame.hstack(outputs)
 
 
 def _version_column(version: str, n: int) -> pl.Series:

@@ -210,19 +210,52 @@ impl Dist {
     }
 }
 
+/// Inverse CDF of the triangular distribution, with its constants computed once.
+#[derive(Debug, Clone, Copy)]
+pub struct TriangularSampler {
+    low: f64,
+    high: f64,
+    split: f64,
+    left: f64,
+    right: f64,
+}
+
+impl TriangularSampler {
+    /// The sampler of Triangular(low, mode, high).
+    #[inline]
+    pub fn new(low: f64, mode: f64, high: f64) -> Self {
+        let range = high - low;
+        TriangularSampler {
+            low,
+            high,
+            split: if range == 0.0 {
+                0.0
+            } else {
+                (mode - low) / range
+            },
+            left: range * (mode - low),
+            right: range * (high - mode),
+        }
+    }
+
+    /// The value at probability `u`. Both arms are computed so that the choice
+    /// compiles to a select, not a branch that mispredicts half the time.
+    #[inline]
+    pub fn at(&self, u: f64) -> f64 {
+        let below = self.low + (u * self.left).sqrt();
+        let above = self.high - ((1.0 - u) * self.right).sqrt();
+        if u < self.split {
+            below
+        } else {
+            above
+        }
+    }
+}
+
 /// Inverse CDF of the triangular distribution.
 #[inline]
 pub fn triangular(low: f64, mode: f64, high: f64, u: f64) -> f64 {
-    let range = high - low;
-    if range == 0.0 {
-        return mode;
-    }
-    let split = (mode - low) / range;
-    if u < split {
-        low + (u * range * (mode - low)).sqrt()
-    } else {
-        high - ((1.0 - u) * range * (high - mode)).sqrt()
-    }
+    TriangularSampler::new(low, mode, high).at(u)
 }
 
 /// Standard normal CDF.

@@ -24,6 +24,13 @@ pub fn stream(seed: u64, key: u64) -> u64 {
     mix64(mix64(seed ^ 0x5851_F42D_4C95_7F2D).wrapping_add(mix64(key)))
 }
 
+/// The mixed draw number that [`DrawRng::with_mixed_draw`] takes; precompute it
+/// once per draw when many streams share the draw.
+#[inline]
+pub fn mixed_draw(draw: u64) -> u64 {
+    mix64(draw.wrapping_add(GAMMA))
+}
+
 /// The uniform variates of one draw of one stream: as many as a sampler needs.
 #[derive(Debug, Clone)]
 pub struct DrawRng {
@@ -35,17 +42,24 @@ impl DrawRng {
     /// The variates of draw `draw` of stream `stream`.
     #[inline]
     pub fn new(stream: u64, draw: u64) -> Self {
+        Self::with_mixed_draw(stream, mixed_draw(draw))
+    }
+
+    /// As [`DrawRng::new`], given `mixed_draw(draw)`.
+    #[inline]
+    pub fn with_mixed_draw(stream: u64, mixed: u64) -> Self {
         DrawRng {
-            base: mix64(stream ^ mix64(draw.wrapping_add(GAMMA))),
+            base: stream ^ mixed,
             counter: 0,
         }
     }
 
-    /// Next 64 random bits.
+    /// Next 64 random bits: SplitMix64 output `counter` of the state `stream ^ mixed draw`.
     #[inline]
     pub fn next_u64(&mut self) -> u64 {
+        let z = self.base.wrapping_add(self.counter.wrapping_mul(GAMMA));
         self.counter += 1;
-        mix64(self.base.wrapping_add(self.counter.wrapping_mul(GAMMA)))
+        mix64(z)
     }
 
     /// Next uniform variate in the open interval (0, 1).

@@ -32,7 +32,7 @@ use crate::dist::Dist;
 use crate::error::{CoreError, CoreResult};
 use crate::estimate::{check_jobs, optional, resolve_rows, JobColumns, Rows, HOURS_PER_YEAR};
 use crate::factors::{Factor, FactorTables, Table, MISSING, N_FACTORS};
-use crate::rng::{mix64, stream, DrawRng};
+use crate::rng::{mix64, mixed_draw, stream, DrawRng};
 use crate::summation::NeumaierSum;
 
 /// Simulated metrics, in the order of the `group_draws` layout.
@@ -160,118 +160,132 @@ fn job_terms(jobs: &JobColumns<'_>, i: usize) -> (Terms, Basis) {
     (t, basis)
 }
 
-/// A factor's value in each draw: one constant, or one value per draw.
-#[derive(Debug, Clone, Copy)]
-enum Src<'a> {
-    Const(f64),
-    Draws(&'a [f64]),
-}
-
-impl Src<'_> {
-    #[inline(always)]
-    fn at(&self, d: usize) -> f64 {
-        match self {
-            Src::Const(v) => *v,
-            Src::Draws(x) => x[d],
-        }
-    }
-}
-
-/// The sources of every factor a job or cell needs.
+/// The sources of every factor a job or cell needs, one value per draw (unused
+/// factors point at zeros). `op_factor` is `pue × grid` and `emb_scale` is
+/// `(1 + facility) / (lifetime × use_rate)`, combined once per draw rather
+/// than per job. The job's own energy is `k + k_draws[d]`.
 #[derive(Debug, Clone, Copy)]
 struct Srcs<'a> {
-    k: Src<'a>,
-    tdp: Src<'a>,
-    pf: Src<'a>,
-    host: Src<'a>,
-    core_w: Src<'a>,
-    mem_w: Src<'a>,
-    e_acc: Src<'a>,
-    e_core: Src<'a>,
-    e_mem: Src<'a>,
-    life: Src<'a>,
-    use_rate: Src<'a>,
-    pue: Src<'a>,
-    grid: Src<'a>,
-    facility: Src<'a>,
+    k: f64,
+    k_draws: &'a [f64],
+    tdp: &'a [f64],
+    pf: &'a [f64],
+    host: &'a [f64],
+    core_w: &'a [f64],
+    mem_w: &'a [f64],
+    e_acc: &'a [f64],
+    e_core: &'a [f64],
+    e_mem: &'a [f64],
+    op_factor: &'a [f64],
+    emb_scale: &'a [f64],
 }
 
 /// Add a job's or cell's metrics of every draw into `out` (`[metric][draw]`),
-/// and its totals into `totals` when given.
-fn accumulate(
-    t: &Terms,
-    s: &Srcs<'_>,
-    draws: usize,
-    out: &mut [f64],
-    mut totals: Option<&mut [f64]>,
-) {
-    let (has_a, has_c, has_m) = (t.a != 0.0, t.c != 0.0, t.m != 0.0);
-    let (has_b, has_bc, has_bm) = (t.b != 0.0, t.bc != 0.0, t.bm != 0.0);
-    let has_embodied = has_b || has_bc || has_bm;
+/// and its totals into `totals` when given. Branch-free over draws: a term
+/// whose coefficient is zero multiplies finite values by zero.
+fn accumulate(t: &Terms, s: &Srcs<'_>, draws: usize, out: &mut [f64], totals: Option<&mut [f64]>) {
     let (it_out, rest) = out.split_at_mut(draws);
     let (op_out, rest) = rest.split_at_mut(draws);
     let (emb_out, total_out) = rest.split_at_mut(draws);
-    for d in 0..draws {
-        let mut it = s.k.at(d);
-        if has_a {
-            it += t.a * (s.tdp.at(d) * s.pf.at(d) + s.host.at(d));
-        }
-        if has_c {
-            it += t.c * s.core_w.at(d);
-        }
-        if has_m {
-            it += t.m * s.mem_w.at(d);
-        }
-        let op = it * s.pue.at(d) * s.grid.at(d);
-        let emb = if has_embodied {
-            let mut hw = 0.0;
-            if has_b {
-                hw += t.b * s.e_acc.at(d);
+    // Re-slicing to one length lets the compiler drop bounds checks and vectorize.
+    let (k, tdp, pf, host) = (
+        &s.k_draws[..draws],
+        &s.tdp[..draws],
+        &s.pf[..draws],
+        &s.host[..draws],
+    );
+    let (core_w, mem_w) = (&s.core_w[..draws], &s.mem_w[..draws]);
+    let (e_acc, e_core, e_mem) = (&s.e_acc[..draws], &s.e_core[..draws], &s.e_mem[..draws]);
+    let (opf, embs) = (&s.op_factor[..draws], &s.emb_scale[..draws]);
+    let (it_out, op_out, emb_out, total_out) = (
+        &mut it_out[..draws],
+        &mut op_out[..draws],
+        &mut emb_out[..draws],
+        &mut total_out[..draws],
+    );
+    // One loop body, written out twice: a closure here was not inlined, which cost
+    // a call per draw and all vectorization.
+    let (a, c, m, b, bc, bm, k0) = (t.a, t.c, t.m, t.b, t.bc, t.bm, s.k);
+    macro_rules! draw {
+        ($d:expr) => {{
+            let d = $d;
+            let it = k0 + k[d] + a * (tdp[d] * pf[d] + host[d]) + c * core_w[d] + m * mem_w[d];
+            let op = it * opf[d];
+            let emb = (b * e_acc[d] + bc * e_core[d] + bm * e_mem[d]) * embs[d];
+            it_out[d] += it;
+            op_out[d] += op;
+            emb_out[d] += emb;
+            total_out[d] += op + emb;
+            op + emb
+        }};
+    }
+    match totals {
+        Some(tot) => {
+            for (d, x) in tot[..draws].iter_mut().enumerate() {
+                *x = draw!(d);
             }
-            if has_bc {
-                hw += t.bc * s.e_core.at(d);
+        }
+        None => {
+            for d in 0..draws {
+                let _ = draw!(d);
             }
-            if has_bm {
-                hw += t.bm * s.e_mem.at(d);
-            }
-            hw / (s.life.at(d) * s.use_rate.at(d)) * (1.0 + s.facility.at(d))
-        } else {
-            0.0
-        };
-        it_out[d] += it;
-        op_out[d] += op;
-        emb_out[d] += emb;
-        total_out[d] += op + emb;
-        if let Some(tot) = totals.as_deref_mut() {
-            tot[d] = op + emb;
         }
     }
 }
 
+/// `pue × grid` per (datacenter, region) and `(1 + facility) / (lifetime × use_rate)`
+/// per datacenter, for every draw, from the shared rows.
+struct Combined {
+    op: HashMap<(u32, u32), Vec<f64>>,
+    emb: HashMap<u32, Vec<f64>>,
+}
+
+fn combined(shared: &SharedDraws, rows: &[Rows], draws: usize) -> CoreResult<Combined> {
+    let mut pairs: Vec<(u32, u32)> = rows
+        .iter()
+        .filter(|r| r.region != MISSING)
+        .map(|r| (r.datacenter, r.region))
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut datacenters: Vec<u32> = rows.iter().map(|r| r.datacenter).collect();
+    datacenters.sort_unstable();
+    datacenters.dedup();
+    let mut op = HashMap::new();
+    for (dc, region) in pairs {
+        let pue = shared.src(Factor::Pue, dc, 0)?;
+        let grid = shared.src(Factor::GridKgco2ePerKwh, region, 0)?;
+        op.insert((dc, region), (0..draws).map(|d| pue[d] * grid[d]).collect());
+    }
+    let life = shared.src(Factor::LifetimeYears, 0, 0)?;
+    let use_rate = shared.src(Factor::UseRate, 0, 0)?;
+    let mut emb = HashMap::new();
+    for dc in datacenters {
+        let facility = shared.src(Factor::FacilityEmbodiedFraction, dc, 0)?;
+        let scale = (0..draws).map(|d| (1.0 + facility[d]) / (life[d] * use_rate[d]));
+        emb.insert(dc, scale.collect());
+    }
+    Ok(Combined { op, emb })
+}
+
 /// Draws of every shared factor row that some job uses: `draws[f][row]`
-/// (None where the row's distribution is fixed: the table value applies).
+/// (a fixed row is its table value repeated, so every source is a slice).
 struct SharedDraws {
     draws: [Vec<Option<Vec<f64>>>; N_FACTORS],
 }
 
 impl SharedDraws {
-    fn src<'a>(
-        &'a self,
-        tables: &FactorTables,
-        f: Factor,
-        row: u32,
-        job: usize,
-    ) -> CoreResult<Src<'a>> {
+    fn src(&self, f: Factor, row: u32, job: usize) -> CoreResult<&[f64]> {
+        let missing = CoreError::MissingFactor {
+            factor: f.name(),
+            row: job,
+        };
         if row == MISSING {
-            return Err(CoreError::MissingFactor {
-                factor: f.name(),
-                row: job,
-            });
+            return Err(missing);
         }
-        Ok(match &self.draws[f as usize][row as usize] {
-            Some(v) => Src::Draws(v),
-            None => Src::Const(tables.column(f)[row as usize]),
-        })
+        self.draws[f as usize][row as usize]
+            .as_deref()
+            .ok_or(missing)
     }
 }
 
@@ -302,7 +316,21 @@ pub fn simulate(
         .into_par_iter()
         .map(|i| resolve_rows(jobs, tables, i))
         .collect();
-    let shared = shared_draws(sim, tables, row_dists, &rows)?;
+    let mixed_draws: Vec<u64> = (0..draws as u64)
+        .map(|d| mixed_draw(sim.first_draw + d))
+        .collect();
+    let shared = shared_draws(sim, tables, row_dists, &rows, &mixed_draws)?;
+    let combined = combined(&shared, &rows, draws)?;
+    let zeros = vec![0.0; draws];
+    let ctx = Context {
+        sim,
+        shared: &shared,
+        combined: &combined,
+        noise,
+        rows: &rows,
+        mixed_draws: &mixed_draws,
+        zeros: &zeros,
+    };
 
     // Canonical order: by job key (ties by position, which unique job ids never produce).
     let mut order: Vec<usize> = (0..n).collect();
@@ -369,8 +397,11 @@ pub fn simulate(
         .par_chunks_mut(width.max(1))
         .zip(by_group.par_iter())
         .try_for_each(|(out, group_cells)| -> CoreResult<()> {
+            let mut op_buffer = vec![0.0; draws];
+            let mut emb_buffer = vec![0.0; draws];
             for ((_, cell_rows), terms) in group_cells.iter() {
-                let srcs = shared_srcs(tables, &shared, cell_rows, terms, usize::MAX, None)?;
+                let lookup = ctx.lookup(cell_rows, usize::MAX);
+                let srcs = lookup.srcs(terms, &mut op_buffer, &mut emb_buffer)?;
                 accumulate(terms, &srcs, draws, out, None);
             }
             Ok(())
@@ -388,7 +419,7 @@ pub fn simulate(
     for wave in blocks.chunks(BLOCKS_PER_WAVE) {
         let partials: Vec<CoreResult<BlockResult>> = wave
             .par_iter()
-            .map(|block| stream_block(sim, tables, &shared, noise, &rows, block))
+            .map(|block| stream_block(&ctx, block))
             .collect();
         for partial in partials {
             let partial = partial?;
@@ -418,14 +449,32 @@ struct BlockResult {
     jobs: Vec<(usize, f64, Vec<f64>)>,
 }
 
-fn stream_block(
-    sim: &Simulation<'_>,
-    tables: &FactorTables,
-    shared: &SharedDraws,
-    noise: &JobNoise<'_>,
-    rows: &[Rows],
-    block: &[usize],
-) -> CoreResult<BlockResult> {
+/// Everything the per-job path reads.
+struct Context<'a> {
+    sim: &'a Simulation<'a>,
+    shared: &'a SharedDraws,
+    combined: &'a Combined,
+    noise: &'a JobNoise<'a>,
+    rows: &'a [Rows],
+    mixed_draws: &'a [u64],
+    zeros: &'a [f64],
+}
+
+impl<'a> Context<'a> {
+    fn lookup<'b>(&'b self, rows: &'b Rows, job: usize) -> Lookup<'a, 'b> {
+        Lookup {
+            shared: self.shared,
+            combined: self.combined,
+            zeros: self.zeros,
+            rows,
+            job,
+            per_job: [None; N_FACTORS],
+        }
+    }
+}
+
+fn stream_block(ctx: &Context<'_>, block: &[usize]) -> CoreResult<BlockResult> {
+    let sim = ctx.sim;
     let draws = sim.draws;
     let width = N_METRICS * draws;
     let mut index: HashMap<u32, usize> = HashMap::new();
@@ -434,23 +483,13 @@ fn stream_block(
     let mut totals = vec![0.0; draws];
     let mut scratch = JobScratch::new(draws);
     for &i in block {
-        let (mut t, basis) = job_terms(&sim.jobs, i);
+        let (t, basis) = job_terms(&sim.jobs, i);
         let g = sim.group[i];
         let slot = *index.entry(g).or_insert_with(|| {
             groups.push((g, vec![0.0; width]));
             groups.len() - 1
         });
-        let srcs = job_srcs(
-            sim,
-            tables,
-            shared,
-            noise,
-            &rows[i],
-            &mut t,
-            basis,
-            i,
-            &mut scratch,
-        )?;
+        let srcs = job_srcs(ctx, &t, basis, i, &mut scratch)?;
         let want_totals = sim.per_job_quantiles.is_some();
         accumulate(
             &t,
@@ -474,6 +513,8 @@ fn stream_block(
 struct JobScratch {
     k: Vec<f64>,
     pf: Vec<f64>,
+    op: Vec<f64>,
+    emb: Vec<f64>,
     overrides: [Vec<f64>; N_FACTORS],
 }
 
@@ -482,14 +523,35 @@ impl JobScratch {
         JobScratch {
             k: vec![0.0; draws],
             pf: vec![0.0; draws],
+            op: vec![0.0; draws],
+            emb: vec![0.0; draws],
             overrides: std::array::from_fn(|_| vec![0.0; draws]),
         }
     }
 }
 
-fn fill(buffer: &mut [f64], dist: &Dist, stream_key: u64, first_draw: u64, pool: &[f64]) {
-    for (d, x) in buffer.iter_mut().enumerate() {
-        *x = dist.sample(&mut DrawRng::new(stream_key, first_draw + d as u64), pool);
+fn fill(buffer: &mut [f64], dist: &Dist, stream_key: u64, mixed_draws: &[u64], pool: &[f64]) {
+    let uniform = |m: u64| DrawRng::with_mixed_draw(stream_key, m).uniform();
+    // The common per-job families get their own loop, with the match hoisted out;
+    // each value is the same as `dist.sample` would give.
+    match *dist {
+        Dist::Fixed(v) => buffer.fill(v),
+        Dist::Triangular { low, mode, high } => {
+            let sampler = crate::dist::TriangularSampler::new(low, mode, high);
+            for (x, &m) in buffer.iter_mut().zip(mixed_draws) {
+                *x = sampler.at(uniform(m));
+            }
+        }
+        Dist::Uniform { low, high } => {
+            for (x, &m) in buffer.iter_mut().zip(mixed_draws) {
+                *x = low + (high - low) * uniform(m);
+            }
+        }
+        _ => {
+            for (x, &m) in buffer.iter_mut().zip(mixed_draws) {
+                *x = dist.sample(&mut DrawRng::with_mixed_draw(stream_key, m), pool);
+            }
+        }
     }
 }
 
@@ -498,56 +560,52 @@ fn job_stream(seed: u64, job_key: u64, salt: u64) -> u64 {
 }
 
 /// Sources of one streamed job: shared rows, per-job overrides (fixed or with
-/// bounds) and per-job noise. May scale `t.k` per draw through the scratch.
-#[allow(clippy::too_many_arguments)]
+/// bounds) and per-job noise (power fraction; metered or measured energy).
 fn job_srcs<'a>(
-    sim: &Simulation<'_>,
-    tables: &FactorTables,
-    shared: &'a SharedDraws,
-    noise: &JobNoise<'_>,
-    rows: &Rows,
-    t: &mut Terms,
+    ctx: &'a Context<'a>,
+    t: &Terms,
     basis: Basis,
     i: usize,
     scratch: &'a mut JobScratch,
 ) -> CoreResult<Srcs<'a>> {
+    let (sim, noise) = (ctx.sim, ctx.noise);
     let jobs = &sim.jobs;
     let key = sim.job_keys[i];
-    let JobScratch { k, pf, overrides } = scratch;
+    let JobScratch {
+        k,
+        pf,
+        op,
+        emb,
+        overrides,
+    } = scratch;
     let relative = match basis {
         Basis::Metered => noise.energy_relative.map(|d| (d, SALT_ENERGY)),
         Basis::Measured => noise.power_relative.map(|d| (d, SALT_POWER)),
         Basis::Modelled => None,
     };
-    let k_src = match relative {
-        Some((dist, salt)) if t.k != 0.0 => {
+    // Noisy metered or measured energy: K × ε(d), with the constant part zero.
+    let mut noisy_k = false;
+    if let Some((dist, salt)) = relative {
+        if t.k != 0.0 {
             fill(
                 k,
                 &dist,
                 job_stream(sim.seed, key, salt),
-                sim.first_draw,
+                ctx.mixed_draws,
                 sim.pool,
             );
             k.iter_mut().for_each(|x| *x *= t.k);
-            Src::Draws(k)
-        }
-        _ => Src::Const(t.k),
-    };
-    let mut pf_noise = None;
-    if let Some(dist) = noise.power_fraction {
-        if t.a != 0.0 && optional(jobs.overrides[Factor::PowerFraction as usize], i).is_none() {
-            fill(
-                pf,
-                &dist,
-                job_stream(sim.seed, key, SALT_POWER_FRACTION),
-                sim.first_draw,
-                sim.pool,
-            );
-            pf_noise = Some(&pf[..]);
+            noisy_k = true;
         }
     }
-    let mut per_job: [Option<&'a [f64]>; N_FACTORS] = [None; N_FACTORS];
-    let mut constants: [Option<f64>; N_FACTORS] = [None; N_FACTORS];
+    let mut lookup = ctx.lookup(&ctx.rows[i], i);
+    if let Some(dist) = noise.power_fraction {
+        if t.a != 0.0 && optional(jobs.overrides[Factor::PowerFraction as usize], i).is_none() {
+            let s = job_stream(sim.seed, key, SALT_POWER_FRACTION);
+            fill(pf, &dist, s, ctx.mixed_draws, sim.pool);
+            lookup.per_job[Factor::PowerFraction as usize] = Some(&pf[..]);
+        }
+    }
     for (f, buffer) in Factor::ALL.iter().zip(overrides.iter_mut()) {
         let Some(value) = optional(jobs.overrides[*f as usize], i) else {
             continue;
@@ -556,74 +614,110 @@ fn job_srcs<'a>(
         match bounds {
             Some((lo, hi)) if !lo.is_nan() && !hi.is_nan() && lo < hi => {
                 let dist = Dist::from_code(crate::dist::code::PERT, [lo, value, hi, 0.0], 0)?;
-                let salt = SALT_OVERRIDE + *f as u64;
-                fill(
-                    buffer,
-                    &dist,
-                    job_stream(sim.seed, key, salt),
-                    sim.first_draw,
-                    sim.pool,
-                );
-                per_job[*f as usize] = Some(&buffer[..]);
+                let s = job_stream(sim.seed, key, SALT_OVERRIDE + *f as u64);
+                fill(buffer, &dist, s, ctx.mixed_draws, sim.pool);
             }
-            _ => constants[*f as usize] = Some(value),
+            _ => buffer.fill(value),
         }
+        lookup.per_job[*f as usize] = Some(&buffer[..]);
     }
-    let mut srcs = shared_srcs(tables, shared, rows, t, i, Some((&per_job, &constants)))?;
-    srcs.k = k_src;
-    if let Some(x) = pf_noise {
-        srcs.pf = Src::Draws(x);
+    let mut srcs = lookup.srcs(t, op, emb)?;
+    if noisy_k {
+        srcs.k = 0.0;
+        srcs.k_draws = k;
     }
     Ok(srcs)
 }
 
-type JobOverrides<'a, 'b> = (
-    &'b [Option<&'a [f64]>; N_FACTORS],
-    &'b [Option<f64>; N_FACTORS],
-);
-
-/// Sources of a cell (or a job, with its overrides): a factor is looked up only
-/// if one of its terms is non-zero; unused factors get a placeholder.
-fn shared_srcs<'a>(
-    tables: &FactorTables,
+/// Where each factor of a job or cell comes from: per-job draws (noise, or an
+/// override, constant or with bounds), or the shared row.
+struct Lookup<'a, 'b> {
     shared: &'a SharedDraws,
-    rows: &Rows,
-    t: &Terms,
+    combined: &'a Combined,
+    zeros: &'a [f64],
+    rows: &'b Rows,
     job: usize,
-    overrides: Option<JobOverrides<'a, '_>>,
-) -> CoreResult<Srcs<'a>> {
-    let get = |f: Factor, needed: bool| -> CoreResult<Src<'a>> {
-        if !needed {
-            return Ok(Src::Const(0.0));
+    per_job: [Option<&'a [f64]>; N_FACTORS],
+}
+
+impl<'a> Lookup<'a, '_> {
+    fn src(&self, f: Factor) -> CoreResult<&'a [f64]> {
+        match self.per_job[f as usize] {
+            Some(x) => Ok(x),
+            None => self.shared.src(f, row_of(self.rows, f.table()), self.job),
         }
-        if let Some((per_job, constants)) = overrides {
-            if let Some(x) = per_job[f as usize] {
-                return Ok(Src::Draws(x));
+    }
+
+    /// Sources of every factor whose term is non-zero (zeros otherwise). The
+    /// combined factors come from the cache unless a job sets a part itself,
+    /// in which case they are computed into `op_buffer` / `emb_buffer`.
+    fn srcs(
+        &self,
+        t: &Terms,
+        op_buffer: &'a mut [f64],
+        emb_buffer: &'a mut [f64],
+    ) -> CoreResult<Srcs<'a>> {
+        let get = |f: Factor, needed: bool| -> CoreResult<&'a [f64]> {
+            if needed {
+                self.src(f)
+            } else {
+                Ok(self.zeros)
             }
-            if let Some(v) = constants[f as usize] {
-                return Ok(Src::Const(v));
+        };
+        let shared = |parts: &[Factor]| parts.iter().all(|&f| self.per_job[f as usize].is_none());
+        let (a, b) = (t.a != 0.0, t.b != 0.0);
+        let embodied = b || t.bc != 0.0 || t.bm != 0.0;
+        let op_parts = [Factor::Pue, Factor::GridKgco2ePerKwh];
+        let cached_op = self
+            .combined
+            .op
+            .get(&(self.rows.datacenter, self.rows.region));
+        let op_factor: &'a [f64] = match cached_op {
+            Some(v) if shared(&op_parts) => v,
+            _ => {
+                let (pue, grid) = (self.src(Factor::Pue)?, self.src(Factor::GridKgco2ePerKwh)?);
+                for ((x, p), g) in op_buffer.iter_mut().zip(pue).zip(grid) {
+                    *x = p * g;
+                }
+                op_buffer
             }
-        }
-        shared.src(tables, f, row_of(rows, f.table()), job)
-    };
-    let (a, b) = (t.a != 0.0, t.b != 0.0);
-    let embodied = b || t.bc != 0.0 || t.bm != 0.0;
-    Ok(Srcs {
-        k: Src::Const(t.k),
-        tdp: get(Factor::TdpW, a)?,
-        pf: get(Factor::PowerFraction, a)?,
-        host: get(Factor::HostPowerW, a)?,
-        core_w: get(Factor::CorePowerW, t.c != 0.0)?,
-        mem_w: get(Factor::MemoryPowerWPerGb, t.m != 0.0)?,
-        e_acc: get(Factor::AcceleratorEmbodiedKgco2e, b)?,
-        e_core: get(Factor::CoreEmbodiedKgco2e, t.bc != 0.0)?,
-        e_mem: get(Factor::MemoryEmbodiedKgco2ePerGb, t.bm != 0.0)?,
-        life: get(Factor::LifetimeYears, embodied)?,
-        use_rate: get(Factor::UseRate, embodied)?,
-        pue: get(Factor::Pue, true)?,
-        grid: get(Factor::GridKgco2ePerKwh, true)?,
-        facility: get(Factor::FacilityEmbodiedFraction, embodied)?,
-    })
+        };
+        let emb_parts = [
+            Factor::FacilityEmbodiedFraction,
+            Factor::LifetimeYears,
+            Factor::UseRate,
+        ];
+        let emb_scale: &'a [f64] = if !embodied {
+            self.zeros
+        } else {
+            match self.combined.emb.get(&self.rows.datacenter) {
+                Some(v) if shared(&emb_parts) => v,
+                _ => {
+                    let facility = self.src(Factor::FacilityEmbodiedFraction)?;
+                    let (life, use_rate) =
+                        (self.src(Factor::LifetimeYears)?, self.src(Factor::UseRate)?);
+                    for (d, x) in emb_buffer.iter_mut().enumerate() {
+                        *x = (1.0 + facility[d]) / (life[d] * use_rate[d]);
+                    }
+                    emb_buffer
+                }
+            }
+        };
+        Ok(Srcs {
+            k: t.k,
+            k_draws: self.zeros,
+            tdp: get(Factor::TdpW, a)?,
+            pf: get(Factor::PowerFraction, a)?,
+            host: get(Factor::HostPowerW, a)?,
+            core_w: get(Factor::CorePowerW, t.c != 0.0)?,
+            mem_w: get(Factor::MemoryPowerWPerGb, t.m != 0.0)?,
+            e_acc: get(Factor::AcceleratorEmbodiedKgco2e, b)?,
+            e_core: get(Factor::CoreEmbodiedKgco2e, t.bc != 0.0)?,
+            e_mem: get(Factor::MemoryEmbodiedKgco2ePerGb, t.bm != 0.0)?,
+            op_factor,
+            emb_scale,
+        })
+    }
 }
 
 /// Draw every non-fixed factor row that some job's rows point at.
@@ -632,6 +726,7 @@ fn shared_draws(
     tables: &FactorTables,
     row_dists: &RowDists,
     rows: &[Rows],
+    mixed_draws: &[u64],
 ) -> CoreResult<SharedDraws> {
     let mut used: [Vec<bool>; 5] =
         std::array::from_fn(|k| vec![false; tables.len(Table::ALL[k]).max(1)]);
@@ -646,19 +741,26 @@ fn shared_draws(
     let mut wanted: Vec<(Factor, usize)> = Vec::new();
     for f in Factor::ALL {
         let k = Table::ALL.iter().position(|t| *t == f.table()).unwrap_or(0);
-        for (row, dist) in row_dists.dists[f as usize].iter().enumerate() {
-            if used[k][row] && !dist.is_fixed() {
-                wanted.push((f, row));
-            }
-        }
+        let rows_of_f = row_dists.dists[f as usize].len();
+        wanted.extend(
+            (0..rows_of_f)
+                .filter(|&row| used[k][row])
+                .map(|row| (f, row)),
+        );
     }
     let sampled: Vec<((Factor, usize), Vec<f64>)> = wanted
         .into_par_iter()
         .map(|(f, row)| {
             let dist = row_dists.dists[f as usize][row];
-            let s = stream(sim.seed, row_dists.keys[f as usize][row]);
-            let mut values = vec![0.0; sim.draws];
-            fill(&mut values, &dist, s, sim.first_draw, sim.pool);
+            let values = match dist {
+                Dist::Fixed(v) => vec![v; sim.draws],
+                _ => {
+                    let s = stream(sim.seed, row_dists.keys[f as usize][row]);
+                    let mut values = vec![0.0; sim.draws];
+                    fill(&mut values, &dist, s, mixed_draws, sim.pool);
+                    values
+                }
+            };
             ((f, row), values)
         })
         .collect();
@@ -671,7 +773,8 @@ fn shared_draws(
 }
 
 /// The `q`-quantiles of `values` by the inverse empirical CDF (order statistic
-/// `ceil(q n)`), selecting in place in O(n) per quantile.
+/// `ceil(q n)`), selecting in place: the middle rank first, then each side, so
+/// three quantiles cost about two passes.
 pub fn order_statistics(values: &mut [f64], qs: &[f64]) -> Vec<f64> {
     let n = values.len();
     if n == 0 {
@@ -681,18 +784,40 @@ pub fn order_statistics(values: &mut [f64], qs: &[f64]) -> Vec<f64> {
     let mut wanted: Vec<(usize, usize)> =
         qs.iter().enumerate().map(|(k, &q)| (rank(q), k)).collect();
     wanted.sort_unstable();
-    let mut out = vec![0.0; qs.len()];
-    let mut lo = 0;
-    for (r, k) in wanted {
-        if r >= lo {
-            let (_, x, _) = values[lo..].select_nth_unstable_by(r - lo, f64::total_cmp);
-            out[k] = *x;
-            lo = r;
-        } else {
-            out[k] = values[r];
-        }
+    if values.iter().all(|&x| x >= 0.0) {
+        // Non-negative floats order as their bit patterns do, and integers select faster.
+        let mut bits: Vec<u64> = values.iter().map(|x| x.to_bits()).collect();
+        let mut out = vec![0u64; qs.len()];
+        select_ranks(&mut bits, 0, &wanted, &mut out, |x: &u64, y: &u64| x.cmp(y));
+        return out.into_iter().map(f64::from_bits).collect();
     }
+    let mut out = vec![0.0; qs.len()];
+    select_ranks(values, 0, &wanted, &mut out, |x: &f64, y: &f64| {
+        x.total_cmp(y)
+    });
     out
+}
+
+/// Select the ranks `wanted` (sorted, all within `offset..offset + values.len()`).
+fn select_ranks<T: Copy, F: Fn(&T, &T) -> std::cmp::Ordering + Copy>(
+    values: &mut [T],
+    offset: usize,
+    wanted: &[(usize, usize)],
+    out: &mut [T],
+    cmp: F,
+) {
+    if wanted.is_empty() {
+        return;
+    }
+    let (r, _) = wanted[wanted.len() / 2];
+    let (left, x, right) = values.select_nth_unstable_by(r - offset, cmp);
+    let below = wanted.partition_point(|&(w, _)| w < r);
+    let above = wanted.partition_point(|&(w, _)| w <= r);
+    for &(_, k) in &wanted[below..above] {
+        out[k] = *x;
+    }
+    select_ranks(left, offset, &wanted[..below], out, cmp);
+    select_ranks(right, r + 1, &wanted[above..], out, cmp);
 }
 
 fn check_inputs(
@@ -965,9 +1090,13 @@ mod tests {
     #[test]
     fn order_statistics_match_sorting() {
         let mut v: Vec<f64> = (0..1000).map(|i| ((i * 7919) % 1000) as f64).collect();
-        let qs = [0.05, 0.5, 0.95, 0.0, 1.0];
+        let qs = [0.05, 0.5, 0.95, 0.0, 1.0, 0.5, 0.951];
         let got = order_statistics(&mut v, &qs);
-        assert_eq!(got, vec![49.0, 499.0, 949.0, 0.0, 999.0]);
+        assert_eq!(got, vec![49.0, 499.0, 949.0, 0.0, 999.0, 499.0, 950.0]);
+        let mut signed: Vec<f64> = (0..1000)
+            .map(|i| ((i * 7919) % 1000) as f64 - 500.0)
+            .collect();
+        assert_eq!(order_statistics(&mut signed, &[0.5]), vec![-1.0]);
     }
 
     #[test]
