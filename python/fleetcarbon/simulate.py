@@ -15,7 +15,12 @@ from fleetcarbon.estimate import run_estimate, strip_outputs
 from fleetcarbon.factors import Factors, bundled_factors
 from fleetcarbon.schema import FACTOR_DOMAINS, FACTOR_NAMES, JOB_ID, RESULT_COLUMNS
 from fleetcarbon.summarize import group_index
-from fleetcarbon.uncertainty import Distribution, DistributionError, row_distributions
+from fleetcarbon.uncertainty import (
+    Distribution,
+    DistributionError,
+    check_support,
+    row_distributions,
+)
 from fleetcarbon.validation import check_threads, prepare_jobs
 
 __all__ = ["METRICS", "simulate"]
@@ -69,6 +74,8 @@ def _noise_args(noise: Mapping[str, Distribution] | None) -> dict[str, object]:
             continue
         if not isinstance(dist, Distribution):
             raise DistributionError(f"noise {kind!r} must be a Distribution, got {dist!r}")
+        if kind == "power_fraction":
+            check_support(dist, "power_fraction")
         pool: list[float] = []
         family, params = dist.encode(pool)
         if pool:
@@ -159,8 +166,9 @@ def simulate(
     noise : mapping, optional
         Per-job noise, independent between jobs: ``"power_fraction"`` (each
         modelled accelerator job draws its own power fraction, replacing the
-        shared default), ``"energy_kwh"`` and ``"avg_power_w"`` (multipliers of
-        metered energy and measured power, e.g. ``Normal(1.0, 0.05)``).
+        shared default; its support must lie in [0, 1]), ``"energy_kwh"`` and
+        ``"avg_power_w"`` (multipliers of metered energy and measured power,
+        e.g. ``Normal(1.0, 0.05)`` or ``TruncatedNormal(1.0, 0.05, 0.0)``).
     rel_error : float, optional
         Keep adding batches of ``draws`` draws until the MC standard error of
         every group's mean ``total_kgco2e`` is at most this fraction of the

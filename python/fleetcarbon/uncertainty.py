@@ -18,7 +18,7 @@ import polars as pl
 from fleetcarbon import _core
 from fleetcarbon.errors import FleetcarbonError
 from fleetcarbon.factors import KEYED_TABLES, Factors
-from fleetcarbon.schema import FACTOR_NAMES, FACTOR_TABLE, table_column
+from fleetcarbon.schema import FACTOR_DOMAINS, FACTOR_NAMES, FACTOR_TABLE, table_column
 
 __all__ = [
     "Distribution",
@@ -31,6 +31,7 @@ __all__ = [
     "Triangular",
     "TruncatedNormal",
     "Uniform",
+    "check_support",
     "default_distribution",
 ]
 
@@ -60,6 +61,10 @@ class Distribution:
         """Return the expected value."""
         raise NotImplementedError
 
+    def support(self) -> tuple[float, float]:
+        """Return the smallest and largest values the distribution can draw."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class Fixed(Distribution):
@@ -75,6 +80,9 @@ class Fixed(Distribution):
 
     def mean(self) -> float:  # noqa: D102
         return self.value
+
+    def support(self) -> tuple[float, float]:  # noqa: D102
+        return (self.value, self.value)
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,9 @@ class Uniform(Distribution):
 
     def mean(self) -> float:  # noqa: D102
         return (self.low + self.high) / 2
+
+    def support(self) -> tuple[float, float]:  # noqa: D102
+        return (self.low, self.high)
 
 
 @dataclass(frozen=True)
@@ -115,6 +126,9 @@ class Triangular(Distribution):
     def mean(self) -> float:  # noqa: D102
         return (self.low + self.mode + self.high) / 3
 
+    def support(self) -> tuple[float, float]:  # noqa: D102
+        return (self.low, self.high)
+
 
 @dataclass(frozen=True)
 class Normal(Distribution):
@@ -133,6 +147,9 @@ class Normal(Distribution):
 
     def mean(self) -> float:  # noqa: D102
         return self.mu
+
+    def support(self) -> tuple[float, float]:  # noqa: D102
+        return (-math.inf, math.inf) if self.sd > 0 else (self.mu, self.mu)
 
 
 @dataclass(frozen=True)
@@ -162,6 +179,9 @@ class TruncatedNormal(Distribution):
             return 0.5 * math.erfc(-x / math.sqrt(2))
 
         return self.mu + self.sd * (pdf(a) - pdf(b)) / (cdf(b) - cdf(a))
+
+    def support(self) -> tuple[float, float]:  # noqa: D102
+        return (self.low, self.high)
 
 
 @dataclass(frozen=True)
@@ -193,6 +213,9 @@ class LogNormal(Distribution):
     def mean(self) -> float:  # noqa: D102
         return self.median * math.exp(math.log(self.gsd) ** 2 / 2)
 
+    def support(self) -> tuple[float, float]:  # noqa: D102
+        return (0.0, math.inf) if self.gsd > 1 else (self.median, self.median)
+
 
 @dataclass(frozen=True)
 class Pert(Distribution):
@@ -212,6 +235,9 @@ class Pert(Distribution):
 
     def mean(self) -> float:  # noqa: D102
         return (self.low + 4 * self.mode + self.high) / 6
+
+    def support(self) -> tuple[float, float]:  # noqa: D102
+        return (self.low, self.high)
 
 
 @dataclass(frozen=True)
@@ -234,6 +260,9 @@ class Empirical(Distribution):
     def mean(self) -> float:  # noqa: D102
         return math.fsum(self.samples) / len(self.samples)
 
+    def support(self) -> tuple[float, float]:  # noqa: D102
+        return (min(self.samples), max(self.samples))
+
 
 def _core_normal_quantile(p: float) -> float:
     # 0.95 -> 1.6449 is all from_interval needs with its default coverage; others via bisection.
@@ -247,6 +276,19 @@ def _core_normal_quantile(p: float) -> float:
         else:
             hi = mid
     return (lo + hi) / 2
+
+
+def check_support(dist: Distribution, factor: str) -> None:
+    """Refuse a distribution that can draw values outside ``factor``'s valid domain."""
+    lo, hi = dist.support()
+    d = FACTOR_DOMAINS[factor]
+    below = lo < d.low or (lo == d.low and not d.low_inclusive)
+    if below or hi > d.high:
+        raise DistributionError(
+            f"{dist!r} can draw values in [{lo:g}, {hi:g}], outside the domain of '{factor}' "
+            f"({d.describe()}); use a bounded distribution (Pert, Triangular, Uniform, "
+            "TruncatedNormal)"
+        )
 
 
 def default_distribution(value: float, low: float | None, high: float | None) -> Distribution:
@@ -324,6 +366,7 @@ def row_distributions(
         factor, row = (target, None) if isinstance(target, str) else target
         if factor not in per_row:
             raise DistributionError(f"unknown factor {factor!r}; factors are {list(FACTOR_NAMES)}")
+        check_support(dist, factor)
         keys = [k for k, _ in per_row[factor]]
         if row is not None and row not in keys:
             raise DistributionError(f"no row {row!r} for factor {factor!r}")

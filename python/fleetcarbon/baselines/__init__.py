@@ -7,11 +7,19 @@
 
 They implement the same equations (``docs/model.md``) but share no code with
 the engine beyond reading the factor tables, and they skip input validation:
-feed them valid jobs.
+feed them valid jobs. :func:`simulate_python` and :func:`simulate_numpy` are
+the Monte Carlo counterparts, with numpy's random numbers.
 """
 
+from fleetcarbon.baselines.monte_carlo import simulate_numpy, simulate_python
 from fleetcarbon.baselines.numpy_baseline import estimate_numpy
 from fleetcarbon.baselines.polars_baseline import estimate_polars
 from fleetcarbon.baselines.python_reference import estimate_python
 
-__all__ = ["estimate_numpy", "estimate_polars", "estimate_python"]
+__all__ = [
+    "estimate_numpy",
+    "estimate_polars",
+    "estimate_python",
+    "simulate_numpy",
+    "simulate_python",
+]

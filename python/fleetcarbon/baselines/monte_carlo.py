@@ -1,0 +1,224 @@
+"""Monte Carlo baselines: pure Python and numpy, with numpy's own random numbers.
+
+They implement the same uncertainty model as :func:`fleetcarbon.simulate`
+(one draw per factor row per draw, shared by the jobs that use it; per-job
+power-fraction noise) but not its keyed generator, so comparisons with the
+engine are statistical: means within MC error, and a two-sample KS test.
+They take valid jobs without per-job overrides.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+
+from fleetcarbon.baselines.python_reference import HOURS_PER_YEAR, _Lookup
+from fleetcarbon.factors import Factors, load_factors
+from fleetcarbon.uncertainty import Distribution, Fixed, row_distributions
+
+__all__ = ["simulate_numpy", "simulate_python"]
+
+
+def _sampler(dist: Distribution, rng: np.random.Generator):
+    """``size -> samples`` with numpy's generator (the same families as the engine)."""
+    name = type(dist).__name__
+    if name == "Fixed":
+        return lambda size: np.full(size, dist.value)
+    if name == "Uniform":
+        return lambda size: rng.uniform(dist.low, dist.high, size)
+    if name == "Triangular":
+        if dist.low == dist.high:
+            return lambda size: np.full(size, dist.mode)
+        return lambda size: rng.triangular(dist.low, dist.mode, dist.high, size)
+    if name == "Normal":
+        return lambda size: rng.normal(dist.mu, dist.sd, size)
+    if name == "LogNormal":
+        return lambda size: rng.lognormal(math.log(dist.median), math.log(dist.gsd), size)
+    if name == "Pert":
+        span = dist.high - dist.low
+        if span == 0:
+            return lambda size: np.full(size, dist.mode)
+        a = 1 + 4 * (dist.mode - dist.low) / span
+        b = 1 + 4 * (dist.high - dist.mode) / span
+        return lambda size: dist.low + span * rng.beta(a, b, size)
+    if name == "Empirical":
+        values = np.asarray(dist.samples)
+        return lambda size: rng.choice(values, size)
+    raise ValueError(f"no numpy sampler for {dist!r}")
+
+
+def _job_rows(jobs: pl.DataFrame, factors: Factors) -> list[dict]:
+    """Each job's hours, counts, basis constant and resolved table keys."""
+    lk = {t: _Lookup(factors, t) for t in ("accelerators", "cpus", "regions", "datacenters")}
+    out = []
+    for job in jobs.iter_rows(named=True):
+        h = job.get("duration_h")
+        if h is None:
+            h = (job["end"] - job["start"]).total_seconds() / 3600
+        n = job.get("accelerator_count") or 0
+        cores = job.get("cpu_cores") or 0
+        gb = job.get("memory_gb") or 0.0
+        acc = lk["accelerators"].get(job.get("accelerator")) if n > 0 else None
+        cpu = lk["cpus"].get(job.get("cpu") or "generic")
+        region = lk["regions"].get(job.get("region"))
+        dc = lk["datacenters"].get(job.get("datacenter"))
+        if region is None and dc is not None and dc["region"] is not None:
+            region = lk["regions"].get(dc["region"])
+        if dc is None:
+            dc = lk["datacenters"].get(region["default_datacenter"] if region else "generic")
+        energy, power = job.get("energy_kwh"), job.get("avg_power_w")
+        k = 0.0
+        modelled = energy is None and power is None
+        if energy is not None:
+            k = energy
+        elif power is not None:
+            k = power * (n if n > 0 else 1) * h / 1000
+        out.append(
+            {
+                "h": h,
+                "n": n,
+                "cores": cores,
+                "gb": gb,
+                "k": k,
+                "modelled": modelled,
+                "acc": acc["key"] if acc else None,
+                "cpu": cpu["key"],
+                "region": region["key"],
+                "dc": dc["key"],
+            }
+        )
+    return out
+
+
+def _draw_tables(factors: Factors, draws: int, rng: np.random.Generator, distributions=None):
+    """``{(factor, row key): samples}`` for every factor row."""
+    described = row_distributions(factors, distributions).described
+    return {key: _sampler(dist, rng)(draws) for key, dist in described.items()}
+
+
+def simulate_python(
+    jobs: pl.DataFrame,
+    factors: Factors | None = None,
+    *,
+    draws: int = 1000,
+    seed: int = 0,
+    power_fraction_noise: Distribution | None = None,
+    distributions=None,
+) -> np.ndarray:
+    """Fleet ``total_kgco2e`` per draw, one job and one draw at a time.
+
+    Returns
+    -------
+    np.ndarray
+        ``draws`` values of the fleet total.
+    """
+    factors = load_factors() if factors is None else factors
+    rng = np.random.default_rng(seed)
+    theta = _draw_tables(factors, draws, rng, distributions)
+    noise = _sampler(power_fraction_noise, rng) if power_fraction_noise else None
+    totals = [0.0] * draws
+    for job in _job_rows(jobs, factors):
+        pf_draws = noise(draws) if noise is not None and job["modelled"] and job["n"] else None
+        for d in range(draws):
+
+            def v(factor: str, key: str, d: int = d) -> float:
+                return float(theta[(factor, key)][d])
+
+            it = job["k"]
+            if job["modelled"]:
+                if job["n"]:
+                    pf = (
+                        pf_draws[d]
+                        if pf_draws is not None
+                        else v("power_fraction", "power_fraction")
+                    )
+                    it += (
+                        job["n"]
+                        * (v("tdp_w", job["acc"]) * pf + v("host_power_w", job["acc"]))
+                        * job["h"]
+                        / 1000
+                    )
+                else:
+                    it += job["cores"] * v("core_power_w", job["cpu"]) * job["h"] / 1000
+                    it += (
+                        job["gb"]
+                        * v("memory_power_w_per_gb", "memory_power_w_per_gb")
+                        * job["h"]
+                        / 1000
+                    )
+            op = it * v("pue", job["dc"]) * v("grid_kgco2e_per_kwh", job["region"])
+            if job["n"]:
+                hw = job["n"] * v("accelerator_embodied_kgco2e", job["acc"])
+            else:
+                hw = job["cores"] * v("core_embodied_kgco2e", job["cpu"])
+                hw += job["gb"] * v(
+                    "memory_embodied_kgco2e_per_gb", "memory_embodied_kgco2e_per_gb"
+                )
+            life = (
+                v("lifetime_years", "lifetime_years") * HOURS_PER_YEAR * v("use_rate", "use_rate")
+            )
+            emb = hw * job["h"] / life * (1 + v("facility_embodied_fraction", job["dc"]))
+            totals[d] += op + emb
+    return np.asarray(totals)
+
+
+def simulate_numpy(
+    jobs: pl.DataFrame,
+    factors: Factors | None = None,
+    *,
+    draws: int = 1000,
+    seed: int = 0,
+    power_fraction_noise: Distribution | None = None,
+    distributions=None,
+    chunk: int = 2000,
+) -> np.ndarray:
+    """Fleet ``total_kgco2e`` per draw, vectorized over chunks of jobs × draws.
+
+    Returns
+    -------
+    np.ndarray
+        ``draws`` values of the fleet total.
+    """
+    factors = load_factors() if factors is None else factors
+    rng = np.random.default_rng(seed)
+    theta = _draw_tables(factors, draws, rng, distributions)
+    rows = pl.DataFrame(_job_rows(jobs, factors))
+
+    def table(factor: str, keys: pl.Series) -> np.ndarray:
+        """``len(keys) × draws`` samples of ``factor`` for each job's row key."""
+        names = keys.fill_null("").to_list()
+        uniq = sorted(set(names))
+        stack = np.stack([theta.get((factor, k), np.zeros(draws)) for k in uniq])
+        index = np.searchsorted(np.asarray(uniq), np.asarray(names))
+        return stack[index]
+
+    def param(factor: str) -> np.ndarray:
+        return theta[(factor, factor)]
+
+    noise = _sampler(power_fraction_noise or Fixed(0.0), rng)
+    totals = np.zeros(draws)
+    for start in range(0, rows.height, chunk):
+        r = rows[start : start + chunk]
+        h, n = r["h"].to_numpy()[:, None], r["n"].to_numpy().astype(float)[:, None]
+        cores, gb = r["cores"].to_numpy().astype(float)[:, None], r["gb"].to_numpy()[:, None]
+        modelled, k = r["modelled"].to_numpy()[:, None], r["k"].to_numpy()[:, None]
+        pf = np.broadcast_to(param("power_fraction"), (r.height, draws))
+        if power_fraction_noise is not None:
+            noisy = (modelled & (n > 0)).ravel()
+            pf = np.where(noisy[:, None], noise((r.height, draws)), pf)
+        acc_w = table("tdp_w", r["acc"]) * pf + table("host_power_w", r["acc"])
+        cpu_w = cores * table("core_power_w", r["cpu"]) + gb * param("memory_power_w_per_gb")
+        it = k + np.where(modelled, np.where(n > 0, n * acc_w, cpu_w) * h / 1000, 0.0)
+        op = it * table("pue", r["dc"]) * table("grid_kgco2e_per_kwh", r["region"])
+        hw = np.where(
+            n > 0,
+            n * table("accelerator_embodied_kgco2e", r["acc"]),
+            cores * table("core_embodied_kgco2e", r["cpu"])
+            + gb * param("memory_embodied_kgco2e_per_gb"),
+        )
+        life = param("lifetime_years") * HOURS_PER_YEAR * param("use_rate")
+        emb = hw * h / life * (1 + table("facility_embodied_fraction", r["dc"]))
+        totals += (op + emb).sum(axis=0)
+    return totals

@@ -1,0 +1,334 @@
+"""Monte Carlo: analytic cases, shared vs independent uncertainty, reproducibility, baselines."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+import fleetcarbon as fc
+from fleetcarbon.baselines import simulate_numpy, simulate_python
+from fleetcarbon.simulate import METRICS
+from fleetcarbon.uncertainty import (
+    DistributionError,
+    Empirical,
+    Fixed,
+    LogNormal,
+    Normal,
+    Pert,
+    Triangular,
+    TruncatedNormal,
+    Uniform,
+    row_distributions,
+)
+
+Z = {0.05: -1.6448536269514722, 0.5: 0.0, 0.95: 1.6448536269514722}
+
+
+def fixed_everywhere(factors):
+    """Every factor row fixed at its central value (the mode of its default)."""
+    out = {}
+    for (f, key), dist in row_distributions(factors).described.items():
+        value = dist.mode if hasattr(dist, "mode") else dist.mean()
+        out[(f, key) if f != key else f] = Fixed(value)
+    return out
+
+
+def metered_job(n=1, energy=100.0):
+    return pl.DataFrame(
+        {
+            "job_id": list(range(n)),
+            "duration_h": [1.0] * n,
+            "energy_kwh": [energy] * n,
+            "region": ["FR"] * n,
+        }
+    )
+
+
+def test_single_job_lognormal_matches_closed_form(factors):
+    # total = 100 kWh x meter error x PUE x grid, with a lognormal meter error (per-job
+    # noise) and a lognormal grid intensity (shared): the product is lognormal.
+    dists = fixed_everywhere(factors)
+    dists[("grid_kgco2e_per_kwh", "FR")] = LogNormal(0.05, 1.3)
+    noise = {"energy_kwh": LogNormal(1.0, 1.1)}
+    out = fc.simulate(
+        metered_job(), factors, draws=40_000, seed=3, distributions=dists, noise=noise
+    )
+    row = out.row(0, named=True)
+    mu = math.log(100 * 1.5 * 0.05)
+    sigma = math.hypot(math.log(1.1), math.log(1.3))
+    mean = math.exp(mu + sigma**2 / 2)
+    assert abs(row["total_kgco2e_mean"] - mean) < 4 * row["total_kgco2e_se_mean"]
+    for q, name in ((0.05, "p05"), (0.5, "p50"), (0.95, "p95")):
+        exact = math.exp(mu + sigma * Z[q])
+        assert abs(row[f"total_kgco2e_{name}"] - exact) < 4 * row[f"total_kgco2e_se_{name}"], q
+    assert row["embodied_kgco2e_std"] == 0.0
+
+
+def test_shared_factor_does_not_average_out(factors):
+    dists = fixed_everywhere(factors)
+    dists[("grid_kgco2e_per_kwh", "FR")] = Uniform(0.02, 0.08)
+    one = fc.simulate(metered_job(1), factors, draws=4000, seed=1, distributions=dists).row(
+        0, named=True
+    )
+    many = fc.simulate(metered_job(400), factors, draws=4000, seed=1, distributions=dists).row(
+        0, named=True
+    )
+    rel_one = one["total_kgco2e_std"] / one["total_kgco2e_mean"]
+    rel_many = many["total_kgco2e_std"] / many["total_kgco2e_mean"]
+    assert rel_many == pytest.approx(rel_one, rel=1e-9)  # shared: identical relative spread
+
+
+def test_independent_noise_shrinks_as_one_over_sqrt_n(factors):
+    dists = fixed_everywhere(factors)
+    jobs = metered_job(400)
+    noise = {"energy_kwh": Normal(1.0, 0.1)}
+    one = fc.simulate(jobs[:1], factors, draws=4000, seed=2, distributions=dists, noise=noise)
+    many = fc.simulate(jobs, factors, draws=4000, seed=2, distributions=dists, noise=noise)
+    rel = lambda r: r["total_kgco2e_std"][0] / r["total_kgco2e_mean"][0]  # noqa: E731
+    assert rel(one) == pytest.approx(0.1, rel=0.05)
+    assert rel(many) == pytest.approx(0.1 / math.sqrt(400), rel=0.1)
+
+
+def test_draws_centre_on_the_estimate_when_symmetric(factors):
+    jobs = fc.synthetic_fleet(2000, seed=5).with_columns(
+        pl.col("team", "phase", "accelerator", "region", "datacenter").cast(pl.String)
+    )
+    bundled = fc.load_factors()
+    point = fc.summarize(fc.estimate(jobs))["total_kgco2e"].item()
+    sym = {}
+    for (f, key), dist in row_distributions(bundled).described.items():
+        if isinstance(dist, Pert) and f not in ("lifetime_years", "use_rate"):
+            half = min(dist.mode - dist.low, dist.high - dist.mode)
+            sym[(f, key) if f != key else f] = Triangular(
+                dist.mode - half, dist.mode, dist.mode + half
+            )
+    sym["lifetime_years"] = Fixed(4.0)
+    sym["use_rate"] = Fixed(1.0)
+    out = fc.simulate(jobs, draws=4000, seed=4, distributions=sym).row(0, named=True)
+    # Products of independent factors centred on their values: the mean is the estimate.
+    assert abs(out["total_kgco2e_mean"] - point) < 4 * out["total_kgco2e_se_mean"]
+    assert out["total_kgco2e"] == pytest.approx(point, rel=1e-12)
+
+
+def test_skewed_defaults_centre_on_the_estimate_at_factor_means(factors):
+    # Default PERT rows are skewed: the draws centre on the estimate evaluated at
+    # each factor's mean (products of independent factors), not at its mode.
+    dists = {"lifetime_years": Fixed(4.0), "use_rate": Fixed(1.0)}
+    jobs = pl.DataFrame(
+        {
+            "job_id": [1, 2],
+            "duration_h": [10.0, 5.0],
+            "accelerator": ["gpu-a", "gpu-b"],
+            "accelerator_count": [8, 2],
+            "region": ["FR", "PL"],
+        }
+    )
+    with_bounds = factors.with_rows(
+        datacenters=pl.DataFrame({"key": ["generic"], "pue": [1.5]}),
+    )
+    # Give the test tables skewed bounds through overrides of the distributions.
+    dists[("pue", "generic")] = Pert(1.2, 1.5, 2.4)
+    dists[("grid_kgco2e_per_kwh", "FR")] = Pert(0.03, 0.05, 0.12)
+    dists[("grid_kgco2e_per_kwh", "PL")] = Pert(0.6, 0.7, 1.0)
+    dists["power_fraction"] = Pert(0.4, 0.8, 0.9)
+    out = fc.simulate(jobs, with_bounds, draws=20_000, seed=8, distributions=dists).row(
+        0, named=True
+    )
+    at_means = with_bounds.with_rows(
+        datacenters=pl.DataFrame({"key": ["generic"], "pue": [Pert(1.2, 1.5, 2.4).mean()]}),
+        regions=pl.DataFrame(
+            {
+                "key": ["FR", "PL"],
+                "grid_kgco2e_per_kwh": [Pert(0.03, 0.05, 0.12).mean(), Pert(0.6, 0.7, 1.0).mean()],
+            }
+        ),
+        defaults=pl.DataFrame(
+            {"parameter": ["power_fraction"], "value": [Pert(0.4, 0.8, 0.9).mean()]}
+        ),
+    )
+    expected = fc.summarize(fc.estimate(jobs, at_means))["total_kgco2e"].item()
+    assert abs(out["total_kgco2e_mean"] - expected) < 4 * out["total_kgco2e_se_mean"]
+    assert abs(out["total_kgco2e_mean"] - out["total_kgco2e"]) > 4 * out["total_kgco2e_se_mean"]
+
+
+def test_all_fixed_reproduces_the_estimate_per_group():
+    jobs = fc.synthetic_fleet(5000, seed=6)
+    bundled = fc.load_factors()
+    fixed = fixed_everywhere(bundled)
+    out = fc.simulate(jobs, draws=3, by="team", seed=1, distributions=fixed)
+    point = fc.summarize(fc.estimate(jobs), "team")
+    joined = out.join(point, on="team", suffix="_point")
+    for m in METRICS:
+        np.testing.assert_allclose(joined[f"{m}_mean"], joined[f"{m}_point"], rtol=1e-9)
+        assert (joined[f"{m}_std"] <= 1e-9 * joined[f"{m}_mean"]).all()
+
+
+@pytest.fixture(scope="module")
+def fleet():
+    return fc.synthetic_fleet(20_000, seed=9)
+
+
+NOISE = {"power_fraction": Triangular(0.4, 0.75, 1.0), "energy_kwh": Normal(1.0, 0.05)}
+
+
+def test_identical_for_any_thread_count(fleet):
+    one = fc.simulate(fleet, draws=300, by="phase", seed=5, noise=NOISE, threads=1)
+    two = fc.simulate(fleet, draws=300, by="phase", seed=5, noise=NOISE, threads=2)
+    assert one.equals(two)
+
+
+def test_identical_for_any_row_order_and_chunking(fleet):
+    base = fc.simulate(fleet, draws=300, by="phase", seed=5, noise=NOISE)
+    shuffled = fleet.sample(fraction=1.0, shuffle=True, seed=3)
+    chunked = pl.concat([shuffled[:7000], shuffled[7000:]], rechunk=False)
+    again = fc.simulate(chunked, draws=300, by="phase", seed=5, noise=NOISE)
+    assert again.equals(base)
+    per_job = fc.simulate(fleet, draws=200, seed=5, noise=NOISE, per_job=True)
+    per_job_shuffled = fc.simulate(shuffled, draws=200, seed=5, noise=NOISE, per_job=True)
+    assert per_job_shuffled.sort("job_id").equals(per_job.sort("job_id"))
+
+
+def test_shards_add_up_to_the_single_run(fleet):
+    whole = fc.simulate(fleet, draws=300, by="phase", seed=5, noise=NOISE, return_draws=True)
+    shards = [fleet[i::3] for i in range(3)]
+    parts = [
+        fc.simulate(s, draws=300, by="phase", seed=5, noise=NOISE, return_draws=True)
+        for s in shards
+    ]
+    summed = pl.concat(parts).group_by("phase", "draw").agg(pl.col("total_kgco2e").sum())
+    joined = whole.join(summed, on=["phase", "draw"], suffix="_shards")
+    assert joined.height == whole.height
+    np.testing.assert_allclose(joined["total_kgco2e_shards"], joined["total_kgco2e"], rtol=1e-12)
+
+
+def test_seed_is_reported_and_replays():
+    jobs = fc.synthetic_fleet(500, seed=1)
+    first = fc.simulate(jobs, draws=100)
+    seed = first["seed"].item()
+    assert fc.simulate(jobs, draws=100, seed=seed).equals(first)
+    assert not fc.simulate(jobs, draws=100, seed=seed + 1).equals(first)
+
+
+def test_extending_draws_keeps_earlier_draws(fleet):
+    short = fc.simulate(fleet[:2000], draws=100, seed=1, return_draws=True)
+    long = fc.simulate(fleet[:2000], draws=250, seed=1, return_draws=True)
+    assert long.filter(pl.col("draw") < 100).equals(short)
+
+
+def test_rel_error_adds_draws_until_met():
+    jobs = fc.synthetic_fleet(2000, seed=2)
+    out = fc.simulate(jobs, draws=50, seed=1, rel_error=0.002, max_draws=5000, by="phase")
+    assert (out["draws"] > 50).all()
+    met = out["total_kgco2e_se_mean"] / out["total_kgco2e_mean"] <= 0.002
+    assert met.all() or (out["draws"] == 5000).all()
+
+
+def test_per_job_quantiles_are_ordered_and_bracket_the_mean(fleet):
+    out = fc.simulate(
+        fleet[:3000], draws=400, seed=1, noise=NOISE, per_job=True, quantiles=(0.05, 0.5, 0.95)
+    )
+    assert out.height == 3000
+    assert out["job_id"].to_list() == fleet[:3000]["job_id"].to_list()
+    assert (out["total_kgco2e_p05"] <= out["total_kgco2e_p50"]).all()
+    assert (out["total_kgco2e_p50"] <= out["total_kgco2e_p95"]).all()
+    assert (
+        (out["total_kgco2e_mean"] >= out["total_kgco2e_p05"])
+        & (out["total_kgco2e_mean"] <= out["total_kgco2e_p95"])
+    ).all()
+
+
+def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
+    both = np.sort(np.concatenate([a, b]))
+    cdf_a = np.searchsorted(np.sort(a), both, side="right") / len(a)
+    cdf_b = np.searchsorted(np.sort(b), both, side="right") / len(b)
+    return float(np.abs(cdf_a - cdf_b).max())
+
+
+def test_engine_agrees_with_numpy_and_python_baselines_statistically():
+    jobs = fc.synthetic_fleet(300, seed=12).with_columns(pl.col(pl.Categorical).cast(pl.String))
+    noise = Triangular(0.4, 0.75, 1.0)
+    n = 2000
+    engine = fc.simulate(
+        jobs, draws=n, seed=11, noise={"power_fraction": noise}, return_draws=True
+    )["total_kgco2e"].to_numpy()
+    numpy_draws = simulate_numpy(jobs, draws=n, seed=12, power_fraction_noise=noise)
+    python_draws = simulate_python(jobs[:60], draws=300, seed=13, power_fraction_noise=noise)
+    engine_small = fc.simulate(
+        jobs[:60], draws=300, seed=14, noise={"power_fraction": noise}, return_draws=True
+    )["total_kgco2e"].to_numpy()
+    for a, b in ((engine, numpy_draws), (engine_small, python_draws)):
+        se = math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+        assert abs(a.mean() - b.mean()) < 4 * se
+        # Two-sample KS at alpha = 0.001: c(alpha) sqrt((m + n) / (m n)).
+        crit = 1.949 * math.sqrt((len(a) + len(b)) / (len(a) * len(b)))
+        assert ks_statistic(a, b) < crit
+
+
+def test_support_must_fit_the_factor_domain(factors):
+    jobs = metered_job()
+    for dist, factor in (
+        (LogNormal(1.5, 1.1), "pue"),
+        (Uniform(0.5, 1.2), "use_rate"),
+        (Normal(0.75, 0.1), "power_fraction"),
+    ):
+        with pytest.raises(DistributionError, match=factor):
+            fc.simulate(jobs, factors, draws=10, distributions={factor: dist})
+    with pytest.raises(DistributionError, match="power_fraction"):
+        fc.simulate(jobs, factors, draws=10, noise={"power_fraction": Uniform(0.5, 1.5)})
+    fc.simulate(jobs, factors, draws=10, distributions={"pue": TruncatedNormal(1.5, 0.2, 1.0)})
+
+
+def test_distribution_classes_validate_and_report_means():
+    assert Pert(1, 2, 6).mean() == pytest.approx(2.5)
+    assert Triangular(0, 1, 2).mean() == 1
+    assert LogNormal.from_interval(1, 4).median == pytest.approx(2)
+    assert TruncatedNormal(0, 1, 0).mean() == pytest.approx(math.sqrt(2 / math.pi))
+    assert Empirical([1, 2, 3]).mean() == 2
+    for bad in (
+        lambda: Pert(3, 2, 1),
+        lambda: Uniform(2, 1),
+        lambda: LogNormal(1, 0.5),
+        lambda: Empirical([]),
+    ):
+        with pytest.raises(DistributionError):
+            bad()
+
+
+def test_empirical_and_truncated_distributions_run(factors):
+    dists = fixed_everywhere(factors)
+    dists[("pue", "generic")] = Empirical([1.2, 1.4, 1.6])
+    dists[("grid_kgco2e_per_kwh", "FR")] = TruncatedNormal(0.05, 0.02, 0.0)
+    out = fc.simulate(
+        metered_job(), factors, draws=2000, seed=1, distributions=dists, return_draws=True
+    )
+    assert (out["total_kgco2e"] >= 0).all()
+    assert out["draw"].n_unique() == 2000
+
+
+def test_bad_arguments(factors):
+    jobs = metered_job()
+    with pytest.raises(ValueError, match="draws"):
+        fc.simulate(jobs, factors, draws=1)
+    with pytest.raises(ValueError, match="quantiles"):
+        fc.simulate(jobs, factors, draws=10, quantiles=(1.5,))
+    with pytest.raises(ValueError, match="choose one"):
+        fc.simulate(jobs, factors, draws=10, per_job=True, return_draws=True)
+    with pytest.raises(DistributionError, match="unknown factor"):
+        fc.simulate(jobs, factors, draws=10, distributions={"watts": Fixed(1.0)})
+    with pytest.raises(DistributionError, match="no row"):
+        fc.simulate(jobs, factors, draws=10, distributions={("pue", "nowhere"): Fixed(1.2)})
+    with pytest.raises(DistributionError, match="unknown per-job noise"):
+        fc.simulate(jobs, factors, draws=10, noise={"pue": Fixed(1.0)})
+    with pytest.raises(ValueError, match="seed"):
+        fc.simulate(jobs, factors, draws=10, seed=-1)
+    with pytest.raises(DistributionError, match="domain of 'lifetime_years'"):
+        fc.simulate(
+            jobs.with_columns(accelerator_count=pl.lit(0), cpu_cores=pl.lit(4)).drop("energy_kwh"),
+            factors,
+            draws=200,
+            seed=1,
+            distributions={"lifetime_years": Normal(0.0, 1.0)},
+        )
