@@ -12,19 +12,21 @@ from fleetcarbon._core import __version__
 from fleetcarbon.errors import FleetcarbonError
 from fleetcarbon.estimate import estimate
 from fleetcarbon.factors import Factors, load_factors
-from fleetcarbon.simulate import simulate
+from fleetcarbon.simulate import SimulationResult, simulate, simulate_detailed
 from fleetcarbon.summarize import summarize
 from fleetcarbon.synthetic import synthetic_fleet
 
 __all__ = [
     "Factors",
     "FleetcarbonError",
+    "SimulationResult",
     "__version__",
     "baselines",
     "errors",
     "estimate",
     "load_factors",
     "simulate",
+    "simulate_detailed",
     "summarize",
     "synthetic_fleet",
     "uncertainty",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import secrets
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -23,7 +24,7 @@ from fleetcarbon.uncertainty import (
 )
 from fleetcarbon.validation import check_threads, prepare_jobs
 
-__all__ = ["METRICS", "simulate"]
+__all__ = ["METRICS", "SimulationResult", "simulate", "simulate_detailed"]
 
 #: Metrics whose uncertainty is simulated, in the core's order.
 METRICS: tuple[str, ...] = tuple(_core.SIMULATED_METRICS)
@@ -196,12 +197,75 @@ def simulate(
     ``return_draws`` frames of shards of the jobs reproduces a single run to
     rounding. See ``docs/uncertainty.md``.
     """
+    if per_job and return_draws:
+        raise ValueError("per_job and return_draws each return a different frame: choose one")
+    result = simulate_detailed(
+        jobs,
+        factors,
+        draws=draws,
+        by=by,
+        quantiles=quantiles,
+        seed=seed,
+        per_job=per_job,
+        return_draws=return_draws,
+        distributions=distributions,
+        noise=noise,
+        rel_error=rel_error,
+        max_draws=max_draws,
+        threads=threads,
+    )
+    if per_job:
+        assert result.per_job is not None
+        return result.per_job
+    if return_draws:
+        assert result.draws is not None
+        return result.draws
+    return result.summary
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Everything one Monte Carlo pass produced (see :func:`simulate_detailed`)."""
+
+    summary: pl.DataFrame
+    per_job: pl.DataFrame | None
+    draws: pl.DataFrame | None
+    seed: int
+    n_draws: int
+
+
+def simulate_detailed(
+    jobs: pl.DataFrame | pl.LazyFrame,
+    factors: Factors | None = None,
+    *,
+    draws: int = 10_000,
+    by: str | Sequence[str] | None = None,
+    quantiles: Sequence[float] = (0.05, 0.5, 0.95),
+    seed: int | None = None,
+    per_job: bool = False,
+    return_draws: bool = False,
+    distributions: Mapping[str | tuple[str, str], Distribution] | None = None,
+    noise: Mapping[str, Distribution] | None = None,
+    rel_error: float | None = None,
+    max_draws: int = 200_000,
+    threads: int | None = None,
+) -> SimulationResult:
+    """Run the Monte Carlo once and keep every output of the pass.
+
+    Parameters are those of :func:`simulate`; ``per_job`` and ``return_draws``
+    may both be set. Use this when you need the group summary and per-job
+    statistics together: one pass computes both.
+
+    Returns
+    -------
+    SimulationResult
+        ``summary`` (always), ``per_job`` and ``draws`` (when asked for),
+        ``seed`` and ``n_draws``.
+    """
     frame = jobs.collect() if isinstance(jobs, pl.LazyFrame) else jobs
     if not isinstance(frame, pl.DataFrame):
         raise TypeError(f"jobs must be a polars DataFrame or LazyFrame, got {type(jobs).__name__}")
     check_threads(threads)
-    if per_job and return_draws:
-        raise ValueError("per_job and return_draws each return a different frame: choose one")
     if not isinstance(draws, int) or draws < 2:
         raise ValueError(f"draws must be an integer >= 2, got {draws!r}")
     qs = [float(q) for q in quantiles]
@@ -261,15 +325,21 @@ def simulate(
     group_draws = np.concatenate(batches, axis=-1)
     _check_finite(group_draws, keys, by)
 
+    per_job_frame = None
     if per_job:
         if total_draws != draws:  # more batches were added: recompute over all draws
             _, means, job_q = run(0, total_draws, qs)
-        return _per_job_frame(
-            frame, point, by, means, job_q.reshape(-1, len(qs)), qs, seed, total_draws
-        )
-    if return_draws:
-        return _draws_frame(keys, by, group_draws, seed)
-    return _summary_frame(point, group, keys, by, n_groups, group_draws, qs, seed, factors.version)
+        job_q = job_q.reshape(-1, len(qs))
+        per_job_frame = _per_job_frame(frame, point, by, means, job_q, qs, seed, total_draws)
+    return SimulationResult(
+        summary=_summary_frame(
+            point, group, keys, by, n_groups, group_draws, qs, seed, factors.version
+        ),
+        per_job=per_job_frame,
+        draws=_draws_frame(keys, by, group_draws, seed) if return_draws else None,
+        seed=seed,
+        n_draws=total_draws,
+    )
 
 
 def _check_finite(group_draws: np.ndarray, keys: pl.DataFrame, by: list[str]) -> None:

@@ -820,6 +820,22 @@ fn select_ranks<T: Copy, F: Fn(&T, &T) -> std::cmp::Ordering + Copy>(
     select_ranks(right, r + 1, &wanted[above..], out, cmp);
 }
 
+/// The machine's floor for job-draw evaluations: one keyed uniform and one
+/// fused multiply-add per (job, draw), on all threads. Returns the sum so that
+/// the work cannot be optimized away. Benchmarks time it next to [`simulate`].
+pub fn rng_fma_floor(jobs: u64, draws: u64) -> f64 {
+    let mixed: Vec<u64> = (0..draws).map(mixed_draw).collect();
+    (0..jobs)
+        .into_par_iter()
+        .map(|j| {
+            let s = stream(1, j);
+            mixed.iter().fold(0.0, |acc, &m| {
+                DrawRng::with_mixed_draw(s, m).uniform().mul_add(1.5, acc)
+            })
+        })
+        .sum()
+}
+
 fn check_inputs(
     sim: &Simulation<'_>,
     tables: &FactorTables,

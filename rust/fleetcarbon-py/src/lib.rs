@@ -420,6 +420,15 @@ fn simulate<'py>(
     ))
 }
 
+/// Benchmark helper: the bare RNG-plus-FMA loop over `jobs × draws`, timed by the caller.
+#[pyfunction]
+#[pyo3(signature = (jobs, draws, *, threads = None))]
+fn rng_fma_floor(py: Python<'_>, jobs: u64, draws: u64, threads: Option<usize>) -> PyResult<f64> {
+    run_detached(py, threads, || {
+        Ok(fleetcarbon_core::simulate::rng_fma_floor(jobs, draws))
+    })
+}
+
 /// Stable 64-bit keys of record ids: integers are mixed, strings hashed (FNV-1a of UTF-8).
 #[pyfunction]
 fn record_keys(py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<Py<PyArray1<u64>>> {
@@ -535,6 +544,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(scan_domains, m)?)?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;
     m.add_function(wrap_pyfunction!(record_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(rng_fma_floor, m)?)?;
     m.add(
         "SIMULATED_METRICS",
         fleetcarbon_core::simulate::METRICS.to_vec(),

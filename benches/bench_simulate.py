@@ -1,0 +1,125 @@
+"""Benchmark simulate() on a synthetic fleet (M1, M2) against the baselines, in one run.
+
+Usage: python benches/bench_simulate.py [--jobs 1000000] [--quick]
+
+- M1: shared factor uncertainty only, 10,000 draws, 50 groups.
+- M2: shared uncertainty plus per-job noise (power fraction, 5% meter error),
+  1,000 draws, per-group quantiles and per-job p5/p50/p95 from one pass.
+- Baselines: numpy (vectorized over job chunks × draws) and pure Python, on
+  subsets, scaled per job-draw evaluation; and the bare RNG-plus-FMA loop.
+
+Each case runs in its own child process so that its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+NOISE_DESC = "power_fraction ~ Triangular(0.4, 0.75, 1.0), energy_kwh x Normal(1, 0.05)"
+
+
+def _fleet(n: int):
+    import polars as pl
+
+    import fleetcarbon as fc
+
+    return fc.synthetic_fleet(n, seed=0).with_columns(project=(pl.col("job_id") % 50))
+
+
+def _noise():
+    from fleetcarbon.uncertainty import Normal, Triangular
+
+    return {"power_fraction": Triangular(0.4, 0.75, 1.0), "energy_kwh": Normal(1.0, 0.05)}
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_one(case: str, jobs: int, draws: int) -> dict:
+    import fleetcarbon as fc
+    from fleetcarbon import _core, baselines
+    from fleetcarbon.uncertainty import Triangular
+
+    fleet = _fleet(jobs)
+    out: dict = {"case": case, "jobs": jobs, "draws": draws}
+    t0 = time.perf_counter()
+    if case == "M1":
+        fc.simulate(fleet, draws=draws, by="project", seed=1)
+    elif case == "M2":
+        r = fc.simulate_detailed(
+            fleet, draws=draws, by="project", seed=1, noise=_noise(), per_job=True
+        )
+        out["summary_rows"], out["per_job_rows"] = r.summary.height, r.per_job.height
+    elif case == "numpy":
+        baselines.simulate_numpy(
+            fleet, draws=draws, seed=1, power_fraction_noise=Triangular(0.4, 0.75, 1.0)
+        )
+    elif case == "python":
+        baselines.simulate_python(
+            fleet, draws=draws, seed=1, power_fraction_noise=Triangular(0.4, 0.75, 1.0)
+        )
+    elif case == "rng+fma floor":
+        _core.rng_fma_floor(jobs, draws)
+    else:
+        raise SystemExit(f"unknown case {case}")
+    out["seconds"] = time.perf_counter() - t0
+    out["peak_rss_mb"] = _peak_rss_mb()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
+    parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+    if args.one:
+        case, jobs, draws = args.one[0], int(args.one[1]), int(args.one[2])
+        print(json.dumps(run_one(case, jobs, draws)))
+        return
+    n = args.jobs // 10 if args.quick else args.jobs
+    cases = [
+        ("M1", n, 10_000),
+        ("M2", n, 1_000),
+        ("numpy", max(n // 50, 1000), 1_000),
+        ("python", max(n // 5000, 20), 200),
+        ("rng+fma floor", n, 1_000),
+    ]
+    results = {}
+    for case, jobs, draws in cases:
+        cmd = [sys.executable, __file__, "--one", case, str(jobs), str(draws)]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        results[case] = json.loads(done.stdout.strip().splitlines()[-1])
+
+    def per_eval(r: dict) -> float:
+        return r["seconds"] / (r["jobs"] * r["draws"]) * 1e9
+
+    m2 = per_eval(results["M2"])
+    print(f"simulate() on a synthetic fleet; per-job noise in M2: {NOISE_DESC}\n")
+    print("| case | jobs | draws | wall time | ns per job-draw | M2 is faster by | peak RSS (MB) |")
+    print("|---|---|---|---|---|---|---|")
+    for case, _, _ in cases:
+        r = results[case]
+        ratio = "" if case in ("M1", "rng+fma floor") else f"{per_eval(r) / m2:,.0f}x"
+        print(
+            f"| {case} | {r['jobs']:,} | {r['draws']:,} | {r['seconds']:.2f} s | "
+            f"{per_eval(r):,.2f} | {ratio} | {r['peak_rss_mb']:,.0f} |"
+        )
+    floor = per_eval(results["rng+fma floor"])
+    print(
+        f"\nM2 costs {m2 / floor:.1f}x the bare RNG+FMA loop per job-draw ({m2:.2f} vs {floor:.2f} ns)."
+    )
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(results, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()
