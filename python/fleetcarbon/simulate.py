@@ -37,6 +37,15 @@ def _quantile_name(q: float) -> str:
     return f"p{pct.zfill(2)}" if "_" not in pct else f"p{pct}"
 
 
+def _sorted_quantile(sorted_draws: np.ndarray, q: float) -> np.ndarray:
+    """The ``q``-quantile of already sorted draws, interpolated as ``numpy.quantile`` does."""
+    n = sorted_draws.shape[-1]
+    h = (n - 1) * q
+    lo = math.floor(h)
+    hi = min(lo + 1, n - 1)
+    return sorted_draws[..., lo] + (h - lo) * (sorted_draws[..., hi] - sorted_draws[..., lo])
+
+
 def _quantile_se(sorted_draws: np.ndarray, q: float) -> np.ndarray:
     """MC standard error of a quantile from the order statistics around it.
 
@@ -385,7 +394,7 @@ def _summary_frame(
         out[f"{m}_se_mean"] = std / math.sqrt(n)
         for q in qs:
             name = _quantile_name(q)
-            out[f"{m}_{name}"] = np.quantile(x, q, axis=-1)
+            out[f"{m}_{name}"] = _sorted_quantile(ordered[:, k, :], q)
             out[f"{m}_se_{name}"] = _quantile_se(ordered[:, k, :], q)
     summary = pl.DataFrame(out)
     return pl.concat([keys, summary], how="horizontal") if by else summary

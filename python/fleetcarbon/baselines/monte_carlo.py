@@ -171,15 +171,18 @@ def simulate_numpy(
     draws: int = 1000,
     seed: int = 0,
     power_fraction_noise: Distribution | None = None,
+    energy_noise: Distribution | None = None,
+    per_job_quantiles: tuple[float, ...] | None = None,
     distributions=None,
     chunk: int = 2000,
-) -> np.ndarray:
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Fleet ``total_kgco2e`` per draw, vectorized over chunks of jobs × draws.
 
     Returns
     -------
     np.ndarray
-        ``draws`` values of the fleet total.
+        ``draws`` values of the fleet total; with ``per_job_quantiles``, also a
+        ``jobs × (1 + quantiles)`` array of each job's mean and quantiles.
     """
     factors = load_factors() if factors is None else factors
     rng = np.random.default_rng(seed)
@@ -198,7 +201,9 @@ def simulate_numpy(
         return theta[(factor, factor)]
 
     noise = _sampler(power_fraction_noise or Fixed(0.0), rng)
+    meter = _sampler(energy_noise or Fixed(1.0), rng)
     totals = np.zeros(draws)
+    per_job = []
     for start in range(0, rows.height, chunk):
         r = rows[start : start + chunk]
         h, n = r["h"].to_numpy()[:, None], r["n"].to_numpy().astype(float)[:, None]
@@ -210,6 +215,8 @@ def simulate_numpy(
             pf = np.where(noisy[:, None], noise((r.height, draws)), pf)
         acc_w = table("tdp_w", r["acc"]) * pf + table("host_power_w", r["acc"])
         cpu_w = cores * table("core_power_w", r["cpu"]) + gb * param("memory_power_w_per_gb")
+        if energy_noise is not None:
+            k = k * meter((r.height, draws))
         it = k + np.where(modelled, np.where(n > 0, n * acc_w, cpu_w) * h / 1000, 0.0)
         op = it * table("pue", r["dc"]) * table("grid_kgco2e_per_kwh", r["region"])
         hw = np.where(
@@ -220,5 +227,11 @@ def simulate_numpy(
         )
         life = param("lifetime_years") * HOURS_PER_YEAR * param("use_rate")
         emb = hw * h / life * (1 + table("facility_embodied_fraction", r["dc"]))
-        totals += (op + emb).sum(axis=0)
+        job_totals = op + emb
+        totals += job_totals.sum(axis=0)
+        if per_job_quantiles is not None:
+            quantiles = np.quantile(job_totals, per_job_quantiles, axis=1).T
+            per_job.append(np.column_stack([job_totals.mean(axis=1), quantiles]))
+    if per_job_quantiles is not None:
+        return totals, np.vstack(per_job)
     return totals

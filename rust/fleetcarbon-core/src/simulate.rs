@@ -332,10 +332,6 @@ pub fn simulate(
         zeros: &zeros,
     };
 
-    // Canonical order: by job key (ties by position, which unique job ids never produce).
-    let mut order: Vec<usize> = (0..n).collect();
-    order.par_sort_unstable_by_key(|&i| (sim.job_keys[i], i));
-
     let per_job = sim.per_job_quantiles.is_some();
     let noisy = |i: usize, basis: Basis, t: &Terms| -> bool {
         per_job
@@ -346,25 +342,46 @@ pub fn simulate(
             || (noise.energy_relative.is_some() && basis == Basis::Metered)
             || (noise.power_relative.is_some() && basis == Basis::Measured)
     };
+    let terms: Vec<(Terms, bool)> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let (t, basis) = job_terms(jobs, i);
+            (t, noisy(i, basis, &t))
+        })
+        .collect();
 
-    let mut cells: HashMap<(u32, Rows), [NeumaierSum; 7]> = HashMap::new();
-    let mut streamed: Vec<usize> = Vec::new();
-    for &i in &order {
-        let (t, basis) = job_terms(jobs, i);
-        if noisy(i, basis, &t) {
-            streamed.push(i);
-            continue;
-        }
-        let sums = cells.entry((sim.group[i], rows[i])).or_default();
-        for (s, v) in sums.iter_mut().zip([t.k, t.a, t.c, t.m, t.b, t.bc, t.bm]) {
-            s.add(v);
+    // Cells: sorting by (group, rows, job key) makes each cell a contiguous run,
+    // already in canonical order (job key; ties by position, which unique ids never
+    // produce), so the sums depend on the data only, never on row order.
+    let mut cell_jobs: Vec<(u32, Rows, u64, usize)> = (0..n)
+        .into_par_iter()
+        .filter(|&i| !terms[i].1)
+        .map(|i| (sim.group[i], rows[i], sim.job_keys[i], i))
+        .collect();
+    cell_jobs.par_sort_unstable();
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut start = 0;
+    for k in 1..=cell_jobs.len() {
+        if k == cell_jobs.len()
+            || (cell_jobs[k].0, cell_jobs[k].1) != (cell_jobs[start].0, cell_jobs[start].1)
+        {
+            runs.push(start..k);
+            start = k;
         }
     }
-    let mut cell_list: Vec<((u32, Rows), Terms)> = cells
-        .into_iter()
-        .map(|(key, s)| {
-            let v = s.map(|x| x.value());
-            let terms = Terms {
+    let cell_list: Vec<((u32, Rows), Terms)> = runs
+        .into_par_iter()
+        .map(|run| {
+            let mut sums = [NeumaierSum::default(); 7];
+            for &(_, _, _, i) in &cell_jobs[run.clone()] {
+                let t = &terms[i].0;
+                for (s, v) in sums.iter_mut().zip([t.k, t.a, t.c, t.m, t.b, t.bc, t.bm]) {
+                    s.add(v);
+                }
+            }
+            let v = sums.map(|x| x.value());
+            let (g, r, _, _) = cell_jobs[run.start];
+            let t = Terms {
                 k: v[0],
                 a: v[1],
                 c: v[2],
@@ -373,10 +390,16 @@ pub fn simulate(
                 bc: v[5],
                 bm: v[6],
             };
-            (key, terms)
+            ((g, r), t)
         })
         .collect();
-    cell_list.sort_unstable_by_key(|(key, _)| *key);
+    let mut streamed: Vec<(u64, usize)> = (0..n)
+        .into_par_iter()
+        .filter(|&i| terms[i].1)
+        .map(|i| (sim.job_keys[i], i))
+        .collect();
+    streamed.par_sort_unstable();
+    let streamed: Vec<usize> = streamed.into_iter().map(|(_, i)| i).collect();
 
     // Cells, group by group in parallel: each group's sums are its own.
     let width = N_METRICS * draws;
