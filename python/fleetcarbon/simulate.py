@@ -38,7 +38,7 @@ def _quantile_name(q: float) -> str:
 
 
 def _sorted_quantile(sorted_draws: np.ndarray, q: float) -> np.ndarray:
-    """The ``q``-quantile of already sorted draws, interpolated as ``numpy.quantile`` does."""
+    """Return the ``q``-quantile of sorted draws, interpolated as ``numpy.quantile`` does."""
     n = sorted_draws.shape[-1]
     h = (n - 1) * q
     lo = math.floor(h)

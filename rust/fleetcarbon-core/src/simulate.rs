@@ -504,6 +504,7 @@ fn stream_block(ctx: &Context<'_>, block: &[usize]) -> CoreResult<BlockResult> {
     let mut groups: Vec<(u32, Vec<f64>)> = Vec::new();
     let mut jobs_out = Vec::new();
     let mut totals = vec![0.0; draws];
+    let mut bits = Vec::with_capacity(draws);
     let mut scratch = JobScratch::new(draws);
     for &i in block {
         let (t, basis) = job_terms(&sim.jobs, i);
@@ -523,7 +524,7 @@ fn stream_block(ctx: &Context<'_>, block: &[usize]) -> CoreResult<BlockResult> {
         );
         if let Some(qs) = sim.per_job_quantiles {
             let mean = totals.iter().sum::<f64>() / draws as f64;
-            jobs_out.push((i, mean, order_statistics(&mut totals, qs)));
+            jobs_out.push((i, mean, order_statistics_with(&mut totals, qs, &mut bits)));
         }
     }
     Ok(BlockResult {
@@ -799,6 +800,11 @@ fn shared_draws(
 /// `ceil(q n)`), selecting in place: the middle rank first, then each side, so
 /// three quantiles cost about two passes.
 pub fn order_statistics(values: &mut [f64], qs: &[f64]) -> Vec<f64> {
+    order_statistics_with(values, qs, &mut Vec::new())
+}
+
+/// [`order_statistics`] with a reusable buffer for the integer keys.
+fn order_statistics_with(values: &mut [f64], qs: &[f64], bits: &mut Vec<u64>) -> Vec<f64> {
     let n = values.len();
     if n == 0 {
         return vec![f64::NAN; qs.len()];
@@ -809,9 +815,10 @@ pub fn order_statistics(values: &mut [f64], qs: &[f64]) -> Vec<f64> {
     wanted.sort_unstable();
     if values.iter().all(|&x| x >= 0.0) {
         // Non-negative floats order as their bit patterns do, and integers select faster.
-        let mut bits: Vec<u64> = values.iter().map(|x| x.to_bits()).collect();
+        bits.clear();
+        bits.extend(values.iter().map(|x| x.to_bits()));
         let mut out = vec![0u64; qs.len()];
-        select_ranks(&mut bits, 0, &wanted, &mut out, |x: &u64, y: &u64| x.cmp(y));
+        select_ranks(bits, 0, &wanted, &mut out, |x: &u64, y: &u64| x.cmp(y));
         return out.into_iter().map(f64::from_bits).collect();
     }
     let mut out = vec![0.0; qs.len()];
