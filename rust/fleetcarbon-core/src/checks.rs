@@ -48,31 +48,38 @@ impl ScanCounts {
 
 /// Count NaN, invalid and implausible values of `values` against `domain`.
 pub fn scan(values: &[f64], domain: &Domain) -> ScanCounts {
+    let &Domain {
+        low,
+        high,
+        low_inclusive,
+        whole,
+        plausible_high,
+    } = domain;
+    // Branch-free counting (booleans summed as integers) so the loop vectorizes;
+    // the whole-number test is hoisted into its own loop.
+    let count = |chunk: &[f64], check_whole: bool| {
+        let mut c = ScanCounts::default();
+        for &x in chunk {
+            let nan = x.is_nan();
+            let above_low = if low_inclusive { x >= low } else { x > low };
+            let mut valid = x.is_finite() & above_low & (x <= high);
+            if check_whole {
+                valid &= x.fract() == 0.0;
+            }
+            c.nan += u64::from(nan);
+            c.invalid += u64::from(!valid & !nan);
+            c.implausible += u64::from(valid & (x > plausible_high));
+        }
+        c
+    };
     values
         .par_chunks(BLOCK)
         .map(|chunk| {
-            let mut c = ScanCounts::default();
-            for &x in chunk {
-                if x.is_nan() {
-                    c.nan += 1;
-                    continue;
-                }
-                let above_low = if domain.low_inclusive {
-                    x >= domain.low
-                } else {
-                    x > domain.low
-                };
-                let valid = x.is_finite()
-                    && above_low
-                    && x <= domain.high
-                    && (!domain.whole || x.fract() == 0.0);
-                if !valid {
-                    c.invalid += 1;
-                } else if x > domain.plausible_high {
-                    c.implausible += 1;
-                }
+            if whole {
+                count(chunk, true)
+            } else {
+                count(chunk, false)
             }
-            c
         })
         .reduce(ScanCounts::default, ScanCounts::merge)
 }
