@@ -50,6 +50,12 @@ def _finite(**params: float) -> None:
         raise DistributionError(f"parameters must be finite: {bad}")
 
 
+def _check_ordered(dist: object, low: float, mode: float, high: float) -> None:
+    _finite(low=low, mode=mode, high=high)
+    if not low <= mode <= high:
+        raise DistributionError(f"{type(dist).__name__} needs low <= mode <= high, got {dist}")
+
+
 class Distribution:
     """Base class of the distributions; each can report its mean."""
 
@@ -116,9 +122,7 @@ class Triangular(Distribution):
     high: float
 
     def __post_init__(self) -> None:
-        _finite(low=self.low, mode=self.mode, high=self.high)
-        if not self.low <= self.mode <= self.high:
-            raise DistributionError(f"Triangular needs low <= mode <= high, got {self}")
+        _check_ordered(self, self.low, self.mode, self.high)
 
     def encode(self, pool: list[float]) -> tuple[int, tuple[float, float, float, float]]:  # noqa: D102
         return _TRIANGULAR, (self.low, self.mode, self.high, 0.0)
@@ -226,9 +230,7 @@ class Pert(Distribution):
     high: float
 
     def __post_init__(self) -> None:
-        _finite(low=self.low, mode=self.mode, high=self.high)
-        if not self.low <= self.mode <= self.high:
-            raise DistributionError(f"Pert needs low <= mode <= high, got {self}")
+        _check_ordered(self, self.low, self.mode, self.high)
 
     def encode(self, pool: list[float]) -> tuple[int, tuple[float, float, float, float]]:  # noqa: D102
         return _PERT, (self.low, self.mode, self.high, 0.0)

@@ -180,13 +180,22 @@ struct Srcs<'a> {
     emb_scale: &'a [f64],
 }
 
-/// Add a job's or cell's metrics of every draw into `out` (`[metric][draw]`),
-/// and its totals into `totals` when given. Branch-free over draws: a term
-/// whose coefficient is zero multiplies finite values by zero.
-fn accumulate(t: &Terms, s: &Srcs<'_>, draws: usize, out: &mut [f64], totals: Option<&mut [f64]>) {
+/// Add a job's or cell's energy, operational and embodied carbon of every draw
+/// into `out` (`[metric][draw]`; the total is formed once per group at the end),
+/// and write its totals into `totals` when given. Returns the sum and the
+/// minimum of those totals (for the per-job mean and the choice of selection).
+/// Branch-free over draws: a term whose coefficient is zero multiplies finite
+/// values by zero.
+fn accumulate(
+    t: &Terms,
+    s: &Srcs<'_>,
+    draws: usize,
+    out: &mut [f64],
+    totals: Option<&mut [f64]>,
+) -> (f64, f64) {
     let (it_out, rest) = out.split_at_mut(draws);
     let (op_out, rest) = rest.split_at_mut(draws);
-    let (emb_out, total_out) = rest.split_at_mut(draws);
+    let emb_out = &mut rest[..draws];
     // Re-slicing to one length lets the compiler drop bounds checks and vectorize.
     let (k, tdp, pf, host) = (
         &s.k_draws[..draws],
@@ -197,12 +206,7 @@ fn accumulate(t: &Terms, s: &Srcs<'_>, draws: usize, out: &mut [f64], totals: Op
     let (core_w, mem_w) = (&s.core_w[..draws], &s.mem_w[..draws]);
     let (e_acc, e_core, e_mem) = (&s.e_acc[..draws], &s.e_core[..draws], &s.e_mem[..draws]);
     let (opf, embs) = (&s.op_factor[..draws], &s.emb_scale[..draws]);
-    let (it_out, op_out, emb_out, total_out) = (
-        &mut it_out[..draws],
-        &mut op_out[..draws],
-        &mut emb_out[..draws],
-        &mut total_out[..draws],
-    );
+    let (it_out, op_out) = (&mut it_out[..draws], &mut op_out[..draws]);
     // One loop body, written out twice: a closure here was not inlined, which cost
     // a call per draw and all vectorization.
     let (a, c, m, b, bc, bm, k0) = (t.a, t.c, t.m, t.b, t.bc, t.bm, s.k);
@@ -215,20 +219,25 @@ fn accumulate(t: &Terms, s: &Srcs<'_>, draws: usize, out: &mut [f64], totals: Op
             it_out[d] += it;
             op_out[d] += op;
             emb_out[d] += emb;
-            total_out[d] += op + emb;
             op + emb
         }};
     }
     match totals {
         Some(tot) => {
+            let (mut sum, mut min) = (0.0, f64::INFINITY);
             for (d, x) in tot[..draws].iter_mut().enumerate() {
-                *x = draw!(d);
+                let total = draw!(d);
+                *x = total;
+                sum += total;
+                min = min.min(total);
             }
+            (sum, min)
         }
         None => {
             for d in 0..draws {
                 let _ = draw!(d);
             }
+            (0.0, 0.0)
         }
     }
 }
@@ -458,6 +467,14 @@ pub fn simulate(
             }
         }
     }
+    // Totals once per group and draw, as operational + embodied.
+    for out in group_draws.chunks_mut(width.max(1)) {
+        let (parts, total) = out.split_at_mut(3 * draws);
+        let (op, emb) = (&parts[draws..2 * draws], &parts[2 * draws..]);
+        for ((t, o), e) in total.iter_mut().zip(op).zip(emb) {
+            *t = o + e;
+        }
+    }
     Ok(SimulationOutput {
         group_draws,
         per_job_mean,
@@ -515,16 +532,17 @@ fn stream_block(ctx: &Context<'_>, block: &[usize]) -> CoreResult<BlockResult> {
         });
         let srcs = job_srcs(ctx, &t, basis, i, &mut scratch)?;
         let want_totals = sim.per_job_quantiles.is_some();
-        accumulate(
+        let out = &mut groups[slot].1;
+        let (sum, min) = accumulate(
             &t,
             &srcs,
             draws,
-            &mut groups[slot].1,
+            out,
             want_totals.then_some(&mut totals[..]),
         );
         if let Some(qs) = sim.per_job_quantiles {
-            let mean = totals.iter().sum::<f64>() / draws as f64;
-            jobs_out.push((i, mean, order_statistics_with(&mut totals, qs, &mut bits)));
+            let stats = order_statistics_with(&mut totals, qs, &mut bits, min >= 0.0);
+            jobs_out.push((i, sum / draws as f64, stats));
         }
     }
     Ok(BlockResult {
@@ -800,11 +818,18 @@ fn shared_draws(
 /// `ceil(q n)`), selecting in place: the middle rank first, then each side, so
 /// three quantiles cost about two passes.
 pub fn order_statistics(values: &mut [f64], qs: &[f64]) -> Vec<f64> {
-    order_statistics_with(values, qs, &mut Vec::new())
+    let non_negative = values.iter().all(|&x| x >= 0.0);
+    order_statistics_with(values, qs, &mut Vec::new(), non_negative)
 }
 
-/// [`order_statistics`] with a reusable buffer for the integer keys.
-fn order_statistics_with(values: &mut [f64], qs: &[f64], bits: &mut Vec<u64>) -> Vec<f64> {
+/// [`order_statistics`] with a reusable buffer for the integer keys, given
+/// whether every value is non-negative.
+fn order_statistics_with(
+    values: &mut [f64],
+    qs: &[f64],
+    bits: &mut Vec<u64>,
+    non_negative: bool,
+) -> Vec<f64> {
     let n = values.len();
     if n == 0 {
         return vec![f64::NAN; qs.len()];
@@ -813,7 +838,7 @@ fn order_statistics_with(values: &mut [f64], qs: &[f64], bits: &mut Vec<u64>) ->
     let mut wanted: Vec<(usize, usize)> =
         qs.iter().enumerate().map(|(k, &q)| (rank(q), k)).collect();
     wanted.sort_unstable();
-    if values.iter().all(|&x| x >= 0.0) {
+    if non_negative {
         // Non-negative floats order as their bit patterns do, and integers select faster.
         bits.clear();
         bits.extend(values.iter().map(|x| x.to_bits()));
