@@ -1,12 +1,14 @@
-"""The command line: demo output, errors and help."""
+"""The command line: demo, estimate, simulate, factors; errors and help."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 
+import polars as pl
 import pytest
 
+import fleetcarbon as fc
 from fleetcarbon.cli import main
 
 
@@ -26,6 +28,11 @@ def test_demo_prints_summary_per_team_and_phase(capsys):
         assert word in out
 
 
+def test_demo_with_no_jobs(capsys):
+    assert main(["demo", "--jobs", "0"]) == 0
+    assert "fleet total: 0.0 tCO2e" in capsys.readouterr().out
+
+
 def test_error_is_one_line_with_nonzero_exit(capsys):
     assert main(["demo", "--jobs", "-3"]) == 1
     err = capsys.readouterr().err
@@ -35,11 +42,61 @@ def test_error_is_one_line_with_nonzero_exit(capsys):
         main(["--debug", "demo", "--jobs", "-3"])
 
 
-def test_help_has_examples(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["demo", "--help"])
-    assert exit_info.value.code == 0
-    assert "examples:" in capsys.readouterr().out
+@pytest.mark.parametrize("command", [[], ["demo"], ["estimate"], ["simulate"], ["factors"]])
+def test_help_has_examples(capsys, command):
+    assert main([*command, "--help"]) == 0
+    assert "Examples:" in capsys.readouterr().out
+
+
+@pytest.fixture
+def parquet_jobs(tmp_path):
+    path = tmp_path / "jobs.parquet"
+    fc.synthetic_fleet(2000, seed=5).write_parquet(path)
+    return path
+
+
+def test_estimate_and_simulate_from_parquet(tmp_path, parquet_jobs, capsys):
+    out = tmp_path / "est.parquet"
+    assert main(["--quiet", "estimate", str(parquet_jobs), "--by", "team", "-o", str(out)]) == 0
+    est = pl.read_parquet(out)
+    assert est.height == 2000
+    assert "total_kgco2e" in est.columns
+    assert "team" in capsys.readouterr().out
+    summary = tmp_path / "sum.csv"
+    args = ["simulate", str(parquet_jobs), "--draws", "200", "--by", "phase", "--seed", "3"]
+    assert main([*args, "-o", str(summary)]) == 0
+    assert pl.read_csv(summary)["seed"].to_list() == [3, 3, 3]
+
+
+def test_estimate_with_user_factors(tmp_path, parquet_jobs):
+    directory = tmp_path / "factors"
+    assert main(["factors", "export", str(directory)]) == 0
+    dc = pl.read_csv(directory / "datacenters.csv").with_columns(pue=pl.lit(1.0))
+    dc.write_csv(directory / "datacenters.csv")
+    out = tmp_path / "est.parquet"
+    assert (
+        main(
+            ["--quiet", "estimate", str(parquet_jobs), "--factors", str(directory), "-o", str(out)]
+        )
+        == 0
+    )
+    est = pl.read_parquet(out)
+    assert (est["facility_energy_kwh"] == est["it_energy_kwh"]).all()
+    assert est["factors_version"].cast(pl.String).unique().to_list() == [
+        fc.load_factors().version + "+user"
+    ]
+
+
+def test_factors_list_and_show(capsys):
+    assert main(["factors", "list"]) == 0
+    assert "accelerators" in capsys.readouterr().out
+    assert main(["factors", "show", "NVIDIA A100-SXM4-80GB"]) == 0
+    assert "tdp_w: 400.0" in capsys.readouterr().out
+    assert main(["factors", "show", "no-such-gpu"]) == 1
+
+
+def test_bad_output_suffix_is_a_usage_error(tmp_path, parquet_jobs, capsys):
+    assert main(["estimate", str(parquet_jobs), "-o", str(tmp_path / "x.txt")]) != 0
 
 
 @pytest.mark.skipif(shutil.which("fleetcarbon") is None, reason="console script not installed")
@@ -51,6 +108,29 @@ def test_console_script():
     assert "fleet total" in done.stdout
 
 
-def test_demo_with_no_jobs(capsys):
-    assert main(["demo", "--jobs", "0"]) == 0
-    assert "fleet total: 0.0 tCO2e" in capsys.readouterr().out
+def test_estimate_a_real_sacct_sample_from_the_cli(tmp_path, capsys):
+    from conftest import shared_dir
+    from test_sacct import XDMOD_FIELDS
+
+    shared = shared_dir()
+    if shared is None:
+        pytest.skip("shared fixtures not available")
+    sacct = shared / "fixtures" / "sacct"
+    config = tmp_path / "cluster.toml"
+    config.write_text(
+        'region = "US"\ntimezone = "America/New_York"\naccelerator = "nvidia-v100-pcie-32gb"\n',
+        encoding="utf-8",
+    )
+    runs = [
+        [str(sacct / "ga4hpc" / "example_sacctOutput_raw.txt")],
+        [str(sacct / "xdmod" / "input" / "accounting-logs.log"), "--fields", XDMOD_FIELDS],
+    ]
+    for run in runs:
+        out = tmp_path / "jobs.parquet"
+        args = ["--quiet", "estimate", *run, "--cluster", str(config), "-o", str(out)]
+        code = main([*args, "--by", "state"])
+        assert code == 0, capsys.readouterr().err
+        est = pl.read_parquet(out)
+        assert est.height > 0
+        assert est["total_kgco2e"].is_finite().all()
+        assert "state" in capsys.readouterr().out

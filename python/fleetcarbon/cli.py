@@ -1,30 +1,221 @@
-"""Command-line interface: ``fleetcarbon demo``."""
+"""The ``fleetcarbon`` command line (click)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
+import click
 import polars as pl
 
-EXAMPLES = """examples:
-  fleetcarbon demo                      # 1,000,000 synthetic jobs, summary per team and phase
-  fleetcarbon demo --jobs 10000 --seed 7
-"""
+from fleetcarbon.errors import FleetcarbonError
+
+TABLE_FILES = ("accelerators", "cpus", "regions", "datacenters", "defaults")
 
 
-def _demo(args: argparse.Namespace) -> int:
+class _Group(click.Group):
+    """Turn errors into one line and a non-zero exit, unless ``--debug``."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (FleetcarbonError, ValueError, OSError, pl.exceptions.PolarsError) as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"fleetcarbon: error: {exc}".splitlines()[0], err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.option("--quiet", is_flag=True, help="Print only what the command outputs.")
+@click.version_option(package_name="fleetcarbon")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
+    r"""Lifecycle carbon of compute jobs.
+
+    \b
+    Examples:
+      fleetcarbon demo
+      fleetcarbon estimate sacct.txt --cluster cluster.toml -o jobs.parquet
+      fleetcarbon simulate jobs.parquet --draws 2000 --by team,phase -o summary.parquet
+      fleetcarbon factors show nvidia-h100-sxm5-80gb
+    """
+    ctx.obj = {"debug": debug, "quiet": quiet}
+
+
+def _say(ctx: click.Context, message: str) -> None:
+    if not ctx.obj.get("quiet"):
+        click.echo(message, err=True)
+
+
+def _read_input(
+    path: str, fmt: str | None, cluster: str | None, fields: str | None = None
+) -> pl.DataFrame:
+    """Read job records from sacct output, Parquet or CSV."""
+    from fleetcarbon.io import read_jobs, read_sacct
+
+    suffix = Path(path).suffix.lower()
+    if fmt is None:
+        fmt = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}.get(suffix, "sacct")
+    if fmt == "sacct":
+        return read_sacct(Path(path), cluster=cluster, fields=fields)
+    if cluster is not None or fields is not None:
+        raise click.UsageError("--cluster and --fields apply to sacct input only")
+    return read_jobs(path, format=fmt).collect()  # type: ignore[arg-type]
+
+
+def _factors(directory: str | None):
+    """Bundled factors, with the rows of any ``<table>.csv`` in ``directory`` upserted."""
+    from fleetcarbon import load_factors
+
+    factors = load_factors()
+    if directory is None:
+        return factors
+    frames = {
+        name: pl.read_csv(Path(directory) / f"{name}.csv")
+        for name in TABLE_FILES
+        if (Path(directory) / f"{name}.csv").exists()
+    }
+    if not frames:
+        raise click.UsageError(f"--factors {directory}: no {', '.join(TABLE_FILES)} CSV files")
+    return factors.with_rows(**frames)
+
+
+def _write(frame: pl.DataFrame, output: str) -> None:
+    suffix = Path(output).suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        frame.write_parquet(output)
+    elif suffix == ".csv":
+        frame.write_csv(output)
+    else:
+        raise click.UsageError(f"-o {output}: write .parquet or .csv")
+
+
+def _by(by: str | None) -> list[str]:
+    return [c.strip() for c in by.split(",") if c.strip()] if by else []
+
+
+def _print_table(frame: pl.DataFrame) -> None:
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, tbl_hide_dataframe_shape=True):
+        click.echo(frame)
+
+
+INPUT_FORMAT = click.Choice(["sacct", "parquet", "csv"])
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT")
+@click.option("--format", "fmt", type=INPUT_FORMAT, help="Input format (default: by extension).")
+@click.option("--cluster", type=click.Path(exists=True), help="Cluster config (TOML), for sacct.")
+@click.option("--fields", help="sacct field list, for output written with --noheader.")
+@click.option("--factors", type=click.Path(exists=True, file_okay=False), help="Factor CSV dir.")
+@click.option("--by", help="Comma-separated columns for the printed summary.")
+@click.option("-o", "--output", help="Write per-job estimates (.parquet or .csv).")
+@click.pass_context
+def estimate(
+    ctx: click.Context,
+    input_path: str,
+    fmt: str | None,
+    cluster: str | None,
+    fields: str | None,
+    factors: str | None,
+    by: str | None,
+    output: str | None,
+) -> None:
+    r"""Estimate energy and lifecycle carbon of every job in INPUT.
+
+    \b
+    Examples:
+      fleetcarbon estimate sacct.txt --cluster cluster.toml -o jobs.parquet
+      fleetcarbon estimate noheader.txt --fields JobID,Start,End,ElapsedRaw,NCPUS,AllocTRES
+      fleetcarbon estimate jobs.parquet --by team
+      fleetcarbon estimate jobs.csv --factors my-factors/ -o out.csv
+    """
+    from fleetcarbon import estimate as run_estimate
+    from fleetcarbon import summarize
+
+    t0 = time.perf_counter()
+    jobs = _read_input(input_path, fmt, cluster, fields)
+    est = run_estimate(jobs, _factors(factors))
+    _say(ctx, f"estimated {est.height:,} jobs in {time.perf_counter() - t0:.2f} s")
+    if output:
+        _write(est, output)
+        _say(ctx, f"wrote {output}")
+    _print_table(summarize(est, _by(by)))
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT")
+@click.option("--format", "fmt", type=INPUT_FORMAT, help="Input format (default: by extension).")
+@click.option("--cluster", type=click.Path(exists=True), help="Cluster config (TOML), for sacct.")
+@click.option("--factors", type=click.Path(exists=True, file_okay=False), help="Factor CSV dir.")
+@click.option("--draws", default=10_000, show_default=True, help="Monte Carlo draws.")
+@click.option("--by", help="Comma-separated grouping columns.")
+@click.option("--seed", type=int, help="Seed (default: random, and reported).")
+@click.option("-o", "--output", help="Write the summary (.parquet or .csv).")
+@click.pass_context
+def simulate(
+    ctx: click.Context,
+    input_path: str,
+    fmt: str | None,
+    cluster: str | None,
+    factors: str | None,
+    draws: int,
+    by: str | None,
+    seed: int | None,
+    output: str | None,
+) -> None:
+    r"""Monte Carlo uncertainty of the totals of INPUT, per group.
+
+    \b
+    Examples:
+      fleetcarbon simulate jobs.parquet --draws 2000 --by team,phase -o summary.parquet
+      fleetcarbon simulate sacct.txt --cluster cluster.toml --seed 7
+    """
+    from fleetcarbon import simulate as run_simulate
+
+    t0 = time.perf_counter()
+    jobs = _read_input(input_path, fmt, cluster)
+    summary = run_simulate(jobs, _factors(factors), draws=draws, by=_by(by), seed=seed)
+    _say(ctx, f"{draws:,} draws in {time.perf_counter() - t0:.2f} s, seed {summary['seed'][0]}")
+    if output:
+        _write(summary, output)
+        _say(ctx, f"wrote {output}")
+    keys = _by(by)
+    shown = [
+        *keys,
+        "jobs",
+        "total_kgco2e",
+        "total_kgco2e_mean",
+        *[c for c in summary.columns if c.startswith("total_kgco2e_p")],
+    ]
+    _print_table(summary.select(shown))
+
+
+@cli.command()
+@click.option("--jobs", default=1_000_000, show_default=True, help="Number of synthetic jobs.")
+@click.option("--seed", default=0, show_default=True, help="Fleet seed.")
+@click.option("--threads", type=click.IntRange(min=1), help="Threads for the Rust core.")
+def demo(jobs: int, seed: int, threads: int | None) -> None:
+    r"""Estimate a seeded synthetic fleet and print a summary per team and phase.
+
+    \b
+    Examples:
+      fleetcarbon demo
+      fleetcarbon demo --jobs 10000 --seed 7
+    """
     from fleetcarbon import estimate, load_factors, summarize, synthetic_fleet
 
     t0 = time.perf_counter()
     factors = load_factors()
-    jobs = synthetic_fleet(args.jobs, seed=args.seed)
+    fleet = synthetic_fleet(jobs, seed=seed)
     t1 = time.perf_counter()
-    est = estimate(jobs, factors, threads=args.threads)
+    est = estimate(fleet, factors, threads=threads)
     t2 = time.perf_counter()
-    table = summarize(est, ["team", "phase"], threads=args.threads)
+    table = summarize(est, ["team", "phase"], threads=threads)
     t3 = time.perf_counter()
     tonnes = ["operational_kgco2e", "operational_market_kgco2e", "embodied_kgco2e", "total_kgco2e"]
     shown = table.select(
@@ -36,60 +227,103 @@ def _demo(args: argparse.Namespace) -> int:
         *[(pl.col(c) / 1e3).round(2).alias(c.replace("_kgco2e", "_tco2e")) for c in tonnes],
         (pl.col("embodied_share") * 100).round(1).alias("embodied_pct"),
     )
-    fleet = summarize(est)
-    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, tbl_hide_dataframe_shape=True):
-        print(
-            f"fleetcarbon demo: {args.jobs:,} synthetic jobs (seed {args.seed}), "
-            f"factors {factors.version}"
-        )
-        print(shown)
-    total = fleet.row(0, named=True)
-    print(
-        f"fleet total: {total['total_kgco2e'] / 1e3:,.1f} tCO2e "
-        f"(operational {total['operational_kgco2e'] / 1e3:,.1f}, "
-        f"market-based {total['operational_market_kgco2e'] / 1e3:,.1f}, "
-        f"embodied {total['embodied_kgco2e'] / 1e3:,.1f}; "
-        f"{(total['embodied_share'] or 0.0) * 100:.1f}% embodied)"
+    fleet_total = summarize(est).row(0, named=True)
+    click.echo(
+        f"fleetcarbon demo: {jobs:,} synthetic jobs (seed {seed}), factors {factors.version}"
     )
-    print(f"timing: generate {t1 - t0:.2f} s, estimate {t2 - t1:.3f} s, summarize {t3 - t2:.3f} s")
-    return 0
+    _print_table(shown)
+    click.echo(
+        f"fleet total: {fleet_total['total_kgco2e'] / 1e3:,.1f} tCO2e "
+        f"(operational {fleet_total['operational_kgco2e'] / 1e3:,.1f}, "
+        f"market-based {fleet_total['operational_market_kgco2e'] / 1e3:,.1f}, "
+        f"embodied {fleet_total['embodied_kgco2e'] / 1e3:,.1f}; "
+        f"{(fleet_total['embodied_share'] or 0.0) * 100:.1f}% embodied)"
+    )
+    click.echo(
+        f"timing: generate {t1 - t0:.2f} s, estimate {t2 - t1:.3f} s, summarize {t3 - t2:.3f} s"
+    )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser."""
-    parser = argparse.ArgumentParser(
-        prog="fleetcarbon",
-        description="Lifecycle carbon of compute jobs.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser(
-        "demo",
-        help="estimate a seeded synthetic fleet and print a summary per team and phase",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    demo.add_argument("--jobs", type=int, default=1_000_000, help="number of jobs (default 1e6)")
-    demo.add_argument("--seed", type=int, default=0, help="fleet seed (default 0)")
-    demo.add_argument("--threads", type=int, default=None, help="threads for the Rust core")
-    demo.set_defaults(run=_demo)
-    return parser
+@cli.group()
+def factors() -> None:
+    r"""Inspect or export the bundled factor tables.
+
+    \b
+    Examples:
+      fleetcarbon factors list accelerators
+      fleetcarbon factors show aws:us-east-1
+      fleetcarbon factors export my-factors/
+    """
+
+
+@factors.command("list")
+@click.argument("table", required=False, type=click.Choice(TABLE_FILES))
+def factors_list(table: str | None) -> None:
+    """List the tables with their row counts, or the keys of TABLE."""
+    from fleetcarbon import load_factors
+
+    f = load_factors()
+    if table is None:
+        click.echo(f"factors {f.version}")
+        for name in TABLE_FILES:
+            click.echo(f"  {name:<12} {f.table(name).height:>4} rows")
+        return
+    key = "parameter" if table == "defaults" else "key"
+    for value in f.table(table)[key].to_list():
+        click.echo(value)
+
+
+@factors.command("show")
+@click.argument("key")
+def factors_show(key: str) -> None:
+    """Show every table row whose key (or alias) is KEY."""
+    from fleetcarbon import load_factors
+
+    f = load_factors()
+    found = False
+    aliases = f.aliases.filter(pl.col("alias").str.to_lowercase() == key.lower())
+    for name in TABLE_FILES:
+        column = "parameter" if name == "defaults" else "key"
+        targets = {key} | set(aliases.filter(pl.col("table") == name)["key"].to_list())
+        rows = f.table(name).filter(pl.col(column).is_in(list(targets)))
+        for row in rows.iter_rows(named=True):
+            found = True
+            click.echo(f"[{name}]")
+            for k, v in row.items():
+                if v is not None:
+                    click.echo(f"  {k}: {v}")
+    if not found:
+        raise click.ClickException(f"no factor row or alias named {key!r}")
+
+
+@factors.command("export")
+@click.argument("directory", type=click.Path(file_okay=False))
+def factors_export(directory: str) -> None:
+    """Write every table as CSV into DIRECTORY (edit them, then pass --factors)."""
+    from fleetcarbon import load_factors
+
+    f = load_factors()
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (*TABLE_FILES, "aliases", "sources"):
+        f.table(name).write_csv(out / f"{name}.csv")
+    (out / "VERSION").write_text(f.version + "\n", encoding="utf-8")
+    click.echo(f"wrote {len(TABLE_FILES) + 2} tables to {out}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        code: int = args.run(args)
-    except (ValueError, OSError) as exc:  # FleetcarbonError is a ValueError
-        if args.debug:
-            raise
-        print(f"fleetcarbon: error: {exc}", file=sys.stderr)
+        # Outside standalone mode, click returns the code of `ctx.exit(code)`.
+        code = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
         return 1
-    return code
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

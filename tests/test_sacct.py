@@ -1,0 +1,671 @@
+"""read_sacct: Slurm sacct --parsable2 ingestion, against real samples and inline cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import warnings
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fleetcarbon as fc
+from fleetcarbon.errors import (
+    DroppedRowsWarning,
+    FleetcarbonError,
+    InvalidValueError,
+    MissingColumnError,
+    SchemaError,
+)
+from fleetcarbon.io.cluster import ClusterConfig, ClusterConfigError, load_cluster_config
+from fleetcarbon.io.sacct import (
+    SacctSourceError,
+    UnmappedAcceleratorWarning,
+    expand_array_tasks,
+    gpu_count_from_tres,
+    read_sacct,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("FLEETCARBON_SHARED", REPO.parent / "shared"))
+SACCT = SHARED / "fixtures" / "sacct"
+MIB = 2**20
+
+#: The field list of XDMoD's --noheader logs (xdmod/resource-manager-slurm.md).
+XDMOD_FIELDS = (
+    "jobid,jobidraw,cluster,partition,qos,account,group,gid,user,uid,submit,eligible,start,"
+    "end,elapsed,exitcode,state,nnodes,ncpus,reqcpus,reqmem,reqtres,alloctres,timelimit,"
+    "nodelist,jobname"
+)
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    if not SACCT.is_dir():
+        pytest.skip(f"shared sacct fixtures absent ({SACCT})")
+    return SACCT
+
+
+def utc_epoch(value: dt.datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp())
+
+
+def text(*lines: str) -> str:
+    return "\n".join(lines) + "\n"
+
+
+HEADER = "JobID|JobName|State|ElapsedRaw|Elapsed|Start|End|NCPUS|NNodes|ReqMem|AllocTRES"
+
+
+# ----------------------------------------------------------------------------- real samples
+
+
+def test_ga4hpc_raw(fixtures: Path) -> None:
+    path = fixtures / "ga4hpc" / "example_sacctOutput_raw.txt"
+    before = path.read_bytes()
+    with pytest.warns(UnmappedAcceleratorWarning, match="1 GPU job"):
+        jobs = read_sacct(path)
+    assert path.read_bytes() == before
+    assert jobs["job_id"].to_list() == ["556141", "552375"]
+    assert jobs["state"].to_list() == ["TIMEOUT", "TIMEOUT"]
+    assert jobs["duration_h"].to_list() == pytest.approx([(4 * 3600 + 25) / 3600, 3 + 30 / 3600])
+    assert jobs["cpu_cores"].to_list() == [1, 32]
+    # 6760Mc x 1 CPU; 250Gn x 1 node (binary units, decimal GB).
+    assert jobs["memory_gb"].to_list() == pytest.approx([6760 * MIB / 1e9, 250 * 2**30 / 1e9])
+    assert jobs["accelerator_count"].to_list() == [0, 1]
+    assert jobs["start"].null_count() == 2  # no Start field in this sample
+
+
+def test_ga4hpc_tsv_detects_tab(fixtures: Path) -> None:
+    with pytest.warns(UnmappedAcceleratorWarning):
+        jobs = read_sacct(fixtures / "ga4hpc" / "example_sacctOutput_raw_asDF.tsv")
+    assert jobs["job_id"].to_list() == ["556141", "552375"]
+    assert jobs["state"].to_list() == ["TIMEOUT", "COMPLETED"]
+    assert jobs["accelerator_count"].to_list() == [1, 1]
+    assert jobs["duration_h"][1] == pytest.approx((39 * 60 + 16) / 3600)
+
+
+@pytest.mark.parametrize("name", ["test-data1.csv", "test-data2.csv"])
+def test_slurm2sql(fixtures: Path, name: str) -> None:
+    jobs = read_sacct(fixtures / "slurm2sql" / name, cluster={"timezone": "Europe/Helsinki"})
+    assert jobs["job_id"].to_list() == ["43974388", "43977780"]  # steps merged
+    assert jobs["state"].to_list() == ["CANCELLED", "CANCELLED"]
+    assert jobs["state_raw"][0] == "CANCELLED by 1300204"
+    assert jobs["end"][1] is None  # End=Unknown
+    assert jobs["duration_h"].to_list() == pytest.approx(
+        [(3 * 3600 + 33 * 60 + 25) / 3600, 17 / 3600]
+    )
+    # 2019-07-31T22:29:14 in Helsinki (UTC+3 in summer)
+    assert jobs["start"][0] == dt.datetime(2019, 7, 31, 19, 29, 14, tzinfo=dt.timezone.utc)
+    assert jobs["energy_kwh"].to_list() == pytest.approx([54156 / 3.6e6, 999 / 3.6e6])
+    assert jobs["memory_gb"][0] == pytest.approx(2252800 * 1024 / 1e9)
+    assert jobs["cpu_cores"].to_list() == [2, 1]
+    assert jobs["user"].to_list() == ["user1", "user1"]
+
+
+def test_slurm2sql_csv_without_duration(fixtures: Path) -> None:
+    with pytest.raises(MissingColumnError, match="ElapsedRaw"):
+        read_sacct(fixtures / "slurm2sql" / "test-data3.csv")
+
+
+def xdmod_cases(fixtures: Path) -> list[tuple[Path, list]]:
+    out = []
+    for log in sorted((fixtures / "xdmod" / "input").glob("*.log")):
+        expected = json.loads(
+            (fixtures / "xdmod" / "expected_output" / f"{log.stem}.json").read_text()
+        )
+        out.append((log, expected))
+    return out
+
+
+def test_xdmod_accounting_logs(fixtures: Path) -> None:
+    log = fixtures / "xdmod" / "input" / "accounting-logs.log"
+    expected = json.loads(
+        (fixtures / "xdmod" / "expected_output" / "accounting-logs.json").read_text()
+    )
+    with pytest.warns(UnmappedAcceleratorWarning):
+        jobs = read_sacct(log, fields=XDMOD_FIELDS)
+    assert jobs.height == len(expected)
+    for row, exp in zip(jobs.iter_rows(named=True), expected, strict=True):
+        assert row["job_id"] == exp["job_id"]
+        assert row["array_task"] is None and exp["job_array_index"] == -1
+        assert utc_epoch(row["start"]) == exp["start_time"]
+        assert utc_epoch(row["end"]) == exp["end_time"]
+        assert round(row["duration_h"] * 3600) == exp["elapsed"]
+        assert row["state_raw"] == exp["state"]
+        assert row["state"] == exp["state"].split()[0]
+        assert row["cpu_cores"] == int(exp["ncpus"])
+        assert row["nodes"] == exp["node_list"]
+        assert row["job_name"] == exp["job_name"]
+        assert row["user"] == exp["user_name"]
+        assert row["account"] == exp["account_name"]
+        assert (row["partition"] or "") == exp["partition_name"]
+        assert row["accelerator_count"] == exp["ngpus"]
+
+
+def test_xdmod_arrays(fixtures: Path) -> None:
+    log = fixtures / "xdmod" / "input" / "accounting-logs-with-job-arrays.log"
+    expected = json.loads(
+        (
+            fixtures / "xdmod" / "expected_output" / "accounting-logs-with-job-arrays.json"
+        ).read_text()
+    )
+    jobs = read_sacct(log, fields=XDMOD_FIELDS.split(","))
+    assert [expand_array_tasks(t) for t in jobs["array_task"]] == expected
+    assert set(jobs["array_job_id"]) == {"4103947"}
+    assert jobs["job_id"][1] == "4103947_[1-3]"
+    assert jobs["duration_h"].to_list() == [72.0] * 6
+
+
+@pytest.mark.parametrize(
+    ("stem", "states"),
+    [("non-ended-job-state", ["RUNNING", "PENDING"]), ("unknown-job-state", ["FOO", "BAR"])],
+)
+def test_xdmod_states_kept(fixtures: Path, stem: str, states: list[str]) -> None:
+    # XDMoD skips these jobs; we keep them with their state for the caller to filter.
+    jobs = read_sacct(fixtures / "xdmod" / "input" / f"{stem}.log", fields=XDMOD_FIELDS)
+    assert jobs["state"].to_list() == states
+    assert jobs["duration_h"][0] == pytest.approx((22 * 3600 + 32 * 60 + 22) / 3600)
+    assert jobs["start"][1] is None  # Start=Unknown
+
+
+def test_xdmod_utf8(fixtures: Path) -> None:
+    log = fixtures / "xdmod" / "input" / "utf8-multibyte-chars.log"
+    expected = json.loads(
+        (fixtures / "xdmod" / "expected_output" / "utf8-multibyte-chars.json").read_text()
+    )
+    jobs = read_sacct(log, fields=XDMOD_FIELDS)
+    assert jobs["job_name"].to_list() == [e["job_name"] for e in expected]
+
+
+def test_alloc_tres_gpu_oracle(fixtures: Path) -> None:
+    cases = json.loads((fixtures / "xdmod" / "alloc-tres-gpu-count.json").read_text())
+    assert [gpu_count_from_tres(t) for t, _ in cases] == [n for _, n in cases]
+    lines = [f"{i}|00:10|{t}" for i, (t, _) in enumerate(cases, start=1)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnmappedAcceleratorWarning)
+        jobs = read_sacct(text("JobID|Elapsed|AllocTRES", *lines))
+    assert jobs["accelerator_count"].to_list() == [n for _, n in cases]
+
+
+def test_all_fixtures_end_to_end(fixtures: Path) -> None:
+    cfg = {
+        "region": "US",
+        "accelerator": "nvidia-v100-sxm2-32gb",
+        "gres": {"tesla": "nvidia-v100-sxm2-32gb"},
+    }
+    frames = [
+        read_sacct(fixtures / "ga4hpc" / "example_sacctOutput_raw.txt", cluster=cfg),
+        read_sacct(fixtures / "slurm2sql" / "test-data1.csv", cluster=cfg),
+        read_sacct(
+            fixtures / "xdmod" / "input" / "accounting-logs.log", cluster=cfg, fields=XDMOD_FIELDS
+        ),
+    ]
+    for jobs in frames:
+        out = fc.estimate(jobs)
+        assert out.height == jobs.height
+        total = out["total_kgco2e"].sum()
+        assert math.isfinite(total) and total > 0
+
+
+# ----------------------------------------------------------------------------- layout
+
+
+def test_header_and_noheader_agree() -> None:
+    row = "42|train|COMPLETED|3600|01:00:00|2024-01-01T00:00:00|2024-01-01T01:00:00|8|1|4G|cpu=8"
+    with_header = read_sacct(text(HEADER, row))
+    without = read_sacct(text(row), fields=HEADER.split("|"))
+    as_string = read_sacct(row + "\n", fields=",".join(HEADER.split("|")))
+    assert with_header.equals(without) and with_header.equals(as_string)
+    # A header matching `fields` is skipped.
+    assert read_sacct(text(HEADER, row), fields=HEADER.split("|")).equals(with_header)
+
+
+def test_noheader_without_fields_is_refused() -> None:
+    with pytest.raises(SchemaError, match="--noheader"):
+        read_sacct(text("42|train|COMPLETED|3600"))
+
+
+@pytest.mark.parametrize("delim", ["|", "¦", "||", "\t", ";", "§§", ","])
+def test_any_delimiter(delim: str) -> None:
+    src = text(
+        delim.join(["JobID", "JobName", "Elapsed", "NCPUS"]),
+        delim.join(["7", "ünïcødé job", "1-00:00:00", "4"]),
+        delim.join(["8", "", "10:00", "2"]),
+    )
+    for given_delim in (None, delim):
+        jobs = read_sacct(src, delimiter=given_delim)
+        assert jobs["job_id"].to_list() == ["7", "8"]
+        assert jobs["duration_h"].to_list() == pytest.approx([24.0, 10 / 60])
+        assert jobs["job_name"].to_list() == ["ünïcødé job", None]
+    noheader = read_sacct(src.split("\n", 1)[1], fields=["JobID", "JobName", "Elapsed", "NCPUS"])
+    assert noheader["cpu_cores"].to_list() == [4, 2]
+
+
+def test_trailing_delimiter() -> None:
+    jobs = read_sacct("JobID|Elapsed|NCPUS|\n1|00:01:00|2|\n2|00:02:00|4|\n")
+    assert jobs["cpu_cores"].to_list() == [2, 4]
+    jobs = read_sacct("1|00:01:00|2|\n", fields=["JobID", "Elapsed", "NCPUS"])
+    assert jobs["cpu_cores"].to_list() == [2]
+
+
+def test_crlf_bom_bytes_and_file_objects(tmp_path: Path) -> None:
+    raw = "\ufeffJobID|Elapsed\r\n1|00:01:00\r\n\r\n".encode()
+    path = tmp_path / "out.txt"
+    path.write_bytes(raw)
+    expected = read_sacct(path)
+    assert expected["job_id"].to_list() == ["1"]
+    assert read_sacct(raw).equals(expected)
+    assert read_sacct(str(path)).equals(expected)
+    with path.open("rb") as fh:
+        assert read_sacct(fh).equals(expected)
+    assert path.read_bytes() == raw
+
+
+def test_missing_file() -> None:
+    with pytest.raises(SacctSourceError, match="no such sacct file") as info:
+        read_sacct("/nonexistent/sacct.txt")
+    assert isinstance(info.value, FileNotFoundError)
+    assert isinstance(info.value, FleetcarbonError)
+
+
+def test_fixed_width_refused() -> None:
+    fixed = text(
+        "JobID           JobName  Partition    Account  AllocCPUS      State ExitCode ",
+        "------------ ---------- ---------- ---------- ---------- ---------- -------- ",
+        "123              train        gpu    myacct          8  COMPLETED      0:0 ",
+    )
+    with pytest.raises(SchemaError, match="--parsable2"):
+        read_sacct(fixed)
+    with pytest.raises(SchemaError, match="--parsable2"):
+        read_sacct(text("JobID    Elapsed", "1        00:01:00"))
+
+
+def test_empty_inputs() -> None:
+    with pytest.raises(SchemaError, match="empty"):
+        read_sacct("\n\n")
+    assert read_sacct("\n", fields=["JobID", "Elapsed"]).height == 0
+    empty = read_sacct("JobID|Elapsed|AllocTRES\n")
+    assert empty.height == 0 and empty.schema["start"] == pl.Datetime("us", "UTC")
+
+
+def test_missing_jobid_field() -> None:
+    with pytest.raises(MissingColumnError, match="JobID"):
+        read_sacct("JobName|Elapsed\nx|00:01\n")
+
+
+# ----------------------------------------------------------------------------- jobs
+
+
+def test_steps_merge_into_allocation() -> None:
+    src = text(
+        "JobID|JobIDRaw|State|ElapsedRaw|NCPUS|ConsumedEnergyRaw|AllocTRES",
+        "10|10|COMPLETED|3600|16|0|cpu=16,gres/gpu:a100=2",
+        "10.batch|10.batch|COMPLETED|3600|16|1800000|cpu=16",
+        "10.extern|10.extern|COMPLETED|3600|16|0|cpu=16",
+        "10.0|10.0|COMPLETED|3500|8|1800000|cpu=8",
+        "11|11|COMPLETED|60|1|360000|cpu=1",
+        "11.batch|11.batch|COMPLETED|60|1|7200000|cpu=1",
+        "12_3|12_3|COMPLETED|60|1||cpu=1",
+        "12_3.batch|12_3.batch|COMPLETED|60|1|3600000|cpu=1",
+    )
+    jobs = read_sacct(src)
+    assert jobs["job_id"].to_list() == ["10", "11", "12_3"]
+    # 10: allocation has no energy -> sum of steps; 11: allocation's value wins.
+    assert jobs["energy_kwh"].to_list() == pytest.approx([1.0, 0.1, 1.0])
+    assert jobs["cpu_cores"].to_list() == [16, 1, 1]
+    assert jobs["accelerator"].to_list() == ["a100", None, None]
+    assert jobs["accelerator_count"].to_list() == [2, 0, 0]
+    assert jobs["array_job_id"].to_list() == [None, None, "12"]
+    assert jobs["array_task"].to_list() == [None, None, "3"]
+
+
+def test_orphan_steps_form_a_job() -> None:
+    src = text(
+        "JobID|Start|End|ElapsedRaw|NCPUS|ConsumedEnergyRaw",
+        "20.batch|2024-01-01T00:00:00|2024-01-01T01:00:00|3600|4|360000",
+        "20.0|2024-01-01T00:10:00|2024-01-01T02:00:00|6600|8|720000",
+    )
+    jobs = read_sacct(src)
+    assert jobs["job_id"].to_list() == ["20"]
+    assert jobs["cpu_cores"].to_list() == [8]
+    assert jobs["duration_h"].to_list() == pytest.approx([6600 / 3600])
+    assert jobs["energy_kwh"].to_list() == pytest.approx([0.3])
+    assert jobs["end"][0] == dt.datetime(2024, 1, 1, 2, tzinfo=dt.timezone.utc)
+
+
+def test_duplicate_records_keep_last() -> None:
+    src = text("JobID|State|Elapsed", "5|REQUEUED|00:10", "5|COMPLETED|00:20")
+    with pytest.warns(DroppedRowsWarning, match="1 earlier record"):
+        jobs = read_sacct(src)
+    assert jobs["state"].to_list() == ["COMPLETED"]
+
+
+def test_arrays_and_hetjobs() -> None:
+    src = text(
+        "JobID|Elapsed",
+        "123_4|00:01",
+        "123_[1-3]|00:00",
+        "123_[5-100%10]|00:00",
+        "124+0|00:02",
+        "124+1|00:02",
+    )
+    jobs = read_sacct(src)
+    assert jobs["job_id"].to_list() == ["123_4", "123_[1-3]", "123_[5-100%10]", "124+0", "124+1"]
+    assert jobs["array_job_id"].to_list() == ["123", "123", "123", None, None]
+    assert expand_array_tasks(jobs["array_task"][2]) == list(range(5, 101))
+    assert expand_array_tasks("[1-3,7]") == [1, 2, 3, 7]
+    with pytest.raises(InvalidValueError):
+        expand_array_tasks("[3-1]")
+
+
+@pytest.mark.parametrize(
+    ("raw", "state"),
+    [
+        ("CANCELLED by 1234", "CANCELLED"),
+        ("CANCELLED+", "CANCELLED"),
+        ("TIMEOUT", "TIMEOUT"),
+        ("OUT_OF_MEMORY", "OUT_OF_MEMORY"),
+        ("NODE_FAIL", "NODE_FAIL"),
+        ("PREEMPTED", "PREEMPTED"),
+        ("RUNNING", "RUNNING"),
+        ("failed", "FAILED"),
+    ],
+)
+def test_states(raw: str, state: str) -> None:
+    jobs = read_sacct(text("JobID|State|Elapsed", f"1|{raw}|00:01"))
+    assert jobs["state"][0] == state and jobs["state_raw"][0] == raw
+
+
+# ----------------------------------------------------------------------------- time
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "seconds"),
+    [("05:30", 330), ("00:05:30", 330), ("12:00:00", 43200), ("2-03:04:05", 183845), ("0:07", 7)],
+)
+def test_elapsed_formats(elapsed: str, seconds: int) -> None:
+    jobs = read_sacct(text("JobID|Elapsed", f"1|{elapsed}"))
+    assert jobs["duration_h"][0] * 3600 == pytest.approx(seconds)
+
+
+def test_elapsed_raw_preferred_and_fallbacks() -> None:
+    src = text(
+        "JobID|ElapsedRaw|Elapsed|Start|End",
+        "1|7200|00:00:01|2024-01-01T00:00:00|2024-01-01T00:00:05",
+        "2||00:30:00|2024-01-01T00:00:00|2024-01-01T00:00:05",
+        "3|||2024-01-01T00:00:00|2024-01-01T03:00:00",
+        "4|600||2024-01-01T00:00:00|Unknown",
+        "5|0||None|None",
+    )
+    jobs = read_sacct(src)
+    assert jobs["duration_h"].to_list() == pytest.approx([2.0, 0.5, 3.0, 1 / 6, 0.0])
+    assert jobs["end"][3] is None and jobs["start"][4] is None
+
+
+def test_time_zones() -> None:
+    src = text(
+        "JobID|Start|End|ElapsedRaw",
+        "1|2024-07-01T12:00:00|2024-07-01T13:00:00|3600",
+        "2|2024-01-15T12:00:00|Unknown|60",
+    )
+    utc = read_sacct(src)
+    assert utc["start"][0] == dt.datetime(2024, 7, 1, 12, tzinfo=dt.timezone.utc)
+    ny = read_sacct(src, cluster={"timezone": "America/New_York"})
+    assert ny.schema["start"] == pl.Datetime("us", "UTC")
+    assert ny["start"].to_list()[:2] == [
+        dt.datetime(2024, 7, 1, 16, tzinfo=dt.timezone.utc),  # EDT, UTC-4
+        dt.datetime(2024, 1, 15, 17, tzinfo=dt.timezone.utc),  # EST, UTC-5
+    ]
+    with pytest.raises(ClusterConfigError, match="time zone"):
+        read_sacct(src, cluster={"timezone": "Mars/Olympus"})
+
+
+# ----------------------------------------------------------------------------- resources
+
+
+@pytest.mark.parametrize(
+    ("tres", "count", "accelerator"),
+    [
+        ("billing=8,cpu=8,gres/gpu=4,mem=64G,node=1", 4, None),
+        ("cpu=8,gres/gpu:a100=2,mem=64G", 2, "a100"),
+        ("cpu=8,gres/gpu:a100=2,gres/gpu=2,gres/gpumem=80G,mem=64G", 2, "a100"),
+        ("cpu=8,gres/gpumem=40G,gres/gpuutil=50,mem=64G", 0, None),
+        ("cpu=8,mem=64G", 0, None),
+        ("", 0, None),
+    ],
+)
+def test_tres_gpus(tres: str, count: int, accelerator: str | None) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnmappedAcceleratorWarning)
+        jobs = read_sacct(text("JobID|Elapsed|AllocTRES", f"1|01:00|{tres}"))
+    assert jobs["accelerator_count"][0] == count
+    assert jobs["accelerator"][0] == accelerator
+    assert gpu_count_from_tres(tres) == count
+
+
+def test_reqtres_fallback_and_alloc_preferred() -> None:
+    src = text(
+        "JobID|Elapsed|ReqTRES|AllocTRES",
+        "1|01:00|cpu=1,gres/gpu:h100=8|",
+        "2|01:00|cpu=1,gres/gpu:h100=8|cpu=1,gres/gpu:h100=4",
+    )
+    jobs = read_sacct(src)
+    assert jobs["accelerator_count"].to_list() == [8, 4]
+    assert jobs["accelerator"].to_list() == ["h100", "h100"]
+
+
+def test_accelerator_resolution_order() -> None:
+    src = text(
+        "JobID|Elapsed|Partition|NodeList|AllocTRES",
+        "1|01:00|gpu|dgx[01-02]|gres/gpu:volta=1",  # typed gres (mapped)
+        "2|01:00|gpu|dgx[03-04],gn1|gres/gpu=1",  # node glob
+        "3|01:00|gpu|gn7|gres/gpu=1",  # node prefix
+        "4|01:00|gpu|cn1|gres/gpu=1",  # partition
+        "5|01:00|other|cn1|gres/gpu=1",  # default
+        "6|01:00|gpu|cn1|cpu=4",  # no GPU: no accelerator
+        "7|01:00|gpu|cn1|gres/gpu:a100=1",  # unmapped type kept as is
+    )
+    cfg = {
+        "accelerator": "nvidia-t4-16gb",
+        "gres": {"volta": "nvidia-v100-sxm2-32gb"},
+        "nodes": {"dgx0*": "nvidia-h100-sxm5-80gb", "gn": "nvidia-l4-24gb"},
+        "partitions": {"gpu": "nvidia-a100-sxm4-40gb"},
+    }
+    jobs = read_sacct(src, cluster=cfg)
+    assert jobs["accelerator"].to_list() == [
+        "nvidia-v100-sxm2-32gb",
+        "nvidia-h100-sxm5-80gb",
+        "nvidia-l4-24gb",
+        "nvidia-a100-sxm4-40gb",
+        "nvidia-t4-16gb",
+        None,
+        "a100",
+    ]
+    with pytest.warns(UnmappedAcceleratorWarning, match="4 GPU jobs"):
+        read_sacct(src, cluster={"gres": cfg["gres"]})
+
+
+@pytest.mark.parametrize(
+    ("reqmem", "gb"),
+    [
+        ("4000M", 4000 * MIB / 1e9),
+        ("4000", 4000 * MIB / 1e9),
+        ("3000Mc", 3000 * MIB * 8 / 1e9),
+        ("48000Mn", 48000 * MIB * 2 / 1e9),
+        ("16Gn", 16 * 2**30 * 2 / 1e9),
+        ("2Gc", 2 * 2**30 * 8 / 1e9),
+        ("512000K", 512000 * 1024 / 1e9),
+        ("1T", 2**40 / 1e9),
+        ("0n", 0.0),
+    ],
+)
+def test_memory_units(reqmem: str, gb: float) -> None:
+    jobs = read_sacct(text("JobID|Elapsed|NCPUS|NNodes|ReqMem", f"1|01:00|8|2|{reqmem}"))
+    assert jobs["memory_gb"][0] == pytest.approx(gb)
+
+
+def test_memory_from_tres_when_no_reqmem() -> None:
+    jobs = read_sacct(text("JobID|Elapsed|AllocTRES", "1|01:00|cpu=4,mem=16G,node=1"))
+    assert jobs["memory_gb"][0] == pytest.approx(16 * 2**30 / 1e9)
+
+
+def test_consumed_energy() -> None:
+    src = text(
+        "JobID|Elapsed|ConsumedEnergyRaw",
+        "1|01:00|3600000",
+        "2|01:00|0",
+        "3|01:00|",
+        "4|01:00|18446744073709551614",  # Slurm NO_VAL64
+    )
+    jobs = read_sacct(src)
+    assert jobs["energy_kwh"][0] == pytest.approx(1.0)
+    assert jobs["energy_kwh"].to_list()[1:] == [None, None, None]
+
+
+def test_utf8_names() -> None:
+    names = ["aàb", "数据处理", "🚀 launch", "naïve–café"]
+    src = text("JobID|JobName|Elapsed", *[f"{i}|{n}|00:01" for i, n in enumerate(names)])
+    assert read_sacct(src)["job_name"].to_list() == names
+    assert read_sacct(src.encode())["job_name"].to_list() == names
+
+
+# ----------------------------------------------------------------------------- malformed
+
+
+BAD = text(
+    "JobID|Elapsed|NCPUS|Start",
+    "1|00:10|4|2024-01-01T00:00:00",
+    "2|ten minutes|4|2024-01-01T00:00:00",
+    "3|00:10|4",
+    "x7|00:10|4|2024-01-01T00:00:00",
+    "5|00:10|four|2024-01-01T00:00:00",
+    "6|00:10|4|yesterday",
+    "7|00:11|4|2024-01-01T00:00:00",
+)
+
+
+def test_malformed_raises_with_field_and_lines() -> None:
+    with pytest.raises(InvalidValueError, match="line 4") as info:
+        read_sacct(BAD)
+    assert info.value.n_bad == 1
+    with pytest.raises(InvalidValueError, match=r"Elapsed.*line 3"):
+        read_sacct(text("JobID|Elapsed", "1|00:10", "2|ten"))
+
+
+def test_malformed_dropped_with_warning() -> None:
+    with pytest.warns(DroppedRowsWarning, match="dropped 5 malformed lines"):
+        jobs = read_sacct(BAD, on_invalid="drop")
+    assert jobs["job_id"].to_list() == ["1", "7"]
+
+
+def test_bad_options() -> None:
+    with pytest.raises(ValueError, match="on_invalid"):
+        read_sacct("JobID|Elapsed\n", on_invalid="ignore")  # type: ignore[arg-type]
+    with pytest.raises(SchemaError):
+        read_sacct("JobID|Elapsed\n", delimiter="")
+
+
+# ----------------------------------------------------------------------------- cluster config
+
+
+def test_cluster_config_toml(tmp_path: Path) -> None:
+    path = tmp_path / "cluster.toml"
+    path.write_text(
+        'name = "alpine"\nregion = "US"\ntimezone = "America/Denver"\n'
+        '[gres]\na100 = "nvidia-a100-sxm4-80gb"\n[partitions]\ngpu = "nvidia-t4-16gb"\n'
+        '[nodes]\n"gpu-*" = "nvidia-l4-24gb"\n'
+    )
+    cfg = load_cluster_config(path)
+    assert cfg == ClusterConfig(
+        name="alpine",
+        region="US",
+        timezone="America/Denver",
+        gres={"a100": "nvidia-a100-sxm4-80gb"},
+        partitions={"gpu": "nvidia-t4-16gb"},
+        nodes={"gpu-*": "nvidia-l4-24gb"},
+    )
+    jobs = read_sacct(text("JobID|Elapsed|AllocTRES", "1|01:00|gres/gpu:a100=1"), cluster=str(path))
+    assert jobs["cluster"][0] == "alpine" and jobs["region"][0] == "US"
+    assert jobs["accelerator"][0] == "nvidia-a100-sxm4-80gb"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"regoin": "US"}, {"region": 3}, {"gres": {"a100": 1}}, {"timezone": "Nowhere/Void"}],
+)
+def test_cluster_config_errors(bad: dict) -> None:
+    with pytest.raises(ClusterConfigError):
+        load_cluster_config(bad)
+
+
+def test_cluster_config_missing_or_invalid_file(tmp_path: Path) -> None:
+    with pytest.raises(ClusterConfigError, match="not found"):
+        load_cluster_config(tmp_path / "nope.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("region = \n")
+    with pytest.raises(ClusterConfigError, match="TOML"):
+        load_cluster_config(broken)
+
+
+# ----------------------------------------------------------------------------- estimate
+
+
+def test_estimate_end_to_end_inline() -> None:
+    src = text(
+        "JobID|State|ElapsedRaw|Start|End|NCPUS|NNodes|ReqMem|AllocTRES|ConsumedEnergyRaw",
+        "1|COMPLETED|3600|2024-03-01T10:00:00|2024-03-01T11:00:00|8|1|32Gn|cpu=8,gres/gpu:a100=4|",
+        "1.batch|COMPLETED|3600|2024-03-01T10:00:00|2024-03-01T11:00:00|8|1||cpu=8|7200000",
+        "2|RUNNING|1800|2024-03-01T10:30:00|Unknown|32|1|4000Mc|cpu=32,mem=128000M|",
+    )
+    jobs = read_sacct(src, cluster={"region": "FR", "timezone": "Europe/Paris"})
+    out = fc.estimate(jobs)
+    assert out["power_basis"].to_list()[0] == "metered"
+    assert all(math.isfinite(x) and x > 0 for x in out["total_kgco2e"])
+    assert out["duration_h"].to_list() == pytest.approx([1.0, 0.5])
+
+
+# ----------------------------------------------------------------------------- fuzz
+
+_ALPHABET = st.sampled_from([*"0123456789|_[]-,.:=/ \nabcABCMGKcn+%¦é数\t", "JobID", "Elapsed"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    body=st.one_of(st.text(max_size=200), st.lists(_ALPHABET, max_size=80).map("".join)),
+    header=st.sampled_from(["", HEADER + "\n", "JobID|Elapsed\n", "JobID¦ElapsedRaw¦AllocTRES\n"]),
+    on_invalid=st.sampled_from(["raise", "drop"]),
+)
+def test_fuzz_never_crashes(body: str, header: str, on_invalid: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            out = read_sacct(header + body + "\n", on_invalid=on_invalid)  # type: ignore[arg-type]
+        except FleetcarbonError:
+            return
+    assert isinstance(out, pl.DataFrame)
+    assert out.columns[:4] == ["job_id", "start", "end", "duration_h"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    body=st.text(max_size=100),
+    fields=st.lists(
+        st.sampled_from(["JobID", "Elapsed", "NCPUS", "ReqMem", "AllocTRES", "Start"]),
+        min_size=1,
+        max_size=5,
+    ),
+)
+def test_fuzz_noheader(body: str, fields: list[str]) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            out = read_sacct(body + "\n", fields=fields)
+        except FleetcarbonError:
+            return
+    assert isinstance(out, pl.DataFrame)
