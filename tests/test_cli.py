@@ -134,3 +134,29 @@ def test_estimate_a_real_sacct_sample_from_the_cli(tmp_path, capsys):
         assert est.height > 0
         assert est["total_kgco2e"].is_finite().all()
         assert "state" in capsys.readouterr().out
+
+
+def test_progress_bars_and_chunking_change_nothing(tmp_path, monkeypatch, capsys):
+    import fleetcarbon.cli as cli_module
+
+    path = tmp_path / "jobs.parquet"
+    fc.synthetic_fleet(3000, seed=8).write_parquet(path)
+    whole = tmp_path / "whole.parquet"
+    assert main(["--quiet", "estimate", str(path), "-o", str(whole)]) == 0
+    monkeypatch.setattr(cli_module, "CHUNK_ROWS", 700)
+    chunked = tmp_path / "chunked.parquet"
+    assert main(["estimate", str(path), "-o", str(chunked)]) == 0
+    assert "estimating" in capsys.readouterr().err
+    assert pl.read_parquet(chunked).equals(pl.read_parquet(whole))
+    assert main(["simulate", str(path), "--draws", "100", "--seed", "1"]) == 0
+    assert "simulating" in capsys.readouterr().err
+
+
+def test_duplicates_across_chunks_are_caught(tmp_path, monkeypatch):
+    import fleetcarbon.cli as cli_module
+
+    jobs = fc.synthetic_fleet(1000, seed=8)
+    path = tmp_path / "jobs.parquet"
+    pl.concat([jobs, jobs.head(1)]).write_parquet(path)
+    monkeypatch.setattr(cli_module, "CHUNK_ROWS", 400)
+    assert main(["--quiet", "estimate", str(path)]) == 1

@@ -332,3 +332,15 @@ def test_bad_arguments(factors):
             seed=1,
             distributions={"lifetime_years": Normal(0.0, 1.0)},
         )
+
+
+def test_progress_callback_slices_draws_without_changing_results(fleet):
+    seen = []
+    with_progress = fc.simulate(
+        fleet[:3000], draws=120, by="phase", seed=4, progress=lambda d, t: seen.append((d, t))
+    )
+    plain = fc.simulate(fleet[:3000], draws=120, by="phase", seed=4)
+    assert with_progress.equals(plain)
+    assert seen[-1] == (120, 120)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert len(seen) == 20

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import polars as pl
 
 from fleetcarbon.errors import FleetcarbonError
+
+if TYPE_CHECKING:
+    from fleetcarbon.factors import Factors
 
 TABLE_FILES = ("accelerators", "cpus", "regions", "datacenters", "defaults")
 
@@ -67,7 +72,7 @@ def _read_input(
     return read_jobs(path, format=fmt).collect()  # type: ignore[arg-type]
 
 
-def _factors(directory: str | None):
+def _factors(directory: str | None) -> Factors:
     """Bundled factors, with the rows of any ``<table>.csv`` in ``directory`` upserted."""
     from fleetcarbon import load_factors
 
@@ -82,6 +87,42 @@ def _factors(directory: str | None):
     if not frames:
         raise click.UsageError(f"--factors {directory}: no {', '.join(TABLE_FILES)} CSV files")
     return factors.with_rows(**frames)
+
+
+#: Rows per call into the Rust core when a progress bar is shown.
+CHUNK_ROWS = 250_000
+
+
+@contextlib.contextmanager
+def _progress(ctx: click.Context, length: int, label: str) -> Iterator[Callable[[int], None]]:
+    """Show a progress bar on stderr (none under --quiet); yield ``advance(n)``."""
+    if ctx.obj.get("quiet"):
+        yield lambda n: None
+        return
+    with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _estimate_in_chunks(ctx: click.Context, jobs: pl.DataFrame, factors: Factors) -> pl.DataFrame:
+    """Estimate in row chunks behind a progress bar (per-job results do not depend on it)."""
+    from fleetcarbon import estimate as run_estimate
+    from fleetcarbon.errors import DuplicateJobError
+
+    if jobs.height <= CHUNK_ROWS:
+        return run_estimate(jobs, factors)
+    # Duplicates can straddle chunks: check them once, over all rows.
+    if "job_id" in jobs.columns and jobs["job_id"].n_unique() != jobs.height:
+        dup = jobs.filter(pl.col("job_id").is_duplicated())["job_id"]
+        raise DuplicateJobError(
+            "job_id", len(dup), "duplicated job_id values", dup.head(5).to_list()
+        )
+    parts = []
+    with _progress(ctx, jobs.height, "estimating") as advance:
+        for start in range(0, jobs.height, CHUNK_ROWS):
+            chunk = jobs.slice(start, CHUNK_ROWS)
+            parts.append(run_estimate(chunk, factors))
+            advance(chunk.height)
+    return pl.concat(parts)
 
 
 def _write(frame: pl.DataFrame, output: str) -> None:
@@ -134,12 +175,11 @@ def estimate(
       fleetcarbon estimate jobs.parquet --by team
       fleetcarbon estimate jobs.csv --factors my-factors/ -o out.csv
     """
-    from fleetcarbon import estimate as run_estimate
     from fleetcarbon import summarize
 
     t0 = time.perf_counter()
     jobs = _read_input(input_path, fmt, cluster, fields)
-    est = run_estimate(jobs, _factors(factors))
+    est = _estimate_in_chunks(ctx, jobs, _factors(factors))
     _say(ctx, f"estimated {est.height:,} jobs in {time.perf_counter() - t0:.2f} s")
     if output:
         _write(est, output)
@@ -179,7 +219,16 @@ def simulate(
 
     t0 = time.perf_counter()
     jobs = _read_input(input_path, fmt, cluster)
-    summary = run_simulate(jobs, _factors(factors), draws=draws, by=_by(by), seed=seed)
+    with _progress(ctx, draws, "simulating") as advance:
+        done = [0]
+
+        def report(now: int, total: int) -> None:
+            advance(now - done[0])
+            done[0] = now
+
+        summary = run_simulate(
+            jobs, _factors(factors), draws=draws, by=_by(by), seed=seed, progress=report
+        )
     _say(ctx, f"{draws:,} draws in {time.perf_counter() - t0:.2f} s, seed {summary['seed'][0]}")
     if output:
         _write(summary, output)

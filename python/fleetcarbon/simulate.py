@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,6 +139,7 @@ def simulate(
     rel_error: float | None = None,
     max_draws: int = 200_000,
     threads: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pl.DataFrame:
     """Monte Carlo uncertainty of energy and carbon, per group.
 
@@ -187,6 +189,9 @@ def simulate(
         Cap on draws under ``rel_error``.
     threads : int, optional
         Threads for the Rust core. Results do not depend on it.
+    progress : callable, optional
+        Called as ``progress(done, total)`` as draws complete (the draws then
+        run in slices; the results are the same).
 
     Returns
     -------
@@ -222,6 +227,7 @@ def simulate(
         rel_error=rel_error,
         max_draws=max_draws,
         threads=threads,
+        progress=progress,
     )
     if per_job:
         assert result.per_job is not None
@@ -258,6 +264,7 @@ def simulate_detailed(
     rel_error: float | None = None,
     max_draws: int = 200_000,
     threads: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SimulationResult:
     """Run the Monte Carlo once and keep every output of the pass.
 
@@ -317,9 +324,18 @@ def simulate_detailed(
         )
         return flat.reshape(n_groups, len(METRICS), count), means, job_q
 
-    # With per-job output the first batch also yields each job's statistics.
-    first_batch, means, job_q = run(0, draws, qs if per_job else None)
-    batches = [first_batch]
+    # With per-job output the first batch also yields each job's statistics, so it
+    # runs whole; otherwise a progress callback gets the draws in ~20 slices (the
+    # draws are keyed by number, so slicing changes nothing in the results).
+    slices = 1 if per_job or progress is None else min(20, draws)
+    edges = [round(draws * k / slices) for k in range(slices + 1)]
+    batches = []
+    means = job_q = None
+    for lo, hi in itertools.pairwise(edges):
+        batch, means, job_q = run(lo, hi - lo, qs if per_job else None)
+        batches.append(batch)
+        if progress is not None:
+            progress(hi, draws)
     total_draws = draws
     while rel_error is not None and total_draws < max_draws:
         current = np.concatenate(batches, axis=-1)[:, METRICS.index("total_kgco2e"), :]
@@ -331,6 +347,8 @@ def simulate_detailed(
         extra = min(draws, max_draws - total_draws)
         batches.append(run(total_draws, extra, None)[0])
         total_draws += extra
+        if progress is not None:
+            progress(total_draws, total_draws)
     group_draws = np.concatenate(batches, axis=-1)
     _check_finite(group_draws, keys, by)
 
