@@ -160,3 +160,39 @@ def test_duplicates_across_chunks_are_caught(tmp_path, monkeypatch):
     pl.concat([jobs, jobs.head(1)]).write_parquet(path)
     monkeypatch.setattr(cli_module, "CHUNK_ROWS", 400)
     assert main(["--quiet", "estimate", str(path)]) == 1
+
+
+def test_real_sacct_sample_through_estimate_then_report(tmp_path, capsys):
+    """Acceptance: from the CLI, a real sacct sample goes through estimate, then report."""
+    pytest.importorskip("matplotlib")
+    from conftest import shared_dir
+
+    shared = shared_dir()
+    if shared is None:
+        pytest.skip("shared fixtures not available")
+    sample = shared / "fixtures" / "sacct" / "ga4hpc" / "example_sacctOutput_raw.txt"
+    config = tmp_path / "cluster.toml"
+    config.write_text(
+        'region = "GB"\ntimezone = "Europe/London"\naccelerator = "nvidia-v100-sxm2-32gb"\n',
+        encoding="utf-8",
+    )
+    estimates = tmp_path / "jobs.parquet"
+    args = ["--quiet", "estimate", str(sample), "--cluster", str(config), "-o", str(estimates)]
+    assert main(args) == 0, capsys.readouterr().err
+    out_dir = tmp_path / "report"
+    report_args = ["--quiet", "report", str(estimates), "--by", "state", "--draws", "300"]
+    assert main([*report_args, "--seed", "1", "-o", str(out_dir)]) == 0, capsys.readouterr().err
+    written = {p.name for p in out_dir.iterdir()}
+    assert {
+        "report.md",
+        "summary.csv",
+        "simulation.csv",
+        "breakdown.png",
+        "distribution.png",
+    } <= written
+    text = (out_dir / "report.md").read_text(encoding="utf-8")
+    assert fc.load_factors().version in text
+    assert "tCO2e" in text
+    html_dir = tmp_path / "html"
+    assert main([*report_args, "--html", "-o", str(html_dir)]) == 0
+    assert (html_dir / "report.html").exists()

@@ -46,6 +46,7 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
       fleetcarbon demo
       fleetcarbon estimate sacct.txt --cluster cluster.toml -o jobs.parquet
       fleetcarbon simulate jobs.parquet --draws 2000 --by team,phase -o summary.parquet
+      fleetcarbon report jobs.parquet --by team -o report/
       fleetcarbon factors show nvidia-h100-sxm5-80gb
     """
     ctx.obj = {"debug": debug, "quiet": quiet}
@@ -242,6 +243,68 @@ def simulate(
         *[c for c in summary.columns if c.startswith("total_kgco2e_p")],
     ]
     _print_table(summary.select(shown))
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT")
+@click.option("--format", "fmt", type=INPUT_FORMAT, help="Input format (default: by extension).")
+@click.option("--cluster", type=click.Path(exists=True), help="Cluster config (TOML), for sacct.")
+@click.option("--fields", help="sacct field list, for output written with --noheader.")
+@click.option("--factors", type=click.Path(exists=True, file_okay=False), help="Factor CSV dir.")
+@click.option("--by", help="Comma-separated grouping columns.")
+@click.option("--draws", default=2_000, show_default=True, help="Monte Carlo draws (0: none).")
+@click.option("--seed", type=int, help="Seed of the Monte Carlo (default: random, reported).")
+@click.option("--html", is_flag=True, help="Write report.html instead of report.md.")
+@click.option("-o", "--output", required=True, help="Folder for the report, tables and figures.")
+@click.pass_context
+def report(
+    ctx: click.Context,
+    input_path: str,
+    fmt: str | None,
+    cluster: str | None,
+    fields: str | None,
+    factors: str | None,
+    by: str | None,
+    draws: int,
+    seed: int | None,
+    html: bool,
+    output: str,
+) -> None:
+    r"""Write a report (Markdown or HTML) with tables and figures for INPUT.
+
+    \b
+    Examples:
+      fleetcarbon report sacct.txt --cluster cluster.toml --by partition -o report/
+      fleetcarbon report jobs.parquet --by team --draws 5000 --html -o report/
+    """
+    from fleetcarbon import simulate_detailed
+    from fleetcarbon.report import write_report
+
+    jobs = _read_input(input_path, fmt, cluster, fields)
+    chosen = _factors(factors)
+    est = _estimate_in_chunks(ctx, jobs, chosen)
+    simulation = draw_frame = None
+    if draws > 0:
+        with _progress(ctx, draws, "simulating") as advance:
+            done = [0]
+
+            def step(now: int, total: int) -> None:
+                advance(now - done[0])
+                done[0] = now
+
+            result = simulate_detailed(
+                jobs, chosen, draws=draws, by=_by(by), seed=seed, return_draws=True, progress=step
+            )
+        simulation, draw_frame = result.summary, result.draws
+    path = write_report(
+        est,
+        output,
+        by=_by(by) or None,
+        simulation=simulation,
+        draws=draw_frame,
+        format="html" if html else "markdown",
+    )
+    _say(ctx, f"wrote {path}")
 
 
 @cli.command()
