@@ -104,6 +104,20 @@ def _progress(ctx: click.Context, length: int, label: str) -> Iterator[Callable[
         yield bar.update
 
 
+@contextlib.contextmanager
+def _draws_progress(ctx: click.Context, draws: int) -> Iterator[Callable[[int, int], None]]:
+    """Show a progress bar for simulation draws; yield the ``progress(done, total)`` callback."""
+    with _progress(ctx, draws, "simulating") as advance:
+        done = 0
+
+        def report(now: int, total: int) -> None:
+            nonlocal done
+            advance(now - done)
+            done = now
+
+        yield report
+
+
 def _estimate_in_chunks(ctx: click.Context, jobs: pl.DataFrame, factors: Factors) -> pl.DataFrame:
     """Estimate in row chunks behind a progress bar (per-job results do not depend on it)."""
     from fleetcarbon import estimate as run_estimate
@@ -193,6 +207,7 @@ def estimate(
 @click.option("--format", "fmt", type=INPUT_FORMAT, help="Input format (default: by extension).")
 @click.option("--cluster", type=click.Path(exists=True), help="Cluster config (TOML), for sacct.")
 @click.option("--factors", type=click.Path(exists=True, file_okay=False), help="Factor CSV dir.")
+@click.option("--fields", help="sacct field list, for output written with --noheader.")
 @click.option("--draws", default=10_000, show_default=True, help="Monte Carlo draws.")
 @click.option("--by", help="Comma-separated grouping columns.")
 @click.option("--seed", type=int, help="Seed (default: random, and reported).")
@@ -203,6 +218,7 @@ def simulate(
     input_path: str,
     fmt: str | None,
     cluster: str | None,
+    fields: str | None,
     factors: str | None,
     draws: int,
     by: str | None,
@@ -219,16 +235,10 @@ def simulate(
     from fleetcarbon import simulate as run_simulate
 
     t0 = time.perf_counter()
-    jobs = _read_input(input_path, fmt, cluster)
-    with _progress(ctx, draws, "simulating") as advance:
-        done = [0]
-
-        def report(now: int, total: int) -> None:
-            advance(now - done[0])
-            done[0] = now
-
+    jobs = _read_input(input_path, fmt, cluster, fields)
+    with _draws_progress(ctx, draws) as progress:
         summary = run_simulate(
-            jobs, _factors(factors), draws=draws, by=_by(by), seed=seed, progress=report
+            jobs, _factors(factors), draws=draws, by=_by(by), seed=seed, progress=progress
         )
     _say(ctx, f"{draws:,} draws in {time.perf_counter() - t0:.2f} s, seed {summary['seed'][0]}")
     if output:
@@ -285,15 +295,15 @@ def report(
     est = _estimate_in_chunks(ctx, jobs, chosen)
     simulation = draw_frame = None
     if draws > 0:
-        with _progress(ctx, draws, "simulating") as advance:
-            done = [0]
-
-            def step(now: int, total: int) -> None:
-                advance(now - done[0])
-                done[0] = now
-
+        with _draws_progress(ctx, draws) as progress:
             result = simulate_detailed(
-                jobs, chosen, draws=draws, by=_by(by), seed=seed, return_draws=True, progress=step
+                jobs,
+                chosen,
+                draws=draws,
+                by=_by(by),
+                seed=seed,
+                return_draws=True,
+                progress=progress,
             )
         simulation, draw_frame = result.summary, result.draws
     path = write_report(
