@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from fleetcarbon._compat import EXPLODE_KWARGS, JOIN_NULLS_KWARGS
 from fleetcarbon.errors import DroppedRowsWarning, MissingColumnError, SchemaError
 from fleetcarbon.schema import END, START
 from fleetcarbon.simulate import _quantile_name
@@ -243,7 +244,7 @@ def _interval_per_group(
     as_text = [pl.col(c).cast(pl.String) for c in keys]
     left = summary.select(as_text).with_row_index("__fc_row")
     right = simulation.select(*as_text, lo_col, hi_col).unique(keys, keep="first")
-    joined = left.join(right, on=keys, how="left", nulls_equal=True).sort("__fc_row")
+    joined = left.join(right, on=keys, how="left", **JOIN_NULLS_KWARGS).sort("__fc_row")
     return joined.select(pl.col(lo_col, hi_col).cast(pl.Float64).fill_null(np.nan))
 
 
@@ -414,7 +415,7 @@ def over_time_table(
                 s.dt.truncate(freq), e.dt.truncate(freq), interval=freq, closed="both"
             )
         )
-        .explode("period")
+        .explode("period", **EXPLODE_KWARGS)
         .with_columns(__fc_next=period.dt.offset_by(freq))
         .with_columns(
             __fc_overlap=(pl.min_horizontal(e, nxt) - pl.max_horizontal(s, period))

@@ -415,7 +415,7 @@ def _summary_frame(
             out[f"{m}_{name}"] = _sorted_quantile(ordered[:, k, :], q)
             out[f"{m}_se_{name}"] = _quantile_se(ordered[:, k, :], q)
     summary = pl.DataFrame(out)
-    return pl.concat([keys, summary], how="horizontal") if by else summary
+    return keys.hstack(summary) if by else summary
 
 
 def _draws_frame(
@@ -432,7 +432,7 @@ def _draws_frame(
     if not by:
         return frame
     rows = keys.select(pl.all().gather(np.repeat(np.arange(n_groups), n)))
-    return pl.concat([rows, frame], how="horizontal")
+    return rows.hstack(frame)
 
 
 def _per_job_frame(

@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 
 from fleetcarbon import _core
+from fleetcarbon._compat import EXPLODE_KWARGS, lexical_sort_keys
 from fleetcarbon.errors import MissingColumnError
 from fleetcarbon.schema import ACCELERATOR_COUNT
 from fleetcarbon.validation import duration_hours
@@ -44,11 +45,13 @@ def group_index(frame: pl.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pl.
         .with_row_index("__fc_row")
         .group_by(by)
         .agg(pl.col("__fc_row"))
-        .sort(by, nulls_last=True)
+        .sort(lexical_sort_keys(frame, list(by)), nulls_last=True)
     )
     group = np.empty(frame.height, dtype=np.uint32)
     exploded = (
-        rows.with_row_index("__fc_group").select("__fc_group", "__fc_row").explode("__fc_row")
+        rows.with_row_index("__fc_group")
+        .select("__fc_group", "__fc_row")
+        .explode("__fc_row", **EXPLODE_KWARGS)
     )
     group[exploded["__fc_row"].to_numpy()] = exploded["__fc_group"].to_numpy()
     return group, rows.drop("__fc_row")
@@ -140,4 +143,4 @@ def summarize(
         .then(pl.col("embodied_kgco2e") / pl.col("total_kgco2e"))
         .otherwise(None)
     )
-    return pl.concat([keys, out], how="horizontal") if by else out
+    return keys.hstack(out) if by else out
