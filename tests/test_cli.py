@@ -45,7 +45,13 @@ def test_error_is_one_line_with_nonzero_exit(capsys):
 @pytest.mark.parametrize("command", [[], ["demo"], ["estimate"], ["simulate"], ["factors"]])
 def test_help_has_examples(capsys, command):
     assert main([*command, "--help"]) == 0
-    assert "Examples:" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "\\b" not in out
+    # Examples keep their own lines (click's no-rewrap marker must be a real \b).
+    lines = [line.strip() for line in out.splitlines()]
+    assert "Examples:" in lines
+    examples = [line for line in lines if line.startswith("fleetcarbon ")]
+    assert examples, out
 
 
 @pytest.fixture

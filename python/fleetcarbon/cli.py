@@ -39,7 +39,7 @@ class _Group(click.Group):
 @click.version_option(package_name="fleetcarbon")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
-    r"""Lifecycle carbon of compute jobs.
+    """Lifecycle carbon of compute jobs.
 
     \b
     Examples:
@@ -162,12 +162,28 @@ def _print_table(frame: pl.DataFrame) -> None:
 INPUT_FORMAT = click.Choice(["sacct", "parquet", "csv"])
 
 
+def input_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Add the options saying where jobs come from: INPUT, format, cluster, fields, factors."""
+    decorators = [
+        click.argument("input_path", metavar="INPUT"),
+        click.option(
+            "--format", "fmt", type=INPUT_FORMAT, help="Input format (default: by extension)."
+        ),
+        click.option(
+            "--cluster", type=click.Path(exists=True), help="Cluster config (TOML), for sacct."
+        ),
+        click.option("--fields", help="sacct field list, for output written with --noheader."),
+        click.option(
+            "--factors", type=click.Path(exists=True, file_okay=False), help="Factor CSV dir."
+        ),
+    ]
+    for decorate in reversed(decorators):
+        command = decorate(command)
+    return command
+
+
 @cli.command()
-@click.argument("input_path", metavar="INPUT")
-@click.option("--format", "fmt", type=INPUT_FORMAT, help="Input format (default: by extension).")
-@click.option("--cluster", type=click.Path(exists=True), help="Cluster config (TOML), for sacct.")
-@click.option("--fields", help="sacct field list, for output written with --noheader.")
-@click.option("--factors", type=click.Path(exists=True, file_okay=False), help="Factor CSV dir.")
+@input_options
 @click.option("--by", help="Comma-separated columns for the printed summary.")
 @click.option("-o", "--output", help="Write per-job estimates (.parquet or .csv).")
 @click.pass_context
@@ -181,7 +197,7 @@ def estimate(
     by: str | None,
     output: str | None,
 ) -> None:
-    r"""Estimate energy and lifecycle carbon of every job in INPUT.
+    """Estimate energy and lifecycle carbon of every job in INPUT.
 
     \b
     Examples:
@@ -203,11 +219,7 @@ def estimate(
 
 
 @cli.command()
-@click.argument("input_path", metavar="INPUT")
-@click.option("--format", "fmt", type=INPUT_FORMAT, help="Input format (default: by extension).")
-@click.option("--cluster", type=click.Path(exists=True), help="Cluster config (TOML), for sacct.")
-@click.option("--factors", type=click.Path(exists=True, file_okay=False), help="Factor CSV dir.")
-@click.option("--fields", help="sacct field list, for output written with --noheader.")
+@input_options
 @click.option("--draws", default=10_000, show_default=True, help="Monte Carlo draws.")
 @click.option("--by", help="Comma-separated grouping columns.")
 @click.option("--seed", type=int, help="Seed (default: random, and reported).")
@@ -225,7 +237,7 @@ def simulate(
     seed: int | None,
     output: str | None,
 ) -> None:
-    r"""Monte Carlo uncertainty of the totals of INPUT, per group.
+    """Monte Carlo uncertainty of the totals of INPUT, per group.
 
     \b
     Examples:
@@ -256,11 +268,7 @@ def simulate(
 
 
 @cli.command()
-@click.argument("input_path", metavar="INPUT")
-@click.option("--format", "fmt", type=INPUT_FORMAT, help="Input format (default: by extension).")
-@click.option("--cluster", type=click.Path(exists=True), help="Cluster config (TOML), for sacct.")
-@click.option("--fields", help="sacct field list, for output written with --noheader.")
-@click.option("--factors", type=click.Path(exists=True, file_okay=False), help="Factor CSV dir.")
+@input_options
 @click.option("--by", help="Comma-separated grouping columns.")
 @click.option("--draws", default=2_000, show_default=True, help="Monte Carlo draws (0: none).")
 @click.option("--seed", type=int, help="Seed of the Monte Carlo (default: random, reported).")
@@ -280,7 +288,7 @@ def report(
     html: bool,
     output: str,
 ) -> None:
-    r"""Write a report (Markdown or HTML) with tables and figures for INPUT.
+    """Write a report (Markdown or HTML) with tables and figures for INPUT.
 
     \b
     Examples:
@@ -322,7 +330,7 @@ def report(
 @click.option("--seed", default=0, show_default=True, help="Fleet seed.")
 @click.option("--threads", type=click.IntRange(min=1), help="Threads for the Rust core.")
 def demo(jobs: int, seed: int, threads: int | None) -> None:
-    r"""Estimate a seeded synthetic fleet and print a summary per team and phase.
+    """Estimate a seeded synthetic fleet and print a summary per team and phase.
 
     \b
     Examples:
@@ -368,7 +376,7 @@ def demo(jobs: int, seed: int, threads: int | None) -> None:
 
 @cli.group()
 def factors() -> None:
-    r"""Inspect or export the bundled factor tables.
+    """Inspect or export the bundled factor tables.
 
     \b
     Examples:
