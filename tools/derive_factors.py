@@ -638,6 +638,28 @@ def load_ba(shared: Path, ba_rows: list[dict[str, str]]):
     return out
 
 
+def subnational_row(key, name, country, v, lo, hi, src, year, basis, note):
+    """A `regions.csv` row of kind subnational (no market factor, generic datacenter)."""
+    return {
+        "key": key,
+        "kind": "subnational",
+        "name": name,
+        "country_iso2": country,
+        "provider": "",
+        "grid_zone": key,
+        "grid_kgco2e_per_kwh": fnum(v, 4),
+        "grid_kgco2e_per_kwh_low": fnum(lo, 4),
+        "grid_kgco2e_per_kwh_high": fnum(hi, 4),
+        "grid_source": src,
+        "year": str(year),
+        "basis": basis,
+        "market_kgco2e_per_kwh": "",
+        "market_source": "",
+        "default_datacenter": "generic",
+        "note": note,
+    }
+
+
 def build_regions(shared, consts, lic):
     c = {k: float(v["value"]) for k, v in consts.items() if k.startswith(("grid_", "cloud_"))}
     rel, rel_old, rel_sub = (
@@ -736,27 +758,21 @@ def build_regions(shared, consts, lic):
         loc = GA_TO_ISO_3166_2.get(loc, loc)
         v = float(r["carbonIntensity"]) / 1000.0
         lo, hi = band(v, rel_sub, absb)
-        rows[loc] = {
-            "key": loc,
-            "kind": "subnational",
-            "name": r["regionName"].strip(),
-            "country_iso2": loc[:2],
-            "provider": "",
-            "grid_zone": loc,
-            "grid_kgco2e_per_kwh": fnum(v, 4),
-            "grid_kgco2e_per_kwh_low": fnum(lo, 4),
-            "grid_kgco2e_per_kwh_high": fnum(hi, 4),
-            "grid_source": "greenalgorithms-v3",
-            "year": "2020",
-            "basis": "mixed;generation",
-            "market_kgco2e_per_kwh": "",
-            "market_source": "",
-            "default_datacenter": "generic",
-            "note": (
+        rows[loc] = subnational_row(
+            loc,
+            r["regionName"].strip(),
+            loc[:2],
+            v,
+            lo,
+            hi,
+            "greenalgorithms-v3",
+            2020,
+            "mixed;generation",
+            (
                 f"Green Algorithms v3 CI_aggregated ({r['source'].strip()[:60]}); ~2019-2020 "
                 f"vintage, +/-{int(rel_sub * 100)}% (min +/-{absb})."
             ),
-        }
+        )
         zone[loc] = (v, lo, hi, 2020, "greenalgorithms-v3", "mixed;generation")
 
     # US sub-national grids: eGRID subregions (NREL file, 2019) and balancing
@@ -773,30 +789,24 @@ def build_regions(shared, consts, lic):
         hi = min(GRID_CAP, hi + c["grid_direct_lifecycle_abs"])
         key = f"US-EGRID-{code}"
         src = ids("nrel-egrid-annual", "usepa-egrid")
-        rows[key] = {
-            "key": key,
-            "kind": "subnational",
-            "name": f"{egrid_names[code]} (eGRID {code})",
-            "country_iso2": "US",
-            "provider": "",
-            "grid_zone": key,
-            "grid_kgco2e_per_kwh": fnum(v, 4),
-            "grid_kgco2e_per_kwh_low": fnum(lo, 4),
-            "grid_kgco2e_per_kwh_high": fnum(hi, 4),
-            "grid_source": src,
-            "year": str(y),
-            "basis": "direct;generation",
-            "market_kgco2e_per_kwh": "",
-            "market_source": "",
-            "default_datacenter": "generic",
-            "note": (
+        rows[key] = subnational_row(
+            key,
+            f"{egrid_names[code]} (eGRID {code})",
+            "US",
+            v,
+            lo,
+            hi,
+            src,
+            y,
+            "direct;generation",
+            (
                 f"eGRID{y} subregion annual CO2e output emission rate {fnum(lb, 0)} lb/MWh "
                 f"(NREL OpenStudio copy) x 0.45359237/1000. Direct (combustion) and "
                 f"generation-based. Stale: +/-{fnum(r_ * 100, 0)}% (+/-{fnum(rel * 100, 0)}% + "
                 f"{fnum(stale * 100, 0)}%/yr since {y} to {fnum(ref_year, 0)}; min +/-{absb}), "
                 f"high x{d2l} + {c['grid_direct_lifecycle_abs']} for lifecycle upstream."
             ),
-        }
+        )
         zone[key] = (float(fnum(v, 4)), lo, hi, y, src, "direct;generation")
 
     ba_rows = read_csv(FIGURES / "balancing_authorities.csv")
@@ -808,23 +818,17 @@ def build_regions(shared, consts, lic):
         lo, hi = band(v, r_, abs_ba)
         key = f"US-BA-{code}"
         src = ids("hpe-dc-rl", b["source"])
-        rows[key] = {
-            "key": key,
-            "kind": "subnational",
-            "name": f"{b['name']} (balancing authority {code})",
-            "country_iso2": "US",
-            "provider": "",
-            "grid_zone": key,
-            "grid_kgco2e_per_kwh": fnum(v, 4),
-            "grid_kgco2e_per_kwh_low": fnum(lo, 4),
-            "grid_kgco2e_per_kwh_high": fnum(hi, 4),
-            "grid_source": src,
-            "year": str(y),
-            "basis": "lifecycle;generation",
-            "market_kgco2e_per_kwh": "",
-            "market_source": "",
-            "default_datacenter": "generic",
-            "note": (
+        rows[key] = subnational_row(
+            key,
+            f"{b['name']} (balancing authority {code})",
+            "US",
+            v,
+            lo,
+            hi,
+            src,
+            y,
+            "lifecycle;generation",
+            (
                 f"{y} generation-weighted mean of dc-rl's hourly avg_CI (EIA-930 net generation "
                 f"by fuel x IPCC AR5 lifecycle medians; imports ignored) over {used} hours"
                 + (f" ({skipped} hours with missing data skipped)" if skipped else "")
@@ -832,7 +836,7 @@ def build_regions(shared, consts, lic):
                 f"(+/-{fnum(rel * 100, 0)}% + {fnum(stale * 100, 0)}%/yr since {y}; "
                 f"min +/-{abs_ba}). {b['note']}"
             ).strip(),
-        }
+        )
         zone[key] = (float(fnum(v, 4)), lo, hi, y, src, "lifecycle;generation")
 
     # Cloud regions.
