@@ -165,11 +165,6 @@ impl Dist {
         Ok(dist)
     }
 
-    /// Whether every draw is the same value.
-    pub fn is_fixed(&self) -> bool {
-        matches!(self, Dist::Fixed(_))
-    }
-
     /// One sample, using as many uniforms from `rng` as the family needs.
     #[inline]
     pub fn sample(&self, rng: &mut DrawRng, pool: &[f64]) -> f64 {
