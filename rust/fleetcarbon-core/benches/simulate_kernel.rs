@@ -5,8 +5,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use fleetcarbon_core::dist::{code, Dist};
-use fleetcarbon_core::rng::{mix64, stream, DrawRng};
-use fleetcarbon_core::simulate::{simulate, JobNoise, RowDists, Simulation};
+use fleetcarbon_core::rng::mix64;
+use fleetcarbon_core::simulate::{rng_fma_floor, simulate, JobNoise, RowDists, Simulation};
 use fleetcarbon_core::{Factor, FactorTables, JobColumns, RowIndex, Table, MISSING, N_FACTORS};
 
 fn tables() -> FactorTables {
@@ -97,20 +97,7 @@ fn main() {
     let (_, per_job) = time(|| black_box(simulate(&sim(true), &t, &rd, &JobNoise::default())));
     let (_, both) = time(|| black_box(simulate(&sim(true), &t, &rd, &noise)));
     // The machine's limit: one keyed uniform and one FMA per job-draw, on all threads.
-    let (_, bare) = time(|| {
-        use rayon::prelude::*;
-        (0..n as u64)
-            .into_par_iter()
-            .map(|j| {
-                let s = stream(1, j);
-                let mut acc = 0.0;
-                for d in 0..draws as u64 {
-                    acc = DrawRng::new(s, d).uniform().mul_add(1.5, acc);
-                }
-                acc
-            })
-            .sum::<f64>()
-    });
+    let (_, bare) = time(|| black_box(rng_fma_floor(n as u64, draws as u64)));
     let ns = |s: f64| s * 1e9 / evals;
     println!("simulate, {n} jobs x {draws} draws:");
     println!(

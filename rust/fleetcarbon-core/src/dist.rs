@@ -233,17 +233,15 @@ impl TriangularSampler {
         }
     }
 
-    /// The value at probability `u`. Both arms are computed so that the choice
-    /// compiles to a select, not a branch that mispredicts half the time.
-    #[inline]
+    /// The value at probability `u`. Written with selects and one square root,
+    /// not a branch that mispredicts half the time, so loops over it vectorize.
+    #[inline(always)]
     pub fn at(&self, u: f64) -> f64 {
-        let below = self.low + (u * self.left).sqrt();
-        let above = self.high - ((1.0 - u) * self.right).sqrt();
-        if u < self.split {
-            below
-        } else {
-            above
-        }
+        // Arms blended by a 0/1 weight (exact, as every term is finite) so that
+        // loops over this vectorize: low + sqrt(u·left) or high - sqrt((1-u)·right).
+        let w = f64::from(u8::from(u < self.split));
+        let root = (w * (u * self.left) + (1.0 - w) * ((1.0 - u) * self.right)).sqrt();
+        w * self.low + (1.0 - w) * self.high + (2.0 * w - 1.0) * root
     }
 }
 
@@ -260,38 +258,54 @@ pub fn normal_cdf(x: f64) -> f64 {
 }
 
 /// Standard normal quantile: Wichura's AS241 (PPND16), about 1e-16 relative accuracy.
-// The coefficients are transcribed as published (Applied Statistics 37(3), 1988).
-#[allow(clippy::inconsistent_digit_grouping, clippy::excessive_precision)]
+/// The coefficients are transcribed as published (Applied Statistics 37(3), 1988).
+#[inline]
 pub fn normal_quantile(p: f64) -> f64 {
     let q = p - 0.5;
-    if q.abs() <= 0.425 {
-        let r = 0.180625 - q * q;
-        return q
-            * (((((((2509.080_928_730_122_7 * r + 33430.575_583_588_128) * r
-                + 67265.770_927_008_7)
-                * r
-                + 45921.953_931_549_87)
-                * r
-                + 13731.693_765_509_461)
-                * r
-                + 1971.590_950_306_551_3)
-                * r
-                + 133.141_667_891_784_38)
-                * r
-                + 3.387_132_872_796_366_5)
-            / (((((((5226.495_278_852_545 * r + 28729.085_735_721_943) * r
-                + 39307.895_800_092_71)
-                * r
-                + 21213.794_301_586_597)
-                * r
-                + 5394.196_021_424_751)
-                * r
-                + 687.187_007_492_057_9)
-                * r
-                + 42.313_330_701_600_91)
-                * r
-                + 1.0);
+    if q.abs() <= NORMAL_CENTRAL {
+        normal_quantile_central(q)
+    } else {
+        normal_quantile_tail(p, q)
     }
+}
+
+/// Half-width of AS241's central region in `q = p - 0.5`.
+pub const NORMAL_CENTRAL: f64 = 0.425;
+
+/// AS241's central region (`|p - 0.5| <= 0.425`, 85% of uniforms): one rational
+/// function, branch-free, so loops over it vectorize.
+#[allow(clippy::inconsistent_digit_grouping, clippy::excessive_precision)]
+#[inline(always)]
+pub fn normal_quantile_central(q: f64) -> f64 {
+    let r = 0.180625 - q * q;
+    q * (((((((2509.080_928_730_122_7 * r + 33430.575_583_588_128) * r + 67265.770_927_008_7)
+        * r
+        + 45921.953_931_549_87)
+        * r
+        + 13731.693_765_509_461)
+        * r
+        + 1971.590_950_306_551_3)
+        * r
+        + 133.141_667_891_784_38)
+        * r
+        + 3.387_132_872_796_366_5)
+        / (((((((5226.495_278_852_545 * r + 28729.085_735_721_943) * r + 39307.895_800_092_71)
+            * r
+            + 21213.794_301_586_597)
+            * r
+            + 5394.196_021_424_751)
+            * r
+            + 687.187_007_492_057_9)
+            * r
+            + 42.313_330_701_600_91)
+            * r
+            + 1.0)
+}
+
+/// AS241's tails (`|p - 0.5| > 0.425`), given `p` and `q = p - 0.5`.
+#[allow(clippy::inconsistent_digit_grouping, clippy::excessive_precision)]
+#[inline]
+pub fn normal_quantile_tail(p: f64, q: f64) -> f64 {
     let mut r = if q < 0.0 { p } else { 1.0 - p };
     r = (-r.ln()).sqrt();
     let x = if r <= 5.0 {

@@ -12,7 +12,9 @@ pub mod dist;
 pub mod error;
 pub mod estimate;
 pub mod factors;
+pub mod quantiles;
 pub mod rng;
+pub mod sampling;
 pub mod simulate;
 pub mod summation;
 

@@ -11,7 +11,7 @@
 const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// SplitMix64's output function: a bijective avalanche mix of 64 bits.
-#[inline]
+#[inline(always)]
 pub fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -65,8 +65,34 @@ impl DrawRng {
     /// Next uniform variate in the open interval (0, 1).
     #[inline]
     pub fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+        to_uniform(self.next_u64())
     }
+}
+
+/// The first uniform of a draw: `DrawRng::with_mixed_draw(stream, mixed).uniform()`,
+/// as a pure function so that loops over draws vectorize.
+#[inline(always)]
+pub fn first_uniform(stream: u64, mixed: u64) -> f64 {
+    to_uniform_by_halves(mix64(stream ^ mixed))
+}
+
+/// The top 53 bits as a uniform in the open interval (0, 1): `(k + 0.5) / 2^53`.
+#[inline(always)]
+fn to_uniform(bits: u64) -> f64 {
+    ((bits >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+}
+
+/// [`to_uniform`] with the integer conversion done by exponent tricks on its two
+/// 32-bit halves (exact, hence bit-identical), because x86 before AVX-512 has no
+/// vector u64-to-f64 conversion and the compiler would convert lane by lane.
+#[inline(always)]
+pub(crate) fn to_uniform_by_halves(bits: u64) -> f64 {
+    const TWO_52: f64 = 4_503_599_627_370_496.0;
+    let exponent_52 = TWO_52.to_bits();
+    let k = bits >> 11;
+    let low = f64::from_bits(exponent_52 | (k & 0xFFFF_FFFF)) - TWO_52;
+    let high = f64::from_bits(exponent_52 | (k >> 32)) - TWO_52;
+    (high * 4_294_967_296.0 + low + 0.5) * (1.0 / (1u64 << 53) as f64)
 }
 
 /// FNV-1a (64-bit) of bytes: the stable hash of string record keys.
@@ -89,6 +115,8 @@ mod tests {
         assert_ne!(a, DrawRng::new(s, 6).uniform());
         assert_ne!(a, DrawRng::new(stream(43, 7), 5).uniform());
         assert_ne!(a, DrawRng::new(stream(42, 8), 5).uniform());
+        let first = first_uniform(s, mixed_draw(5));
+        assert_eq!(a.to_bits(), first.to_bits());
     }
 
     #[test]
@@ -110,6 +138,25 @@ mod tests {
             .sum();
         assert!(chi2 < 27.9, "chi-square {chi2} (9 dof, p=0.001)");
         assert!((sum / n as f64 - 0.5).abs() < 0.003);
+    }
+
+    #[test]
+    fn uniform_by_halves_is_exact() {
+        let edge = [
+            0,
+            1 << 11,
+            (1 << 43) - 1,
+            1 << 43,
+            u64::MAX,
+            u64::MAX - (1 << 11),
+        ];
+        let spread = (0..100_000u64).map(mix64);
+        for bits in edge.into_iter().chain(spread) {
+            assert_eq!(
+                to_uniform(bits).to_bits(),
+                to_uniform_by_halves(bits).to_bits()
+            );
+        }
     }
 
     #[test]

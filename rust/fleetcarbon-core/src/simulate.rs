@@ -26,13 +26,16 @@
 
 use std::collections::HashMap;
 
+use multiversion::multiversion;
 use rayon::prelude::*;
 
 use crate::dist::Dist;
 use crate::error::{CoreError, CoreResult};
 use crate::estimate::{check_jobs, optional, resolve_rows, JobColumns, Rows, HOURS_PER_YEAR};
 use crate::factors::{Factor, FactorTables, Table, MISSING, N_FACTORS};
-use crate::rng::{mix64, mixed_draw, stream, DrawRng};
+use crate::quantiles;
+use crate::rng::{first_uniform, mix64, mixed_draw, stream};
+use crate::sampling::fill;
 use crate::summation::NeumaierSum;
 
 /// Simulated metrics, in the order of the `group_draws` layout.
@@ -182,17 +185,11 @@ struct Srcs<'a> {
 
 /// Add a job's or cell's energy, operational and embodied carbon of every draw
 /// into `out` (`[metric][draw]`; the total is formed once per group at the end),
-/// and write its totals into `totals` when given. Returns the sum and the
-/// minimum of those totals (for the per-job mean and the choice of selection).
-/// Branch-free over draws: a term whose coefficient is zero multiplies finite
-/// values by zero.
-fn accumulate(
-    t: &Terms,
-    s: &Srcs<'_>,
-    draws: usize,
-    out: &mut [f64],
-    totals: Option<&mut [f64]>,
-) -> (f64, f64) {
+/// and write its totals into `totals` when given. Branch-free over draws: a term
+/// whose coefficient is zero multiplies finite values by zero. Compiled for AVX2
+/// too (identical bits: Rust never fuses `a * b + c` on its own).
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn accumulate(t: &Terms, s: &Srcs<'_>, draws: usize, out: &mut [f64], totals: Option<&mut [f64]>) {
     let (it_out, rest) = out.split_at_mut(draws);
     let (op_out, rest) = rest.split_at_mut(draws);
     let emb_out = &mut rest[..draws];
@@ -224,22 +221,44 @@ fn accumulate(
     }
     match totals {
         Some(tot) => {
-            let (mut sum, mut min) = (0.0, f64::INFINITY);
             for (d, x) in tot[..draws].iter_mut().enumerate() {
-                let total = draw!(d);
-                *x = total;
-                sum += total;
-                min = min.min(total);
+                *x = draw!(d);
             }
-            (sum, min)
         }
         None => {
             for d in 0..draws {
                 let _ = draw!(d);
             }
-            (0.0, 0.0)
         }
     }
+}
+
+/// Lanes of the per-job sum (a fixed number: part of the summation order).
+const LANES: usize = 8;
+
+/// Sum of `values` in [`LANES`] interleaved lanes combined pairwise: a fixed
+/// order, so the same bits on every build, and no loop-carried dependency.
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn lane_sum(values: &[f64]) -> f64 {
+    let mut sum = [0.0; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for l in 0..LANES {
+            sum[l] += chunk[l];
+        }
+    }
+    for (l, &x) in rest.iter().enumerate() {
+        sum[l] += x;
+    }
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for l in 0..width {
+            sum[l] += sum[l + width];
+        }
+    }
+    sum[0]
 }
 
 /// `pue × grid` per (datacenter, region) and `(1 + facility) / (lifetime × use_rate)`
@@ -521,7 +540,7 @@ fn stream_block(ctx: &Context<'_>, block: &[usize]) -> CoreResult<BlockResult> {
     let mut groups: Vec<(u32, Vec<f64>)> = Vec::new();
     let mut jobs_out = Vec::new();
     let mut totals = vec![0.0; draws];
-    let mut bits = Vec::with_capacity(draws);
+    let mut select_scratch = quantiles::Scratch::default();
     let mut scratch = JobScratch::new(draws);
     for &i in block {
         let (t, basis) = job_terms(&sim.jobs, i);
@@ -533,7 +552,7 @@ fn stream_block(ctx: &Context<'_>, block: &[usize]) -> CoreResult<BlockResult> {
         let srcs = job_srcs(ctx, &t, basis, i, &mut scratch)?;
         let want_totals = sim.per_job_quantiles.is_some();
         let out = &mut groups[slot].1;
-        let (sum, min) = accumulate(
+        accumulate(
             &t,
             &srcs,
             draws,
@@ -541,7 +560,8 @@ fn stream_block(ctx: &Context<'_>, block: &[usize]) -> CoreResult<BlockResult> {
             want_totals.then_some(&mut totals[..]),
         );
         if let Some(qs) = sim.per_job_quantiles {
-            let stats = order_statistics_with(&mut totals, qs, &mut bits, min >= 0.0);
+            let sum = lane_sum(&totals);
+            let stats = quantiles::order_statistics_with(&totals, qs, &mut select_scratch);
             jobs_out.push((i, sum / draws as f64, stats));
         }
     }
@@ -568,31 +588,6 @@ impl JobScratch {
             op: vec![0.0; draws],
             emb: vec![0.0; draws],
             overrides: std::array::from_fn(|_| vec![0.0; draws]),
-        }
-    }
-}
-
-fn fill(buffer: &mut [f64], dist: &Dist, stream_key: u64, mixed_draws: &[u64], pool: &[f64]) {
-    let uniform = |m: u64| DrawRng::with_mixed_draw(stream_key, m).uniform();
-    // The common per-job families get their own loop, with the match hoisted out;
-    // each value is the same as `dist.sample` would give.
-    match *dist {
-        Dist::Fixed(v) => buffer.fill(v),
-        Dist::Triangular { low, mode, high } => {
-            let sampler = crate::dist::TriangularSampler::new(low, mode, high);
-            for (x, &m) in buffer.iter_mut().zip(mixed_draws) {
-                *x = sampler.at(uniform(m));
-            }
-        }
-        Dist::Uniform { low, high } => {
-            for (x, &m) in buffer.iter_mut().zip(mixed_draws) {
-                *x = low + (high - low) * uniform(m);
-            }
-        }
-        _ => {
-            for (x, &m) in buffer.iter_mut().zip(mixed_draws) {
-                *x = dist.sample(&mut DrawRng::with_mixed_draw(stream_key, m), pool);
-            }
         }
     }
 }
@@ -814,81 +809,32 @@ fn shared_draws(
     Ok(SharedDraws { draws })
 }
 
-/// The `q`-quantiles of `values` by the inverse empirical CDF (order statistic
-/// `ceil(q n)`), selecting in place: the middle rank first, then each side, so
-/// three quantiles cost about two passes.
-pub fn order_statistics(values: &mut [f64], qs: &[f64]) -> Vec<f64> {
-    let non_negative = values.iter().all(|&x| x >= 0.0);
-    order_statistics_with(values, qs, &mut Vec::new(), non_negative)
-}
-
-/// [`order_statistics`] with a reusable buffer for the integer keys, given
-/// whether every value is non-negative.
-fn order_statistics_with(
-    values: &mut [f64],
-    qs: &[f64],
-    bits: &mut Vec<u64>,
-    non_negative: bool,
-) -> Vec<f64> {
-    let n = values.len();
-    if n == 0 {
-        return vec![f64::NAN; qs.len()];
-    }
-    let rank = |q: f64| ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
-    let mut wanted: Vec<(usize, usize)> =
-        qs.iter().enumerate().map(|(k, &q)| (rank(q), k)).collect();
-    wanted.sort_unstable();
-    if non_negative {
-        // Non-negative floats order as their bit patterns do, and integers select faster.
-        bits.clear();
-        bits.extend(values.iter().map(|x| x.to_bits()));
-        let mut out = vec![0u64; qs.len()];
-        select_ranks(bits, 0, &wanted, &mut out, |x: &u64, y: &u64| x.cmp(y));
-        return out.into_iter().map(f64::from_bits).collect();
-    }
-    let mut out = vec![0.0; qs.len()];
-    select_ranks(values, 0, &wanted, &mut out, |x: &f64, y: &f64| {
-        x.total_cmp(y)
-    });
-    out
-}
-
-/// Select the ranks `wanted` (sorted, all within `offset..offset + values.len()`).
-fn select_ranks<T: Copy, F: Fn(&T, &T) -> std::cmp::Ordering + Copy>(
-    values: &mut [T],
-    offset: usize,
-    wanted: &[(usize, usize)],
-    out: &mut [T],
-    cmp: F,
-) {
-    if wanted.is_empty() {
-        return;
-    }
-    let (r, _) = wanted[wanted.len() / 2];
-    let (left, x, right) = values.select_nth_unstable_by(r - offset, cmp);
-    let below = wanted.partition_point(|&(w, _)| w < r);
-    let above = wanted.partition_point(|&(w, _)| w <= r);
-    for &(_, k) in &wanted[below..above] {
-        out[k] = *x;
-    }
-    select_ranks(left, offset, &wanted[..below], out, cmp);
-    select_ranks(right, r + 1, &wanted[above..], out, cmp);
-}
-
 /// The machine's floor for job-draw evaluations: one keyed uniform and one
-/// fused multiply-add per (job, draw), on all threads. Returns the sum so that
-/// the work cannot be optimized away. Benchmarks time it next to [`simulate`].
+/// fused multiply-add per (job, draw), on all threads, vectorized as the kernels
+/// are (AVX2 and FMA where the CPU has them). Returns the sum so that the work
+/// cannot be optimized away. Benchmarks time it next to [`simulate`].
 pub fn rng_fma_floor(jobs: u64, draws: u64) -> f64 {
     let mixed: Vec<u64> = (0..draws).map(mixed_draw).collect();
     (0..jobs)
         .into_par_iter()
-        .map(|j| {
-            let s = stream(1, j);
-            mixed.iter().fold(0.0, |acc, &m| {
-                DrawRng::with_mixed_draw(s, m).uniform().mul_add(1.5, acc)
-            })
-        })
+        .map(|j| uniform_fma_sum(stream(1, j), &mixed))
         .sum()
+}
+
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn uniform_fma_sum(stream_key: u64, mixed: &[u64]) -> f64 {
+    let mut acc = [0.0; LANES];
+    let chunks = mixed.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for l in 0..LANES {
+            acc[l] = first_uniform(stream_key, chunk[l]).mul_add(1.5, acc[l]);
+        }
+    }
+    for &m in rest {
+        acc[0] = first_uniform(stream_key, m).mul_add(1.5, acc[0]);
+    }
+    lane_sum(&acc)
 }
 
 fn check_inputs(
@@ -1156,18 +1102,6 @@ mod tests {
         let n = f.duration.len();
         assert_eq!(many.per_job_mean[0], reversed.per_job_mean[n - 1]);
         Ok(())
-    }
-
-    #[test]
-    fn order_statistics_match_sorting() {
-        let mut v: Vec<f64> = (0..1000).map(|i| ((i * 7919) % 1000) as f64).collect();
-        let qs = [0.05, 0.5, 0.95, 0.0, 1.0, 0.5, 0.951];
-        let got = order_statistics(&mut v, &qs);
-        assert_eq!(got, vec![49.0, 499.0, 949.0, 0.0, 999.0, 499.0, 950.0]);
-        let mut signed: Vec<f64> = (0..1000)
-            .map(|i| ((i * 7919) % 1000) as f64 - 500.0)
-            .collect();
-        assert_eq!(order_statistics(&mut signed, &[0.5]), vec![-1.0]);
     }
 
     #[test]
