@@ -71,6 +71,7 @@ def _job_rows(jobs: pl.DataFrame, factors: Factors) -> list[dict]:
         energy, power = job.get("energy_kwh"), job.get("avg_power_w")
         k = 0.0
         modelled = energy is None and power is None
+        metered = energy is not None
         if energy is not None:
             k = energy
         elif power is not None:
@@ -83,6 +84,7 @@ def _job_rows(jobs: pl.DataFrame, factors: Factors) -> list[dict]:
                 "gb": gb,
                 "k": k,
                 "modelled": modelled,
+                "metered": metered,
                 "acc": acc["key"] if acc else None,
                 "cpu": cpu["key"],
                 "region": region["key"],
@@ -105,9 +107,14 @@ def simulate_python(
     draws: int = 1000,
     seed: int = 0,
     power_fraction_noise: Distribution | None = None,
+    energy_noise: Distribution | None = None,
     distributions=None,
 ) -> np.ndarray:
     """Fleet ``total_kgco2e`` per draw, one job and one draw at a time.
+
+    ``power_fraction_noise`` is drawn per modelled accelerator job and
+    ``energy_noise`` multiplies each metered job's energy, as ``simulate``'s
+    ``noise={"power_fraction": ..., "energy_kwh": ...}`` do.
 
     Returns
     -------
@@ -118,15 +125,17 @@ def simulate_python(
     rng = np.random.default_rng(seed)
     theta = _draw_tables(factors, draws, rng, distributions)
     noise = _sampler(power_fraction_noise, rng) if power_fraction_noise else None
+    meter = _sampler(energy_noise, rng) if energy_noise else None
     totals = [0.0] * draws
     for job in _job_rows(jobs, factors):
         pf_draws = noise(draws) if noise is not None and job["modelled"] and job["n"] else None
+        k_draws = meter(draws) if meter is not None and job["metered"] else None
         for d in range(draws):
 
             def v(factor: str, key: str, d: int = d) -> float:
                 return float(theta[(factor, key)][d])
 
-            it = job["k"]
+            it = job["k"] * float(k_draws[d]) if k_draws is not None else job["k"]
             if job["modelled"]:
                 if job["n"]:
                     pf = (
@@ -178,6 +187,9 @@ def simulate_numpy(
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Fleet ``total_kgco2e`` per draw, vectorized over chunks of jobs × draws.
 
+    The noises are those of :func:`simulate_python`. Per-job quantiles are the
+    inverse empirical CDF, as ``simulate`` reports them.
+
     Returns
     -------
     np.ndarray
@@ -209,6 +221,7 @@ def simulate_numpy(
         h, n = r["h"].to_numpy()[:, None], r["n"].to_numpy().astype(float)[:, None]
         cores, gb = r["cores"].to_numpy().astype(float)[:, None], r["gb"].to_numpy()[:, None]
         modelled, k = r["modelled"].to_numpy()[:, None], r["k"].to_numpy()[:, None]
+        metered = r["metered"].to_numpy()[:, None]
         pf = np.broadcast_to(param("power_fraction"), (r.height, draws))
         if power_fraction_noise is not None:
             noisy = (modelled & (n > 0)).ravel()
@@ -216,7 +229,7 @@ def simulate_numpy(
         acc_w = table("tdp_w", r["acc"]) * pf + table("host_power_w", r["acc"])
         cpu_w = cores * table("core_power_w", r["cpu"]) + gb * param("memory_power_w_per_gb")
         if energy_noise is not None:
-            k = k * meter((r.height, draws))
+            k = np.where(metered, k * meter((r.height, draws)), k)
         it = k + np.where(modelled, np.where(n > 0, n * acc_w, cpu_w) * h / 1000, 0.0)
         op = it * table("pue", r["dc"]) * table("grid_kgco2e_per_kwh", r["region"])
         hw = np.where(
@@ -230,7 +243,7 @@ def simulate_numpy(
         job_totals = op + emb
         totals += job_totals.sum(axis=0)
         if per_job_quantiles is not None:
-            quantiles = np.quantile(job_totals, per_job_quantiles, axis=1).T
+            quantiles = np.quantile(job_totals, per_job_quantiles, axis=1, method="inverted_cdf").T
             per_job.append(np.column_stack([job_totals.mean(axis=1), quantiles]))
     if per_job_quantiles is not None:
         return totals, np.vstack(per_job)

@@ -9,33 +9,45 @@
 
 use multiversion::multiversion;
 
-/// Reusable buffer of [`order_statistics_with`].
+/// Reusable buffers of [`order_statistics_into`].
 #[derive(Debug, Default)]
 pub struct Scratch {
     keys: Vec<u64>,
+    wanted: Vec<(usize, usize)>,
+    selected: Vec<u64>,
 }
 
 /// The `q`-quantiles of `values` (inverse empirical CDF; NaN for no values).
 pub fn order_statistics(values: &[f64], qs: &[f64]) -> Vec<f64> {
-    order_statistics_with(values, qs, &mut Scratch::default())
+    let mut out = vec![0.0; qs.len()];
+    order_statistics_into(values, qs, &mut Scratch::default(), &mut out);
+    out
 }
 
-/// [`order_statistics`] with a reusable buffer.
-pub fn order_statistics_with(values: &[f64], qs: &[f64], scratch: &mut Scratch) -> Vec<f64> {
+/// [`order_statistics`] into `out` (one value per `q`), with reusable buffers.
+pub fn order_statistics_into(values: &[f64], qs: &[f64], scratch: &mut Scratch, out: &mut [f64]) {
     let n = values.len();
     if n == 0 {
-        return vec![f64::NAN; qs.len()];
+        out.fill(f64::NAN);
+        return;
     }
+    let Scratch {
+        keys,
+        wanted,
+        selected,
+    } = scratch;
     let rank = |q: f64| ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
-    let mut wanted: Vec<(usize, usize)> =
-        qs.iter().enumerate().map(|(k, &q)| (rank(q), k)).collect();
+    wanted.clear();
+    wanted.extend(qs.iter().enumerate().map(|(k, &q)| (rank(q), k)));
     wanted.sort_unstable();
-    let keys = &mut scratch.keys;
     keys.resize(n, 0);
     to_keys(values, keys);
-    let mut out = vec![0u64; qs.len()];
-    select_ranks(keys, 0, &wanted, &mut out);
-    out.into_iter().map(from_key).collect()
+    selected.clear();
+    selected.resize(qs.len(), 0);
+    select_ranks(keys, 0, wanted, selected);
+    for (o, &key) in out.iter_mut().zip(selected.iter()) {
+        *o = from_key(key);
+    }
 }
 
 /// A key that orders as `f64::total_cmp`: flip every bit of negatives, and the

@@ -467,22 +467,27 @@ pub fn simulate(
         Vec::new()
     };
     let blocks: Vec<&[usize]> = streamed.chunks(JOB_BLOCK).collect();
+    // One state per block of a wave, reused wave after wave: no allocation per block.
+    let mut states: Vec<BlockState> = (0..BLOCKS_PER_WAVE.min(blocks.len()))
+        .map(|_| BlockState::new(sim))
+        .collect();
     for wave in blocks.chunks(BLOCKS_PER_WAVE) {
-        let partials: Vec<CoreResult<BlockResult>> = wave
-            .par_iter()
-            .map(|block| stream_block(&ctx, block))
-            .collect();
-        for partial in partials {
-            let partial = partial?;
-            for (g, sums) in &partial.groups {
-                let out = &mut group_draws[*g as usize * width..(*g as usize + 1) * width];
+        states
+            .par_iter_mut()
+            .zip(wave.par_iter())
+            .try_for_each(|(state, block)| state.run(&ctx, block))?;
+        for state in &states[..wave.len()] {
+            for (slot, &g) in state.groups.iter().enumerate() {
+                let out = &mut group_draws[g as usize * width..(g as usize + 1) * width];
+                let sums = &state.sums[slot * width..(slot + 1) * width];
                 for (o, s) in out.iter_mut().zip(sums) {
                     *o += s;
                 }
             }
-            for (i, mean, qs) in partial.jobs {
-                per_job_mean[i] = mean;
-                per_job_q[i * nq..(i + 1) * nq].copy_from_slice(&qs);
+            for (k, &i) in state.jobs.iter().enumerate() {
+                per_job_mean[i] = state.means[k];
+                per_job_q[i * nq..(i + 1) * nq]
+                    .copy_from_slice(&state.quantiles[k * nq..(k + 1) * nq]);
             }
         }
     }
@@ -501,11 +506,20 @@ pub fn simulate(
     })
 }
 
-struct BlockResult {
-    /// Partial `[metric][draw]` sums of each group present, in first-seen order.
-    groups: Vec<(u32, Vec<f64>)>,
-    /// `(job, mean, quantiles)` of each job, when per-job output is on.
-    jobs: Vec<(usize, f64, Vec<f64>)>,
+/// The partial sums and per-job results of one block, and its reusable buffers.
+struct BlockState {
+    /// Groups present, in first-seen order; `sums[slot * width..]` is the
+    /// `[metric][draw]` partial of `groups[slot]`.
+    groups: Vec<u32>,
+    sums: Vec<f64>,
+    slot_of_group: HashMap<u32, usize>,
+    /// Per-job output (when asked for): job index, mean, quantiles (flat).
+    jobs: Vec<usize>,
+    means: Vec<f64>,
+    quantiles: Vec<f64>,
+    totals: Vec<f64>,
+    select: quantiles::Scratch,
+    scratch: JobScratch,
 }
 
 /// Everything the per-job path reads.
@@ -532,43 +546,65 @@ impl<'a> Context<'a> {
     }
 }
 
-fn stream_block(ctx: &Context<'_>, block: &[usize]) -> CoreResult<BlockResult> {
-    let sim = ctx.sim;
-    let draws = sim.draws;
-    let width = N_METRICS * draws;
-    let mut index: HashMap<u32, usize> = HashMap::new();
-    let mut groups: Vec<(u32, Vec<f64>)> = Vec::new();
-    let mut jobs_out = Vec::new();
-    let mut totals = vec![0.0; draws];
-    let mut select_scratch = quantiles::Scratch::default();
-    let mut scratch = JobScratch::new(draws);
-    for &i in block {
-        let (t, basis) = job_terms(&sim.jobs, i);
-        let g = sim.group[i];
-        let slot = *index.entry(g).or_insert_with(|| {
-            groups.push((g, vec![0.0; width]));
-            groups.len() - 1
-        });
-        let srcs = job_srcs(ctx, &t, basis, i, &mut scratch)?;
-        let want_totals = sim.per_job_quantiles.is_some();
-        let out = &mut groups[slot].1;
-        accumulate(
-            &t,
-            &srcs,
-            draws,
-            out,
-            want_totals.then_some(&mut totals[..]),
-        );
-        if let Some(qs) = sim.per_job_quantiles {
-            let sum = lane_sum(&totals);
-            let stats = quantiles::order_statistics_with(&totals, qs, &mut select_scratch);
-            jobs_out.push((i, sum / draws as f64, stats));
+impl BlockState {
+    fn new(sim: &Simulation<'_>) -> Self {
+        BlockState {
+            groups: Vec::new(),
+            sums: Vec::new(),
+            slot_of_group: HashMap::new(),
+            jobs: Vec::new(),
+            means: Vec::new(),
+            quantiles: Vec::new(),
+            totals: vec![0.0; sim.draws],
+            select: quantiles::Scratch::default(),
+            scratch: JobScratch::new(sim.draws),
         }
     }
-    Ok(BlockResult {
-        groups,
-        jobs: jobs_out,
-    })
+
+    /// Stream the jobs of `block` (in canonical order) into this state.
+    fn run(&mut self, ctx: &Context<'_>, block: &[usize]) -> CoreResult<()> {
+        let sim = ctx.sim;
+        let draws = sim.draws;
+        let width = N_METRICS * draws;
+        let nq = sim.per_job_quantiles.map_or(0, <[f64]>::len);
+        self.groups.clear();
+        self.slot_of_group.clear();
+        self.jobs.clear();
+        self.means.clear();
+        self.quantiles.clear();
+        for &i in block {
+            let (t, basis) = job_terms(&sim.jobs, i);
+            let g = sim.group[i];
+            let slot = match self.slot_of_group.get(&g) {
+                Some(&slot) => slot,
+                None => {
+                    let slot = self.groups.len();
+                    self.groups.push(g);
+                    self.slot_of_group.insert(g, slot);
+                    self.sums
+                        .resize(self.sums.len().max((slot + 1) * width), 0.0);
+                    self.sums[slot * width..(slot + 1) * width].fill(0.0);
+                    slot
+                }
+            };
+            let srcs = job_srcs(ctx, &t, basis, i, &mut self.scratch)?;
+            let out = &mut self.sums[slot * width..(slot + 1) * width];
+            let totals = sim
+                .per_job_quantiles
+                .is_some()
+                .then_some(&mut self.totals[..]);
+            accumulate(&t, &srcs, draws, out, totals);
+            if let Some(qs) = sim.per_job_quantiles {
+                self.jobs.push(i);
+                self.means.push(lane_sum(&self.totals) / draws as f64);
+                let start = self.quantiles.len();
+                self.quantiles.resize(start + nq, 0.0);
+                let out = &mut self.quantiles[start..];
+                quantiles::order_statistics_into(&self.totals, qs, &mut self.select, out);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Per-job draw buffers, reused across the jobs of a block.
