@@ -185,11 +185,29 @@ struct Srcs<'a> {
 
 /// Add a job's or cell's energy, operational and embodied carbon of every draw
 /// into `out` (`[metric][draw]`; the total is formed once per group at the end),
-/// and write its totals into `totals` when given. Branch-free over draws: a term
-/// whose coefficient is zero multiplies finite values by zero. Compiled for AVX2
-/// too (identical bits: Rust never fuses `a * b + c` on its own).
+/// and write its totals into `totals` when given. Compiled for AVX2 too
+/// (identical bits: Rust never fuses `a * b + c` on its own).
 #[multiversion(targets("x86_64+avx2+fma"))]
 fn accumulate(t: &Terms, s: &Srcs<'_>, draws: usize, out: &mut [f64], totals: Option<&mut [f64]>) {
+    let accelerator = t.a != 0.0 || t.b != 0.0;
+    let cpu = t.c != 0.0 || t.m != 0.0 || t.bc != 0.0 || t.bm != 0.0;
+    // Most jobs have accelerator terms or CPU terms, not both: their loops skip
+    // the other kind's four streams (adding their zeros would change no bit).
+    match (accelerator, cpu) {
+        (true, false) => accumulate_terms::<true, false>(t, s, draws, out, totals),
+        (false, true) => accumulate_terms::<false, true>(t, s, draws, out, totals),
+        _ => accumulate_terms::<true, true>(t, s, draws, out, totals),
+    }
+}
+
+#[inline(always)]
+fn accumulate_terms<const ACCELERATOR: bool, const CPU: bool>(
+    t: &Terms,
+    s: &Srcs<'_>,
+    draws: usize,
+    out: &mut [f64],
+    totals: Option<&mut [f64]>,
+) {
     let (it_out, rest) = out.split_at_mut(draws);
     let (op_out, rest) = rest.split_at_mut(draws);
     let emb_out = &mut rest[..draws];
@@ -210,9 +228,22 @@ fn accumulate(t: &Terms, s: &Srcs<'_>, draws: usize, out: &mut [f64], totals: Op
     macro_rules! draw {
         ($d:expr) => {{
             let d = $d;
-            let it = k0 + k[d] + a * (tdp[d] * pf[d] + host[d]) + c * core_w[d] + m * mem_w[d];
+            let mut it = k0 + k[d];
+            // Added term by term, in the order of the full formula.
+            if ACCELERATOR {
+                it += a * (tdp[d] * pf[d] + host[d]);
+            }
+            if CPU {
+                it += c * core_w[d];
+                it += m * mem_w[d];
+            }
             let op = it * opf[d];
-            let emb = (b * e_acc[d] + bc * e_core[d] + bm * e_mem[d]) * embs[d];
+            let hardware = match (ACCELERATOR, CPU) {
+                (true, false) => b * e_acc[d],
+                (false, true) => bc * e_core[d] + bm * e_mem[d],
+                _ => b * e_acc[d] + bc * e_core[d] + bm * e_mem[d],
+            };
+            let emb = hardware * embs[d];
             it_out[d] += it;
             op_out[d] += op;
             emb_out[d] += emb;
@@ -936,6 +967,57 @@ mod tests {
     use super::*;
     use crate::dist::code;
     use crate::estimate::{estimate, RowIndex, OUTPUT_COLUMNS};
+
+    #[test]
+    fn specialized_accumulate_equals_the_full_formula() {
+        let draws = 37;
+        let series = |salt: u64| -> Vec<f64> {
+            let s = stream(3, salt);
+            (0..draws as u64)
+                .map(|d| 0.5 + first_uniform(s, mixed_draw(d)))
+                .collect()
+        };
+        let v: Vec<Vec<f64>> = (0..12).map(series).collect();
+        let zeros = vec![0.0; draws];
+        let srcs = |k_draws: &'static str| Srcs {
+            k: 2.5,
+            k_draws: if k_draws == "noisy" { &v[0] } else { &zeros },
+            tdp: &v[1],
+            pf: &v[2],
+            host: &v[3],
+            core_w: &v[4],
+            mem_w: &v[5],
+            e_acc: &v[6],
+            e_core: &v[7],
+            e_mem: &v[8],
+            op_factor: &v[9],
+            emb_scale: &v[10],
+        };
+        let accelerator_job = Terms {
+            a: 3.0,
+            b: 0.01,
+            ..Terms::default()
+        };
+        let cpu_job = Terms {
+            c: 0.2,
+            m: 0.7,
+            bc: 0.003,
+            bm: 0.004,
+            ..Terms::default()
+        };
+        for t in [accelerator_job, cpu_job] {
+            for k in ["noisy", "constant"] {
+                let (mut out, mut full) = (vec![1.0; 3 * draws], vec![1.0; 3 * draws]);
+                let (mut tot, mut full_tot) = (vec![0.0; draws], vec![0.0; draws]);
+                accumulate(&t, &srcs(k), draws, &mut out, Some(&mut tot));
+                accumulate_terms::<true, true>(&t, &srcs(k), draws, &mut full, Some(&mut full_tot));
+                let bits = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&out), bits(&full));
+                assert_eq!(bits(&tot), bits(&full_tot));
+                assert!(tot.iter().all(|&x| x > 0.0));
+            }
+        }
+    }
 
     /// Two accelerators, one CPU, two regions, one datacenter, defaults.
     fn tables() -> FactorTables {
