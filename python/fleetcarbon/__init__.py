@@ -7,7 +7,7 @@ datacenter construction), computed by a Rust core over Polars frames.
 
 from __future__ import annotations
 
-from fleetcarbon import baselines, errors, uncertainty
+from fleetcarbon import baselines, correlation, errors, uncertainty
 from fleetcarbon._core import __version__
 from fleetcarbon.errors import FleetcarbonError
 from fleetcarbon.estimate import estimate
@@ -22,6 +22,7 @@ __all__ = [
     "SimulationResult",
     "__version__",
     "baselines",
+    "correlation",
     "errors",
     "estimate",
     "load_factors",

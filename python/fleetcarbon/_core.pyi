@@ -91,13 +91,19 @@ def simulate(
     | None = None,
     per_job_quantiles: list[float] | None = None,
     pool: npt.NDArray[np.float64] | None = None,
+    copula: tuple[list[str], list[float], list[float]] | None = None,
     threads: int | None = None,
 ) -> tuple[
     npt.NDArray[np.float64],
     npt.NDArray[np.float64] | None,
     npt.NDArray[np.float64] | None,
 ]:
-    """Run the Monte Carlo: ``(group draws [group, metric, draw], job means, job quantiles)``."""
+    """Run the Monte Carlo: ``(group draws [group, metric, draw], job means, job quantiles)``.
+
+    ``copula`` is ``(factor names, within-factor correlations, row-major lower
+    Cholesky factor of the factors' latent correlation matrix)``, all on the
+    normal scale.
+    """
 
 def record_keys(ids: npt.NDArray[np.int64] | list[str]) -> npt.NDArray[np.uint64]:
     """Stable 64-bit keys of record ids (integers mixed, strings FNV-1a hashed)."""

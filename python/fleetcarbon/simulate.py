@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 
 from fleetcarbon import _core
+from fleetcarbon.correlation import copula_arguments
 from fleetcarbon.errors import FleetcarbonError
 from fleetcarbon.estimate import run_estimate, strip_outputs
 from fleetcarbon.factors import Factors, bundled_factors
@@ -135,6 +136,7 @@ def simulate(
     per_job: bool = False,
     return_draws: bool = False,
     distributions: Mapping[str | tuple[str, str], Distribution] | None = None,
+    correlation: Mapping[str | tuple[str, str], float] | None = None,
     noise: Mapping[str, Distribution] | None = None,
     rel_error: float | None = None,
     max_draws: int = 200_000,
@@ -175,6 +177,14 @@ def simulate(
         Override the default ``Pert(low, value, high)`` of factor rows:
         ``{"pue": Triangular(1.1, 1.2, 1.5)}`` (every row of that factor) or
         ``{("accelerator_embodied_kgco2e", "nvidia-h100-sxm5-80gb"): LogNormal(...)}``.
+    correlation : mapping, optional
+        Spearman rank correlation between factor rows, by a Gaussian copula
+        (marginals unchanged): ``{"accelerator_embodied_kgco2e": 0.8}`` between
+        any two rows of a factor, ``{("pue", "grid_kgco2e_per_kwh"): 0.3}``
+        between a row of one factor and a row of another (a factor of several
+        rows named in a pair needs its within-factor value too). Without it,
+        distinct rows are independent. Per-job noise and per-job overrides are
+        never correlated. See :mod:`fleetcarbon.correlation`.
     noise : mapping, optional
         Per-job noise, independent between jobs: ``"power_fraction"`` (each
         modelled accelerator job draws its own power fraction, replacing the
@@ -223,6 +233,7 @@ def simulate(
         per_job=per_job,
         return_draws=return_draws,
         distributions=distributions,
+        correlation=correlation,
         noise=noise,
         rel_error=rel_error,
         max_draws=max_draws,
@@ -260,6 +271,7 @@ def simulate_detailed(
     per_job: bool = False,
     return_draws: bool = False,
     distributions: Mapping[str | tuple[str, str], Distribution] | None = None,
+    correlation: Mapping[str | tuple[str, str], float] | None = None,
     noise: Mapping[str, Distribution] | None = None,
     rel_error: float | None = None,
     max_draws: int = 200_000,
@@ -302,6 +314,7 @@ def simulate_detailed(
     group, keys = group_index(frame, by)
     n_groups = max(keys.height, 1) if by else 1
     dists = row_distributions(factors, distributions)
+    copula = copula_arguments(factors, correlation)
     common = {
         **prepared.core_kwargs,
         **factors.engine_tables,
@@ -314,6 +327,7 @@ def simulate_detailed(
         "seed": seed,
         "override_bounds": _override_bounds(frame),
         "pool": dists.pool,
+        "copula": copula,
         "threads": threads,
         **_noise_args(noise),
     }

@@ -169,24 +169,6 @@ impl Dist {
     #[inline]
     pub fn sample(&self, rng: &mut DrawRng, pool: &[f64]) -> f64 {
         match *self {
-            Dist::Fixed(v) => v,
-            Dist::Uniform { low, high } => low + (high - low) * rng.uniform(),
-            Dist::Triangular { low, mode, high } => triangular(low, mode, high, rng.uniform()),
-            Dist::Normal { mean, sd } => mean + sd * normal_quantile(rng.uniform()),
-            Dist::TruncatedNormal {
-                mean,
-                sd,
-                low,
-                high,
-            } => {
-                let (a, b) = (
-                    normal_cdf((low - mean) / sd),
-                    normal_cdf((high - mean) / sd),
-                );
-                let u = a + (b - a) * rng.uniform();
-                (mean + sd * normal_quantile(u)).clamp(low, high)
-            }
-            Dist::LogNormal { mu, sigma } => (mu + sigma * normal_quantile(rng.uniform())).exp(),
             Dist::Pert {
                 low,
                 high,
@@ -197,12 +179,131 @@ impl Dist {
                 let y = gamma(beta, rng);
                 low + (high - low) * (x / (x + y))
             }
+            _ => self.quantile(rng.uniform(), pool),
+        }
+    }
+
+    /// The value at probability `u` in (0, 1): the inverse CDF. For every family
+    /// but PERT this is what [`Dist::sample`] does with its one uniform; PERT
+    /// (sampled there from two Gammas) inverts its Beta CDF numerically. Used
+    /// where the uniforms come from a copula.
+    #[inline]
+    pub fn quantile(&self, u: f64, pool: &[f64]) -> f64 {
+        match *self {
+            Dist::Fixed(v) => v,
+            Dist::Uniform { low, high } => low + (high - low) * u,
+            Dist::Triangular { low, mode, high } => triangular(low, mode, high, u),
+            Dist::Normal { mean, sd } => mean + sd * normal_quantile(u),
+            Dist::TruncatedNormal {
+                mean,
+                sd,
+                low,
+                high,
+            } => {
+                let (a, b) = (
+                    normal_cdf((low - mean) / sd),
+                    normal_cdf((high - mean) / sd),
+                );
+                let u = a + (b - a) * u;
+                (mean + sd * normal_quantile(u)).clamp(low, high)
+            }
+            Dist::LogNormal { mu, sigma } => (mu + sigma * normal_quantile(u)).exp(),
+            Dist::Pert {
+                low,
+                high,
+                alpha,
+                beta,
+            } => low + (high - low) * beta_quantile(alpha, beta, u),
             Dist::Empirical { offset, len } => {
-                let k = ((rng.uniform() * len as f64) as usize).min(len - 1);
+                let k = ((u * len as f64) as usize).min(len - 1);
                 pool[offset + k]
             }
         }
     }
+}
+
+/// Regularized incomplete beta function `I_x(a, b)`: the CDF of Beta(a, b),
+/// by its continued fraction (Numerical Recipes 3rd ed., §6.4), about 1e-15.
+pub fn beta_cdf(a: f64, b: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    let ln_front =
+        libm::lgamma(a + b) - libm::lgamma(a) - libm::lgamma(b) + a * x.ln() + b * (1.0 - x).ln();
+    let front = ln_front.exp();
+    // The fraction converges fast below the mean-ish split; use the symmetry above it.
+    if x < (a + 1.0) / (a + b + 2.0) {
+        front * beta_fraction(a, b, x) / a
+    } else {
+        1.0 - front * beta_fraction(b, a, 1.0 - x) / b
+    }
+}
+
+/// The continued fraction of `I_x(a, b)`, by the modified Lentz method.
+fn beta_fraction(a: f64, b: f64, x: f64) -> f64 {
+    const TINY: f64 = 1e-300;
+    let guard = |v: f64| if v.abs() < TINY { TINY } else { v };
+    let (qab, qap, qam) = (a + b, a + 1.0, a - 1.0);
+    let mut c = 1.0;
+    let mut d = 1.0 / guard(1.0 - qab * x / qap);
+    let mut h = d;
+    for m in 1..=500 {
+        let m = f64::from(m);
+        let m2 = 2.0 * m;
+        let even = m * (b - m) * x / ((qam + m2) * (a + m2));
+        d = 1.0 / guard(1.0 + even * d);
+        c = guard(1.0 + even / c);
+        h *= d * c;
+        let odd = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+        d = 1.0 / guard(1.0 + odd * d);
+        c = guard(1.0 + odd / c);
+        let step = d * c;
+        h *= step;
+        if (step - 1.0).abs() < 1e-16 {
+            break;
+        }
+    }
+    h
+}
+
+/// Quantile of Beta(a, b) at `p` in (0, 1): Newton steps on [`beta_cdf`],
+/// kept inside a shrinking bracket (bisection when a step leaves it).
+pub fn beta_quantile(a: f64, b: f64, p: f64) -> f64 {
+    if p <= 0.0 {
+        return 0.0;
+    }
+    if p >= 1.0 {
+        return 1.0;
+    }
+    let ln_norm = libm::lgamma(a + b) - libm::lgamma(a) - libm::lgamma(b);
+    let density = |x: f64| (ln_norm + (a - 1.0) * x.ln() + (b - 1.0) * (1.0 - x).ln()).exp();
+    let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
+    let mut x = a / (a + b);
+    for _ in 0..200 {
+        let f = beta_cdf(a, b, x) - p;
+        if f == 0.0 {
+            return x;
+        }
+        if f < 0.0 {
+            lo = x;
+        } else {
+            hi = x;
+        }
+        let newton = x - f / density(x);
+        let next = if newton > lo && newton < hi && newton.is_finite() {
+            newton
+        } else {
+            0.5 * (lo + hi)
+        };
+        if (next - x).abs() <= 4.0 * f64::EPSILON * x.max(f64::MIN_POSITIVE) || hi - lo <= 0.0 {
+            return next;
+        }
+        x = next;
+    }
+    x
 }
 
 /// Inverse CDF of the triangular distribution, with its constants computed once.
@@ -403,6 +504,66 @@ mod tests {
         let mean = xs.iter().sum::<f64>() / n as f64;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
         (mean, var.sqrt())
+    }
+
+    #[test]
+    fn beta_cdf_matches_closed_forms_and_inverts() {
+        // Integer a, b: I_x(a, b) = sum_{j=a}^{a+b-1} C(a+b-1, j) x^j (1-x)^(a+b-1-j).
+        let binomial =
+            |n: i32, k: i32| (1..=k).fold(1.0, |c, i| c * f64::from(n - k + i) / f64::from(i));
+        for (a, b) in [(1, 1), (2, 3), (5, 1), (3, 4), (1, 5)] {
+            let n = a + b - 1;
+            for x in [1e-6_f64, 0.01, 0.2, 0.5, 0.77, 0.999] {
+                let exact: f64 = (a..=n)
+                    .map(|j| binomial(n, j) * x.powi(j) * (1.0 - x).powi(n - j))
+                    .sum();
+                let got = beta_cdf(f64::from(a), f64::from(b), x);
+                assert!(
+                    (got - exact).abs() < 1e-14 * exact.max(1e-3),
+                    "{a} {b} {x}: {got} vs {exact}"
+                );
+            }
+        }
+        for (a, b) in [(1.0, 5.0), (3.4, 1.6), (1.0, 1.0), (4.9, 4.9), (1.2, 3.1)] {
+            for p in [1e-12, 1e-6, 0.05, 0.5, 0.9, 1.0 - 1e-9] {
+                let x = beta_quantile(a, b, p);
+                assert!((0.0..=1.0).contains(&x));
+                assert!(
+                    (beta_cdf(a, b, x) - p).abs() < 1e-13 * p.max(1e-2),
+                    "{a} {b} {p}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn pert_quantiles_match_pert_sampling() -> CoreResult<()> {
+        let pert = Dist::from_code(code::PERT, [1.0, 2.0, 6.0, 0.0], 0)?;
+        let n = 200_000;
+        let s = stream(4, 4);
+        let mut sampled: Vec<f64> = (0..n)
+            .map(|d| pert.sample(&mut DrawRng::new(s, d), &[]))
+            .collect();
+        let mut inverted: Vec<f64> = (0..n)
+            .map(|d| pert.quantile(DrawRng::new(s, d).uniform(), &[]))
+            .collect();
+        sampled.sort_by(f64::total_cmp);
+        inverted.sort_by(f64::total_cmp);
+        // Same distribution: means near (1 + 4*2 + 6)/6 = 2.5, and a two-sample KS
+        // distance below its alpha = 0.001 critical value.
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        assert!((mean(&sampled) - 2.5).abs() < 0.01 && (mean(&inverted) - 2.5).abs() < 0.01);
+        let (mut i, mut j, mut ks) = (0, 0, 0.0_f64);
+        while i < sampled.len() && j < inverted.len() {
+            if sampled[i] <= inverted[j] {
+                i += 1;
+            } else {
+                j += 1;
+            }
+            ks = ks.max((i as f64 - j as f64).abs() / n as f64);
+        }
+        assert!(ks < 1.949 * (2.0 / n as f64).sqrt(), "KS {ks}");
+        Ok(())
     }
 
     #[test]

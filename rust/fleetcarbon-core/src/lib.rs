@@ -8,6 +8,7 @@
 //! The model is documented in `docs/model.md` at the repository root.
 
 pub mod checks;
+pub mod copula;
 pub mod dist;
 pub mod error;
 pub mod estimate;

@@ -29,6 +29,7 @@ use std::collections::HashMap;
 use multiversion::multiversion;
 use rayon::prelude::*;
 
+use crate::copula::Copula;
 use crate::dist::Dist;
 use crate::error::{CoreError, CoreResult};
 use crate::estimate::{check_jobs, optional, resolve_rows, JobColumns, Rows, HOURS_PER_YEAR};
@@ -64,6 +65,8 @@ pub struct RowDists {
     pub dists: [Vec<Dist>; N_FACTORS],
     /// `keys[f as usize][row]`: a stable key of (table, row key, factor).
     pub keys: [Vec<u64>; N_FACTORS],
+    /// Correlation between whole factors (none: rows are independent).
+    pub copula: Option<Copula>,
 }
 
 /// Declared per-job noise.
@@ -852,14 +855,22 @@ fn shared_draws(
                 .map(|row| (f, row)),
         );
     }
+    let latents = row_dists
+        .copula
+        .as_ref()
+        .map(|c| c.latents(sim.seed, mixed_draws));
     let sampled: Vec<((Factor, usize), Vec<f64>)> = wanted
         .into_par_iter()
         .map(|(f, row)| {
             let dist = row_dists.dists[f as usize][row];
-            let values = match dist {
-                Dist::Fixed(v) => vec![v; sim.draws],
-                _ => {
-                    let s = stream(sim.seed, row_dists.keys[f as usize][row]);
+            let s = stream(sim.seed, row_dists.keys[f as usize][row]);
+            let correlated = latents
+                .as_ref()
+                .and_then(|l| l.row_values(f, &dist, s, mixed_draws, sim.pool));
+            let values = match (dist, correlated) {
+                (Dist::Fixed(v), _) => vec![v; sim.draws],
+                (_, Some(values)) => values,
+                (_, None) => {
                     let mut values = vec![0.0; sim.draws];
                     fill(&mut values, &dist, s, mixed_draws, sim.pool);
                     values
@@ -951,6 +962,9 @@ fn check_inputs(
             len(&format!("{}_low", f.name()), lo.len(), n)?;
             len(&format!("{}_high", f.name()), hi.len(), n)?;
         }
+    }
+    if let Some(copula) = &row_dists.copula {
+        copula.check()?;
     }
     if let Some(qs) = sim.per_job_quantiles {
         if qs.iter().any(|q| !(0.0..=1.0).contains(q)) {

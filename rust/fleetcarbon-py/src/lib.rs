@@ -3,6 +3,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use fleetcarbon_core::copula::Copula;
 use fleetcarbon_core::dist::Dist;
 use fleetcarbon_core::rng::{fnv1a, mix64};
 use fleetcarbon_core::simulate::{JobNoise, RowDists, Simulation};
@@ -277,7 +278,8 @@ type SimulateOutput<'py> = (
     datacenter_region, region_default_datacenter, default_datacenter,
     dist_families, dist_params, row_keys, job_keys, group, n_groups, seed, draws,
     first_draw = 0, power_fraction_noise = None, energy_noise = None, power_noise = None,
-    override_bounds = None, per_job_quantiles = None, pool = None, threads = None
+    override_bounds = None, per_job_quantiles = None, pool = None, copula = None,
+    threads = None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn simulate<'py>(
@@ -312,6 +314,7 @@ fn simulate<'py>(
     override_bounds: Option<&Bound<'py, PyDict>>,
     per_job_quantiles: Option<Vec<f64>>,
     pool: Option<PyReadonlyArray1<'py, f64>>,
+    copula: Option<(Vec<String>, Vec<f64>, Vec<f64>)>,
     threads: Option<usize>,
 ) -> PyResult<SimulateOutput<'py>> {
     let tables = factor_tables_from(
@@ -368,6 +371,21 @@ fn simulate<'py>(
             .collect::<Result<_, _>>()
             .map_err(|e| core_error(py, e))?;
         row_dists.keys[factor as usize] = as_slice("row_keys", &keys)?.to_vec();
+    }
+    if let Some((names, within, cholesky)) = copula {
+        let factors = names
+            .iter()
+            .map(|name| {
+                Factor::from_name(name).ok_or_else(|| {
+                    PyValueError::new_err(format!("unknown factor '{name}' in copula"))
+                })
+            })
+            .collect::<PyResult<_>>()?;
+        row_dists.copula = Some(Copula {
+            factors,
+            within,
+            cholesky,
+        });
     }
     let bounds_arrays: Vec<(
         Factor,
