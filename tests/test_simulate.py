@@ -220,10 +220,52 @@ def test_extending_draws_keeps_earlier_draws(fleet):
 
 def test_rel_error_adds_draws_until_met():
     jobs = fc.synthetic_fleet(2000, seed=2)
-    out = fc.simulate(jobs, draws=50, seed=1, rel_error=0.002, max_draws=5000, by="phase")
+    out = fc.simulate(jobs, draws=50, seed=1, rel_error=0.002, max_draws=50_000, by="phase")
     assert (out["draws"] > 50).all()
-    met = out["total_kgco2e_se_mean"] / out["total_kgco2e_mean"] <= 0.002
-    assert met.all() or (out["draws"] == 5000).all()
+    # Met well before the cap: the batches are sized from the standard error.
+    assert (out["draws"] < 50_000).all()
+    assert (out["total_kgco2e_se_mean"] / out["total_kgco2e_mean"] <= 0.002).all()
+    capped = fc.simulate(jobs, draws=50, seed=1, rel_error=1e-6, max_draws=400, by="phase")
+    assert (capped["draws"] == 400).all()
+
+
+def test_per_job_output_leaves_the_group_sums_unchanged(fleet):
+    jobs = fleet[:4000]
+    plain = fc.simulate(jobs, draws=300, by="phase", seed=3, noise=NOISE)
+    detailed = fc.simulate_detailed(jobs, draws=300, by="phase", seed=3, noise=NOISE, per_job=True)
+    assert detailed.summary.equals(plain)
+    quiet = fc.simulate(jobs, draws=300, by="phase", seed=3)
+    assert fc.simulate_detailed(jobs, draws=300, by="phase", seed=3, per_job=True).summary.equals(
+        quiet
+    )
+
+
+def test_noise_multipliers_cannot_draw_negative_values(factors):
+    jobs = metered_job()
+    with pytest.raises(DistributionError, match="must be >= 0"):
+        fc.simulate(jobs, factors, draws=10, noise={"energy_kwh": Normal(1.0, 0.8)})
+    with pytest.raises(DistributionError, match="must be >= 0"):
+        fc.simulate(jobs, factors, draws=10, noise={"avg_power_w": Uniform(-0.1, 2.0)})
+    # 5% error is 20 sd from zero, beyond anything the sampler can draw.
+    fc.simulate(jobs, factors, draws=10, noise={"energy_kwh": Normal(1.0, 0.05)})
+    # A bounded error far in one tail still draws finite values inside its bounds.
+    tail = TruncatedNormal(1.0, 0.01, 1.08)
+    out = fc.simulate(
+        jobs, factors, draws=500, seed=2, noise={"energy_kwh": tail}, return_draws=True
+    )
+    deterministic = fc.estimate(jobs, factors)["it_energy_kwh"].item()
+    ratio = out["it_energy_kwh"].to_numpy() / deterministic
+    assert ratio.min() >= 1.08 and ratio.max() < 1.09
+    assert abs(ratio.mean() - tail.mean()) < 1e-3
+
+
+def test_quantile_standard_errors_need_draws_beyond_the_quantile(factors):
+    noise = {"energy_kwh": Normal(1.0, 0.05)}
+    run = lambda draws: fc.simulate(  # noqa: E731
+        metered_job(), factors, draws=draws, seed=1, quantiles=(0.5, 0.95), noise=noise
+    )
+    assert run(2)["total_kgco2e_se_p95"].is_nan().all()
+    assert (run(400)["total_kgco2e_se_p95"] > 0).all()
 
 
 def test_per_job_quantiles_are_ordered_and_bracket_the_mean(fleet):
@@ -336,10 +378,15 @@ def test_empirical_and_truncated_distributions_run(factors):
     dists[("pue", "generic")] = Empirical([1.2, 1.4, 1.6])
     dists[("grid_kgco2e_per_kwh", "FR")] = TruncatedNormal(0.05, 0.02, 0.0)
     out = fc.simulate(
-        metered_job(), factors, draws=2000, seed=1, distributions=dists, return_draws=True
+        metered_job(), factors, draws=4000, seed=1, distributions=dists, return_draws=True
     )
     assert (out["total_kgco2e"] >= 0).all()
-    assert out["draw"].n_unique() == 2000
+    assert out["draw"].n_unique() == 4000
+    # 100 kWh x PUE x grid, independent: the mean is the product of the means.
+    pue, grid = dists[("pue", "generic")], dists[("grid_kgco2e_per_kwh", "FR")]
+    total = out["total_kgco2e"].to_numpy()
+    expected = 100.0 * pue.mean() * grid.mean()
+    assert abs(total.mean() - expected) < 4 * total.std() / math.sqrt(len(total))
 
 
 def test_bad_arguments(factors):
@@ -356,6 +403,9 @@ def test_bad_arguments(factors):
         fc.simulate(jobs, factors, draws=10, distributions={("pue", "nowhere"): Fixed(1.2)})
     with pytest.raises(DistributionError, match="unknown per-job noise"):
         fc.simulate(jobs, factors, draws=10, noise={"pue": Fixed(1.0)})
+    fc.simulate(jobs, factors, draws=10, seed=np.int64(3))
+    with pytest.raises(ValueError, match="seed"):
+        fc.simulate(jobs, factors, draws=10, seed=True)
     with pytest.raises(ValueError, match="seed"):
         fc.simulate(jobs, factors, draws=10, seed=-1)
     with pytest.raises(DistributionError, match="domain of 'lifetime_years'"):

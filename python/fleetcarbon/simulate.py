@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,17 +58,19 @@ def _quantile_se(sorted_draws: np.ndarray, q: float) -> np.ndarray:
     """
     n = sorted_draws.shape[-1]
     half = math.sqrt(n * q * (1 - q))
-    lo = min(max(math.floor(n * q - half), 0), n - 1)
-    hi = min(max(math.ceil(n * q + half), 0), n - 1)
+    lo, hi = math.floor(n * q - half), math.ceil(n * q + half)
+    if lo < 0 or hi > n - 1 or half == 0:
+        # Too few draws beyond the quantile to bracket it: no estimate.
+        return np.full(sorted_draws.shape[:-1], np.nan)
     return (sorted_draws[..., hi] - sorted_draws[..., lo]) / 2
 
 
 def _seed(seed: int | None) -> int:
     if seed is None:
         return secrets.randbits(63)
-    if not isinstance(seed, int) or not 0 <= seed < 2**64:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**64:
         raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
-    return seed
+    return int(seed)
 
 
 def _noise_args(noise: Mapping[str, Distribution] | None) -> dict[str, object]:
@@ -88,6 +91,11 @@ def _noise_args(noise: Mapping[str, Distribution] | None) -> dict[str, object]:
             raise DistributionError(f"noise {kind!r} must be a Distribution, got {dist!r}")
         if kind == "power_fraction":
             check_support(dist, "power_fraction")
+        elif (low := dist.drawn_range()[0]) < 0:
+            raise DistributionError(
+                f"noise {kind!r} multiplies each job's {kind}, so its draws must be >= 0, but "
+                f"{dist} can draw {low:.3g}; bound it, e.g. TruncatedNormal(mu, sd, 0.0)"
+            )
         pool: list[float] = []
         family, params = dist.encode(pool)
         if pool:
@@ -190,11 +198,13 @@ def simulate(
         modelled accelerator job draws its own power fraction, replacing the
         shared default; its support must lie in [0, 1]), ``"energy_kwh"`` and
         ``"avg_power_w"`` (multipliers of metered energy and measured power,
-        e.g. ``Normal(1.0, 0.05)`` or ``TruncatedNormal(1.0, 0.05, 0.0)``).
+        e.g. ``Normal(1.0, 0.05)`` or ``TruncatedNormal(1.0, 0.05, 0.0)``;
+        they must not be able to draw a negative value).
     rel_error : float, optional
-        Keep adding batches of ``draws`` draws until the MC standard error of
-        every group's mean ``total_kgco2e`` is at most this fraction of the
-        mean, or ``max_draws`` is reached.
+        Keep adding draws until the MC standard error of every group's mean
+        ``total_kgco2e`` is at most this fraction of the mean, or ``max_draws``
+        is reached. Each extra batch is sized from the current standard error
+        (it falls as 1/sqrt(draws)), and is at least ``draws``.
     max_draws : int, default 200_000
         Cap on draws under ``rel_error``.
     threads : int, optional
@@ -313,6 +323,7 @@ def simulate_detailed(
     point = dict(zip(RESULT_COLUMNS, point_columns, strict=True))
     group, keys = group_index(frame, by)
     n_groups = max(keys.height, 1) if by else 1
+    _check_memory(n_groups, draws)
     dists = row_distributions(factors, distributions)
     copula = copula_arguments(factors, correlation)
     common = {
@@ -356,9 +367,14 @@ def simulate_detailed(
         mean = current.mean(axis=-1)
         se = current.std(axis=-1, ddof=1) / math.sqrt(current.shape[-1])
         rel = np.divide(se, np.abs(mean), out=np.zeros_like(se), where=mean != 0)
-        if rel.max(initial=0.0) <= rel_error:
+        worst = float(rel.max(initial=0.0))
+        if worst <= rel_error:
             break
-        extra = min(draws, max_draws - total_draws)
+        # The standard error falls as 1/sqrt(draws): aim 10% past what the worst
+        # group needs, in at least one more batch of `draws`.
+        needed = math.ceil(total_draws * (worst / rel_error) ** 2 * 1.1)
+        extra = min(max(needed - total_draws, draws), max_draws - total_draws)
+        _check_memory(n_groups, total_draws + extra)
         batches.append(run(total_draws, extra, None)[0])
         total_draws += extra
         if progress is not None:
@@ -381,6 +397,25 @@ def simulate_detailed(
         seed=seed,
         n_draws=total_draws,
     )
+
+
+def _check_memory(n_groups: int, draws: int) -> None:
+    """Refuse, before starting, runs whose draws cannot fit in this machine's memory.
+
+    The group draws take groups × 4 metrics × draws × 8 bytes, and the summary
+    sorts a copy of them.
+    """
+    needed = n_groups * len(METRICS) * draws * 8 * 2
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX: no check
+        return
+    if needed > physical:
+        raise FleetcarbonError(
+            f"{draws:,} draws for {n_groups:,} groups need about {needed / 2**30:,.1f} GiB, "
+            f"more than this machine's {physical / 2**30:,.1f} GiB: use fewer draws "
+            "(or max_draws) or coarser groups"
+        )
 
 
 def _check_finite(group_draws: np.ndarray, keys: pl.DataFrame, by: list[str]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 import numpy as np
 import polars as pl
@@ -38,6 +39,9 @@ __all__ = [
 # Family codes of the Rust core (`fleetcarbon_core::dist::code`).
 _FIXED, _UNIFORM, _TRIANGULAR, _NORMAL, _TRUNCATED, _LOGNORMAL, _PERT, _EMPIRICAL = range(8)
 _Z95 = 1.6448536269514722  # standard normal 95th percentile
+#: The core's uniforms lie in [2**-53, 1 - 2**-53], so a normal variate it
+#: draws never leaves ±Z_DRAWN standard deviations (about 8.2).
+Z_DRAWN = -NormalDist().inv_cdf(2.0**-53)
 
 
 class DistributionError(FleetcarbonError):
@@ -70,6 +74,13 @@ class Distribution:
     def support(self) -> tuple[float, float]:
         """Return the smallest and largest values the distribution can draw."""
         raise NotImplementedError
+
+    def drawn_range(self) -> tuple[float, float]:
+        """Return the range the core's sampler can reach.
+
+        That is the support, except for a normal: ``±Z_DRAWN`` standard deviations.
+        """
+        return self.support()
 
 
 @dataclass(frozen=True)
@@ -155,6 +166,9 @@ class Normal(Distribution):
     def support(self) -> tuple[float, float]:  # noqa: D102
         return (-math.inf, math.inf) if self.sd > 0 else (self.mu, self.mu)
 
+    def drawn_range(self) -> tuple[float, float]:  # noqa: D102
+        return (self.mu - Z_DRAWN * self.sd, self.mu + Z_DRAWN * self.sd)
+
 
 @dataclass(frozen=True)
 class TruncatedNormal(Distribution):
@@ -182,7 +196,12 @@ class TruncatedNormal(Distribution):
         def cdf(x: float) -> float:
             return 0.5 * math.erfc(-x / math.sqrt(2))
 
-        return self.mu + self.sd * (pdf(a) - pdf(b)) / (cdf(b) - cdf(a))
+        if a > 0:
+            # Above the mean the CDF rounds towards 1: use the upper-tail masses.
+            mass = cdf(-a) - cdf(-b)
+        else:
+            mass = cdf(b) - cdf(a)
+        return self.mu + self.sd * (pdf(a) - pdf(b)) / mass
 
     def support(self) -> tuple[float, float]:  # noqa: D102
         return (self.low, self.high)

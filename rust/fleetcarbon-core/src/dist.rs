@@ -144,8 +144,9 @@ impl Dist {
             }
             code::EMPIRICAL => {
                 let (offset, len) = (p[0] as usize, p[1] as usize);
-                if len == 0 || offset + len > pool_len || p[0].fract() != 0.0 || p[1].fract() != 0.0
-                {
+                let whole = |x: f64| x >= 0.0 && x.fract() == 0.0;
+                let fits = offset.checked_add(len).is_some_and(|end| end <= pool_len);
+                if !(whole(p[0]) && whole(p[1])) || len == 0 || !fits {
                     return Err(bad(format!(
                         "empirical samples {p:?} outside a pool of {pool_len}"
                     )));
@@ -200,14 +201,19 @@ impl Dist {
                 low,
                 high,
             } => {
-                let (a, b) = (
-                    normal_cdf((low - mean) / sd),
-                    normal_cdf((high - mean) / sd),
-                );
-                let u = a + (b - a) * u;
-                (mean + sd * normal_quantile(u)).clamp(low, high)
+                let (z_low, z_high) = ((low - mean) / sd, (high - mean) / sd);
+                if z_low > 0.0 {
+                    // Above the mean Φ rounds towards 1 and loses the tail: invert
+                    // the mirror image in the lower tail, still increasing in u.
+                    let (a, b) = (normal_cdf(-z_high), normal_cdf(-z_low));
+                    let p = b - (b - a) * u;
+                    (mean - sd * normal_quantile(p)).clamp(low, high)
+                } else {
+                    let (a, b) = (normal_cdf(z_low), normal_cdf(z_high));
+                    (mean + sd * normal_quantile(a + (b - a) * u)).clamp(low, high)
+                }
             }
-            Dist::LogNormal { mu, sigma } => (mu + sigma * normal_quantile(u)).exp(),
+            Dist::LogNormal { mu, sigma } => libm::exp(mu + sigma * normal_quantile(u)),
             Dist::Pert {
                 low,
                 high,
@@ -231,9 +237,10 @@ pub fn beta_cdf(a: f64, b: f64, x: f64) -> f64 {
     if x >= 1.0 {
         return 1.0;
     }
-    let ln_front =
-        libm::lgamma(a + b) - libm::lgamma(a) - libm::lgamma(b) + a * x.ln() + b * (1.0 - x).ln();
-    let front = ln_front.exp();
+    let ln_front = libm::lgamma(a + b) - libm::lgamma(a) - libm::lgamma(b)
+        + a * libm::log(x)
+        + b * libm::log(1.0 - x);
+    let front = libm::exp(ln_front);
     // The fraction converges fast below the mean-ish split; use the symmetry above it.
     if x < (a + 1.0) / (a + b + 2.0) {
         front * beta_fraction(a, b, x) / a
@@ -279,7 +286,8 @@ pub fn beta_quantile(a: f64, b: f64, p: f64) -> f64 {
         return 1.0;
     }
     let ln_norm = libm::lgamma(a + b) - libm::lgamma(a) - libm::lgamma(b);
-    let density = |x: f64| (ln_norm + (a - 1.0) * x.ln() + (b - 1.0) * (1.0 - x).ln()).exp();
+    let density =
+        |x: f64| libm::exp(ln_norm + (a - 1.0) * libm::log(x) + (b - 1.0) * libm::log(1.0 - x));
     let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
     let mut x = a / (a + b);
     for _ in 0..200 {
@@ -408,7 +416,7 @@ pub fn normal_quantile_central(q: f64) -> f64 {
 #[inline]
 pub fn normal_quantile_tail(p: f64, q: f64) -> f64 {
     let mut r = if q < 0.0 { p } else { 1.0 - p };
-    r = (-r.ln()).sqrt();
+    r = (-libm::log(r)).sqrt();
     let x = if r <= 5.0 {
         let r = r - 1.6;
         (((((((7.745_450_142_783_414e-4 * r + 0.022_723_844_989_269_184) * r
@@ -472,7 +480,7 @@ pub fn normal_quantile_tail(p: f64, q: f64) -> f64 {
 /// Gamma(shape, 1) by Marsaglia & Tsang (2000); shape < 1 via the `U^(1/shape)` boost.
 fn gamma(shape: f64, rng: &mut DrawRng) -> f64 {
     if shape < 1.0 {
-        let boost = rng.uniform().powf(1.0 / shape);
+        let boost = libm::pow(rng.uniform(), 1.0 / shape);
         return gamma(shape + 1.0, rng) * boost;
     }
     let d = shape - 1.0 / 3.0;
@@ -485,7 +493,7 @@ fn gamma(shape: f64, rng: &mut DrawRng) -> f64 {
         }
         let v = v * v * v;
         let u = rng.uniform();
-        if u.ln() < 0.5 * x * x + d - d * v + d * v.ln() {
+        if libm::log(u) < 0.5 * x * x + d - d * v + d * libm::log(v) {
             return d * v;
         }
     }
@@ -504,6 +512,23 @@ mod tests {
         let mean = xs.iter().sum::<f64>() / n as f64;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
         (mean, var.sqrt())
+    }
+
+    #[test]
+    fn empirical_slices_must_lie_in_the_pool() {
+        assert!(Dist::from_code(code::EMPIRICAL, [1.0, 2.0, 0.0, 0.0], 3).is_ok());
+        for p in [
+            [-1.0, 2.0],
+            [2.0, 2.0],
+            [0.5, 1.0],
+            [0.0, 0.0],
+            [1e300, 1e300],
+        ] {
+            assert!(
+                Dist::from_code(code::EMPIRICAL, [p[0], p[1], 0.0, 0.0], 3).is_err(),
+                "{p:?}"
+            );
+        }
     }
 
     #[test]
@@ -534,6 +559,37 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn truncated_normal_far_tails_stay_finite_and_ordered() -> CoreResult<()> {
+        for k in [0.5, 7.0, 8.0, 12.0, 30.0] {
+            for (low, high) in [(k, f64::INFINITY), (f64::NEG_INFINITY, -k)] {
+                let dist = Dist::from_code(code::TRUNCATED_NORMAL, [0.0, 1.0, low, high], 0)?;
+                let xs: Vec<f64> = (1..1000)
+                    .map(|i| dist.quantile(f64::from(i) / 1000.0, &[]))
+                    .collect();
+                assert!(
+                    xs.iter().all(|x| x.is_finite() && (low..=high).contains(x)),
+                    "{k}"
+                );
+                assert!(xs.windows(2).all(|w| w[0] <= w[1]), "not increasing at {k}");
+                // Far out, the conditional mean is about k + 1/k (Mills ratio).
+                let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+                let expected = k + 1.0 / k;
+                if k >= 7.0 {
+                    assert!(
+                        (mean.abs() - expected).abs() < 0.02 * expected,
+                        "{k}: {mean}"
+                    );
+                }
+                assert!(
+                    xs.windows(2).filter(|w| w[0] < w[1]).count() > 900,
+                    "{k}: ties"
+                );
+            }
+        }
+        Ok(())
     }
 
     #[test]

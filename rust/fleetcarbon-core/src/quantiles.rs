@@ -36,9 +36,8 @@ pub fn order_statistics_into(values: &[f64], qs: &[f64], scratch: &mut Scratch, 
         wanted,
         selected,
     } = scratch;
-    let rank = |q: f64| ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
     wanted.clear();
-    wanted.extend(qs.iter().enumerate().map(|(k, &q)| (rank(q), k)));
+    wanted.extend(qs.iter().enumerate().map(|(k, &q)| (rank(q, n), k)));
     wanted.sort_unstable();
     keys.resize(n, 0);
     to_keys(values, keys);
@@ -48,6 +47,19 @@ pub fn order_statistics_into(values: &[f64], qs: &[f64], scratch: &mut Scratch, 
     for (o, &key) in out.iter_mut().zip(selected.iter()) {
         *o = from_key(key);
     }
+}
+
+/// The 0-based rank `ceil(q n) - 1`, where a product within rounding of an
+/// integer counts as that integer (`0.07 * 100.0` is 7.000000000000001).
+fn rank(q: f64, n: usize) -> usize {
+    let x = q * n as f64;
+    let nearest = x.round();
+    let k = if (x - nearest).abs() <= 8.0 * f64::EPSILON * nearest.max(1.0) {
+        nearest
+    } else {
+        x.ceil()
+    };
+    (k as usize).clamp(1, n) - 1
 }
 
 /// A key that orders as `f64::total_cmp`: flip every bit of negatives, and the
@@ -113,6 +125,23 @@ mod tests {
         assert_eq!(got, vec![49.0, 499.0, 949.0, 0.0, 999.0, 499.0, 950.0]);
         let signed: Vec<f64> = v.iter().map(|x| x - 500.0).collect();
         assert_eq!(order_statistics(&signed, &[0.5]), vec![-1.0]);
+    }
+
+    #[test]
+    fn ranks_ignore_rounding_of_q_times_n() {
+        assert_eq!(rank(0.07, 100), 6);
+        assert_eq!(rank(0.05, 1000), 49);
+        assert_eq!(rank(0.951, 1000), 950);
+        assert_eq!(rank(0.0, 10), 0);
+        assert_eq!(rank(1.0, 10), 9);
+        assert_eq!(rank(0.5, 3), 1);
+        for n in 1..300 {
+            for k in 0..=n {
+                // q = k/n exactly as a user would write it: the rank is k - 1.
+                let q = k as f64 / n as f64;
+                assert_eq!(rank(q, n), k.max(1) - 1, "{k}/{n}");
+            }
+        }
     }
 
     #[test]

@@ -73,26 +73,19 @@ impl DrawRng {
 /// as a pure function so that loops over draws vectorize.
 #[inline(always)]
 pub fn first_uniform(stream: u64, mixed: u64) -> f64 {
-    to_uniform_by_halves(mix64(stream ^ mixed))
+    to_uniform(mix64(stream ^ mixed))
 }
 
-/// The top 53 bits as a uniform in the open interval (0, 1): `(k + 0.5) / 2^53`.
+/// The top 52 bits as a uniform in the open interval (0, 1): `(k + 0.5) / 2^52`,
+/// from `2^-53` to `1 - 2^-53`, each exactly representable. (53 bits would round
+/// `(2^53 - 1 + 0.5) / 2^53` up to exactly 1.) The integer converts by the
+/// exponent trick, exact and branch-free, because x86 before AVX-512 has no
+/// vector u64-to-f64 conversion.
 #[inline(always)]
 fn to_uniform(bits: u64) -> f64 {
-    ((bits >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
-}
-
-/// [`to_uniform`] with the integer conversion done by exponent tricks on its two
-/// 32-bit halves (exact, hence bit-identical), because x86 before AVX-512 has no
-/// vector u64-to-f64 conversion and the compiler would convert lane by lane.
-#[inline(always)]
-pub(crate) fn to_uniform_by_halves(bits: u64) -> f64 {
     const TWO_52: f64 = 4_503_599_627_370_496.0;
-    let exponent_52 = TWO_52.to_bits();
-    let k = bits >> 11;
-    let low = f64::from_bits(exponent_52 | (k & 0xFFFF_FFFF)) - TWO_52;
-    let high = f64::from_bits(exponent_52 | (k >> 32)) - TWO_52;
-    (high * 4_294_967_296.0 + low + 0.5) * (1.0 / (1u64 << 53) as f64)
+    let k = f64::from_bits(TWO_52.to_bits() | (bits >> 12)) - TWO_52;
+    (k + 0.5) * (1.0 / TWO_52)
 }
 
 /// FNV-1a (64-bit) of bytes: the stable hash of string record keys.
@@ -141,21 +134,13 @@ mod tests {
     }
 
     #[test]
-    fn uniform_by_halves_is_exact() {
-        let edge = [
-            0,
-            1 << 11,
-            (1 << 43) - 1,
-            1 << 43,
-            u64::MAX,
-            u64::MAX - (1 << 11),
-        ];
-        let spread = (0..100_000u64).map(mix64);
-        for bits in edge.into_iter().chain(spread) {
-            assert_eq!(
-                to_uniform(bits).to_bits(),
-                to_uniform_by_halves(bits).to_bits()
-            );
+    fn uniforms_are_exact_and_inside_the_open_interval() {
+        assert_eq!(to_uniform(0), 0.5 / (1u64 << 52) as f64);
+        assert_eq!(to_uniform(u64::MAX), 1.0 - 0.5 / (1u64 << 52) as f64);
+        assert!(to_uniform(u64::MAX) < 1.0 && to_uniform(0) > 0.0);
+        for bits in (0..100_000u64).map(mix64) {
+            let exact = ((bits >> 12) as f64 + 0.5) / (1u64 << 52) as f64;
+            assert_eq!(to_uniform(bits).to_bits(), exact.to_bits());
         }
     }
 

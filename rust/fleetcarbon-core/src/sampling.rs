@@ -49,7 +49,7 @@ pub fn fill(buffer: &mut [f64], dist: &Dist, stream_key: u64, mixed_draws: &[u64
             uniforms(buffer, stream_key, mixed);
             normal_quantiles(buffer);
             for x in buffer.iter_mut() {
-                *x = (mu + sigma * *x).exp();
+                *x = libm::exp(mu + sigma * *x);
             }
         }
         _ => {

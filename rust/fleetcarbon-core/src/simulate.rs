@@ -187,11 +187,17 @@ struct Srcs<'a> {
 }
 
 /// Add a job's or cell's energy, operational and embodied carbon of every draw
-/// into `out` (`[metric][draw]`; the total is formed once per group at the end),
-/// and write its totals into `totals` when given. Compiled for AVX2 too
-/// (identical bits: Rust never fuses `a * b + c` on its own).
+/// into `out` when given (`[metric][draw]`; the total is formed once per group
+/// at the end), and write its totals into `totals` when given. Compiled for
+/// AVX2 too (identical bits: Rust never fuses `a * b + c` on its own).
 #[multiversion(targets("x86_64+avx2+fma"))]
-fn accumulate(t: &Terms, s: &Srcs<'_>, draws: usize, out: &mut [f64], totals: Option<&mut [f64]>) {
+fn accumulate(
+    t: &Terms,
+    s: &Srcs<'_>,
+    draws: usize,
+    out: Option<&mut [f64]>,
+    totals: Option<&mut [f64]>,
+) {
     let accelerator = t.a != 0.0 || t.b != 0.0;
     let cpu = t.c != 0.0 || t.m != 0.0 || t.bc != 0.0 || t.bm != 0.0;
     // Most jobs have accelerator terms or CPU terms, not both: their loops skip
@@ -208,12 +214,9 @@ fn accumulate_terms<const ACCELERATOR: bool, const CPU: bool>(
     t: &Terms,
     s: &Srcs<'_>,
     draws: usize,
-    out: &mut [f64],
+    out: Option<&mut [f64]>,
     totals: Option<&mut [f64]>,
 ) {
-    let (it_out, rest) = out.split_at_mut(draws);
-    let (op_out, rest) = rest.split_at_mut(draws);
-    let emb_out = &mut rest[..draws];
     // Re-slicing to one length lets the compiler drop bounds checks and vectorize.
     let (k, tdp, pf, host) = (
         &s.k_draws[..draws],
@@ -224,10 +227,9 @@ fn accumulate_terms<const ACCELERATOR: bool, const CPU: bool>(
     let (core_w, mem_w) = (&s.core_w[..draws], &s.mem_w[..draws]);
     let (e_acc, e_core, e_mem) = (&s.e_acc[..draws], &s.e_core[..draws], &s.e_mem[..draws]);
     let (opf, embs) = (&s.op_factor[..draws], &s.emb_scale[..draws]);
-    let (it_out, op_out) = (&mut it_out[..draws], &mut op_out[..draws]);
-    // One loop body, written out twice: a closure here was not inlined, which cost
-    // a call per draw and all vectorization.
     let (a, c, m, b, bc, bm, k0) = (t.a, t.c, t.m, t.b, t.bc, t.bm, s.k);
+    // One draw's (energy, operational, embodied). A macro, not a closure: a
+    // closure here was not inlined, which cost a call per draw and all vectorization.
     macro_rules! draw {
         ($d:expr) => {{
             let d = $d;
@@ -240,31 +242,54 @@ fn accumulate_terms<const ACCELERATOR: bool, const CPU: bool>(
                 it += c * core_w[d];
                 it += m * mem_w[d];
             }
-            let op = it * opf[d];
             let hardware = match (ACCELERATOR, CPU) {
                 (true, false) => b * e_acc[d],
                 (false, true) => bc * e_core[d] + bm * e_mem[d],
                 _ => b * e_acc[d] + bc * e_core[d] + bm * e_mem[d],
             };
-            let emb = hardware * embs[d];
-            it_out[d] += it;
-            op_out[d] += op;
-            emb_out[d] += emb;
-            op + emb
+            (it, it * opf[d], hardware * embs[d])
         }};
     }
-    match totals {
-        Some(tot) => {
+    match (out, totals) {
+        (Some(out), Some(tot)) => {
+            let (it_out, op_out, emb_out) = split_metrics(out, draws);
             for (d, x) in tot[..draws].iter_mut().enumerate() {
-                *x = draw!(d);
+                let (it, op, emb) = draw!(d);
+                it_out[d] += it;
+                op_out[d] += op;
+                emb_out[d] += emb;
+                *x = op + emb;
             }
         }
-        None => {
+        (Some(out), None) => {
+            let (it_out, op_out, emb_out) = split_metrics(out, draws);
             for d in 0..draws {
-                let _ = draw!(d);
+                let (it, op, emb) = draw!(d);
+                it_out[d] += it;
+                op_out[d] += op;
+                emb_out[d] += emb;
             }
         }
+        (None, Some(tot)) => {
+            for (d, x) in tot[..draws].iter_mut().enumerate() {
+                let (_, op, emb) = draw!(d);
+                *x = op + emb;
+            }
+        }
+        (None, None) => {}
     }
+}
+
+/// The energy, operational and embodied rows of a `[metric][draw]` block.
+#[inline(always)]
+fn split_metrics(out: &mut [f64], draws: usize) -> (&mut [f64], &mut [f64], &mut [f64]) {
+    let (it_out, rest) = out.split_at_mut(draws);
+    let (op_out, rest) = rest.split_at_mut(draws);
+    (
+        &mut it_out[..draws],
+        &mut op_out[..draws],
+        &mut rest[..draws],
+    )
 }
 
 /// Lanes of the per-job sum (a fixed number: part of the summation order).
@@ -395,11 +420,12 @@ pub fn simulate(
     };
 
     let per_job = sim.per_job_quantiles.is_some();
+    // Jobs with draws of their own reach the group sums through the streamed path;
+    // the others through cells, with per-job output or without (same sums).
     let noisy = |i: usize, basis: Basis, t: &Terms| -> bool {
-        per_job
-            || Factor::ALL
-                .iter()
-                .any(|&f| optional(jobs.overrides[f as usize], i).is_some())
+        Factor::ALL
+            .iter()
+            .any(|&f| optional(jobs.overrides[f as usize], i).is_some())
             || (noise.power_fraction.is_some() && basis == Basis::Modelled && t.a != 0.0)
             || (noise.energy_relative.is_some() && basis == Basis::Metered)
             || (noise.power_relative.is_some() && basis == Basis::Measured)
@@ -455,13 +481,15 @@ pub fn simulate(
             ((g, r), t)
         })
         .collect();
-    let mut streamed: Vec<(u64, usize)> = (0..n)
+    // Streamed in (group, job key) order: canonical, and a block then holds few groups.
+    let mut streamed: Vec<(u32, u64, usize)> = (0..n)
         .into_par_iter()
-        .filter(|&i| terms[i].1)
-        .map(|i| (sim.job_keys[i], i))
+        .filter(|&i| per_job || terms[i].1)
+        .map(|i| (sim.group[i], sim.job_keys[i], i))
         .collect();
     streamed.par_sort_unstable();
-    let streamed: Vec<usize> = streamed.into_iter().map(|(_, i)| i).collect();
+    let streamed: Vec<usize> = streamed.into_iter().map(|(_, _, i)| i).collect();
+    let to_groups: Vec<bool> = terms.iter().map(|t| t.1).collect();
 
     // Cells, group by group in parallel: each group's sums are its own.
     let width = N_METRICS * draws;
@@ -487,7 +515,7 @@ pub fn simulate(
             for ((_, cell_rows), terms) in group_cells.iter() {
                 let lookup = ctx.lookup(cell_rows, usize::MAX);
                 let srcs = lookup.srcs(terms, &mut op_buffer, &mut emb_buffer)?;
-                accumulate(terms, &srcs, draws, out, None);
+                accumulate(terms, &srcs, draws, Some(&mut out[..]), None);
             }
             Ok(())
         })?;
@@ -509,7 +537,7 @@ pub fn simulate(
         states
             .par_iter_mut()
             .zip(wave.par_iter())
-            .try_for_each(|(state, block)| state.run(&ctx, block))?;
+            .try_for_each(|(state, block)| state.run(&ctx, block, &to_groups))?;
         for state in &states[..wave.len()] {
             for (slot, &g) in state.groups.iter().enumerate() {
                 let out = &mut group_draws[g as usize * width..(g as usize + 1) * width];
@@ -596,7 +624,10 @@ impl BlockState {
     }
 
     /// Stream the jobs of `block` (in canonical order) into this state.
-    fn run(&mut self, ctx: &Context<'_>, block: &[usize]) -> CoreResult<()> {
+    /// Stream the jobs of `block` (in canonical order) into this state; a job
+    /// adds to its group's sums when `to_groups[job]` (otherwise its group gets
+    /// it through the cells, and it is here for its per-job statistics only).
+    fn run(&mut self, ctx: &Context<'_>, block: &[usize], to_groups: &[bool]) -> CoreResult<()> {
         let sim = ctx.sim;
         let draws = sim.draws;
         let width = N_METRICS * draws;
@@ -608,21 +639,25 @@ impl BlockState {
         self.quantiles.clear();
         for &i in block {
             let (t, basis) = job_terms(&sim.jobs, i);
-            let g = sim.group[i];
-            let slot = match self.slot_of_group.get(&g) {
-                Some(&slot) => slot,
-                None => {
-                    let slot = self.groups.len();
-                    self.groups.push(g);
-                    self.slot_of_group.insert(g, slot);
-                    self.sums
-                        .resize(self.sums.len().max((slot + 1) * width), 0.0);
-                    self.sums[slot * width..(slot + 1) * width].fill(0.0);
-                    slot
-                }
+            let out = if to_groups[i] {
+                let g = sim.group[i];
+                let slot = match self.slot_of_group.get(&g) {
+                    Some(&slot) => slot,
+                    None => {
+                        let slot = self.groups.len();
+                        self.groups.push(g);
+                        self.slot_of_group.insert(g, slot);
+                        self.sums
+                            .resize(self.sums.len().max((slot + 1) * width), 0.0);
+                        self.sums[slot * width..(slot + 1) * width].fill(0.0);
+                        slot
+                    }
+                };
+                Some(&mut self.sums[slot * width..(slot + 1) * width])
+            } else {
+                None
             };
             let srcs = job_srcs(ctx, &t, basis, i, &mut self.scratch)?;
-            let out = &mut self.sums[slot * width..(slot + 1) * width];
             let totals = sim
                 .per_job_quantiles
                 .is_some()
@@ -657,7 +692,8 @@ impl JobScratch {
             pf: vec![0.0; draws],
             op: vec![0.0; draws],
             emb: vec![0.0; draws],
-            overrides: std::array::from_fn(|_| vec![0.0; draws]),
+            // Sized on first use: most runs override few factors, if any.
+            overrides: std::array::from_fn(|_| Vec::new()),
         }
     }
 }
@@ -717,6 +753,7 @@ fn job_srcs<'a>(
         let Some(value) = optional(jobs.overrides[*f as usize], i) else {
             continue;
         };
+        buffer.resize(ctx.mixed_draws.len(), 0.0);
         let bounds = noise.override_bounds[*f as usize].map(|(lo, hi)| (lo[i], hi[i]));
         match bounds {
             Some((lo, hi)) if !lo.is_nan() && !hi.is_nan() && lo < hi => {
@@ -1023,8 +1060,14 @@ mod tests {
             for k in ["noisy", "constant"] {
                 let (mut out, mut full) = (vec![1.0; 3 * draws], vec![1.0; 3 * draws]);
                 let (mut tot, mut full_tot) = (vec![0.0; draws], vec![0.0; draws]);
-                accumulate(&t, &srcs(k), draws, &mut out, Some(&mut tot));
-                accumulate_terms::<true, true>(&t, &srcs(k), draws, &mut full, Some(&mut full_tot));
+                accumulate(&t, &srcs(k), draws, Some(&mut out), Some(&mut tot));
+                accumulate_terms::<true, true>(
+                    &t,
+                    &srcs(k),
+                    draws,
+                    Some(&mut full),
+                    Some(&mut full_tot),
+                );
                 let bits = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&out), bits(&full));
                 assert_eq!(bits(&tot), bits(&full_tot));
