@@ -259,6 +259,28 @@ def test_noise_multipliers_cannot_draw_negative_values(factors):
     assert abs(ratio.mean() - tail.mean()) < 1e-3
 
 
+def test_empirical_noise_shares_the_pool_with_empirical_rows(factors):
+    jobs = metered_job(n=2)
+    out = fc.simulate(
+        jobs,
+        factors,
+        draws=3000,
+        seed=1,
+        by="job_id",
+        return_draws=True,
+        noise={"energy_kwh": Empirical([0.9, 1.0, 1.1])},
+        distributions={**fixed_everywhere(factors), "pue": Empirical([1.1, 1.3])},
+    )
+    energy = out.pivot(on="job_id", index="draw", values="it_energy_kwh").drop("draw")
+    assert set(np.unique(energy.to_numpy().round(9))) == {90.0, 100.0, 110.0}
+    # Independent per job: the two jobs differ in about two draws of three.
+    differ = (energy["0"] != energy["1"]).mean()
+    assert 0.6 < differ < 0.73
+    # The rows' own samples are intact: operational / energy is PUE x a fixed grid.
+    ratio = np.unique((out["operational_kgco2e"] / out["it_energy_kwh"]).to_numpy().round(12))
+    assert len(ratio) == 2 and ratio[1] / ratio[0] == pytest.approx(1.3 / 1.1)
+
+
 def test_quantile_standard_errors_need_draws_beyond_the_quantile(factors):
     noise = {"energy_kwh": Normal(1.0, 0.05)}
     run = lambda draws: fc.simulate(  # noqa: E731

@@ -73,8 +73,14 @@ def _seed(seed: int | None) -> int:
     return int(seed)
 
 
-def _noise_args(noise: Mapping[str, Distribution] | None) -> dict[str, object]:
+def _noise_args(noise: Mapping[str, Distribution] | None, pool: np.ndarray) -> dict[str, object]:
+    """Encode the per-job noise for the core.
+
+    The returned ``pool`` is the factor rows' empirical samples (``pool``)
+    extended by those of empirical noise.
+    """
     noise = dict(noise or {})
+    samples = [float(x) for x in pool]
     unknown = sorted(set(noise) - set(NOISE_KINDS))
     if unknown:
         raise DistributionError(f"unknown per-job noise {unknown}; choose from {NOISE_KINDS}")
@@ -96,11 +102,9 @@ def _noise_args(noise: Mapping[str, Distribution] | None) -> dict[str, object]:
                 f"noise {kind!r} multiplies each job's {kind}, so its draws must be >= 0, but "
                 f"{dist} can draw {low:.3g}; bound it, e.g. TruncatedNormal(mu, sd, 0.0)"
             )
-        pool: list[float] = []
-        family, params = dist.encode(pool)
-        if pool:
-            raise DistributionError("Empirical per-job noise is not supported")
+        family, params = dist.encode(samples)
         out[arg] = (family, params)
+    out["pool"] = np.asarray(samples, dtype=np.float64)
     return out
 
 
@@ -337,10 +341,9 @@ def simulate_detailed(
         "n_groups": n_groups,
         "seed": seed,
         "override_bounds": _override_bounds(frame),
-        "pool": dists.pool,
         "copula": copula,
         "threads": threads,
-        **_noise_args(noise),
+        **_noise_args(noise, dists.pool),
     }
 
     def run(first: int, count: int, per_job_q: list[float] | None):
