@@ -230,7 +230,8 @@ def test_rel_error_adds_draws_until_met():
 
 
 def test_per_job_output_leaves_the_group_sums_unchanged(fleet):
-    jobs = fleet[:4000]
+    # More than three blocks of 4,096 streamed jobs, so that block boundaries matter.
+    jobs = fleet[:15_000]
     plain = fc.simulate(jobs, draws=300, by="phase", seed=3, noise=NOISE)
     detailed = fc.simulate_detailed(jobs, draws=300, by="phase", seed=3, noise=NOISE, per_job=True)
     assert detailed.summary.equals(plain)

@@ -91,7 +91,7 @@ def simulate(
     | None = None,
     per_job_quantiles: list[float] | None = None,
     pool: npt.NDArray[np.float64] | None = None,
-    copula: tuple[list[str], list[float], list[float]] | None = None,
+    copula: tuple[list[str], list[float]] | None = None,
     threads: int | None = None,
 ) -> tuple[
     npt.NDArray[np.float64],
@@ -100,9 +100,9 @@ def simulate(
 ]:
     """Run the Monte Carlo: ``(group draws [group, metric, draw], job means, job quantiles)``.
 
-    ``copula`` is ``(factor names, within-factor correlations, row-major lower
-    Cholesky factor of the factors' latent correlation matrix)``, all on the
-    normal scale.
+    ``copula`` is ``(factor names, row-major matrix of Spearman rank
+    correlations)``: the diagonal holds each factor's within-factor value (1 for
+    a factor of one row), the rest the value between rows of two factors.
     """
 
 def record_keys(ids: npt.NDArray[np.int64] | list[str]) -> npt.NDArray[np.uint64]:

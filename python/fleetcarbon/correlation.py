@@ -44,8 +44,8 @@ def pearson_of_spearman(rho: float) -> float:
 
 def copula_arguments(
     factors: Factors, correlation: Mapping[str | tuple[str, str], float] | None
-) -> tuple[list[str], list[float], list[float]] | None:
-    """Turn ``correlation`` into the core's copula: names, within-factor values, Cholesky factor.
+) -> tuple[list[str], list[float]] | None:
+    """Turn ``correlation`` into the core's copula: factor names and rank correlations.
 
     Parameters
     ----------
@@ -67,14 +67,15 @@ def copula_arguments(
     Returns
     -------
     tuple or None
-        ``(factor names, normal-scale within-factor correlations, row-major
-        lower Cholesky factor of the factors' latent correlation matrix)``, or
-        None when ``correlation`` is empty.
+        ``(factor names, row-major matrix of rank correlations)``: the diagonal
+        holds each factor's within-factor value (1 for a single value), the rest
+        the value between rows of two factors; None when ``correlation`` is empty.
     """
     if not correlation:
         return None
     within: dict[str, float] = {}
     pairs: dict[tuple[str, str], float] = {}
+    written: dict[tuple[str, str], object] = {}  # each pair's key as the user wrote it
     for key, value in correlation.items():
         rho = _value(key, value)
         if isinstance(key, str):
@@ -105,50 +106,58 @@ def copula_arguments(
                 )
             pair = (a, b) if FACTOR_NAMES.index(a) < FACTOR_NAMES.index(b) else (b, a)
             if pair in pairs:
-                raise CorrelationError(f"correlation gives the pair {pair} twice")
+                raise CorrelationError(f"correlation gives the pair {key!r} twice")
             pairs[pair] = rho
+            written[pair] = key
         else:
             raise CorrelationError(
                 f"correlation key {key!r}: use a factor name or a tuple of two factor names"
             )
 
     names = [f for f in FACTOR_NAMES if f in within or any(f in p for p in pairs)]
-    # Normal-scale correlation of two rows of each factor (1 for a single value).
-    w = {
-        f: 1.0 if _rows(factors, f) == 1 else pearson_of_spearman(within.get(f, 0.0)) for f in names
-    }
+    # Rank correlation of two rows of each factor (1 for a single value), and its
+    # normal-scale value, used here only to explain what cannot hold: the core
+    # computes the copula itself (with the same bits on every CPU).
+    rank = {f: 1.0 if _rows(factors, f) == 1 else within.get(f, 0.0) for f in names}
+    w = {f: pearson_of_spearman(r) if r < 1.0 else 1.0 for f, r in rank.items()}
     matrix = np.eye(len(names))
+    ranks = np.diag([rank[f] for f in names])
     for (a, b), rho in pairs.items():
-        if w[a] == 0.0 or w[b] == 0.0:
-            lonely = a if w[a] == 0.0 else b
-            raise CorrelationError(
-                f"correlation[{(a, b)!r}]: {lonely} has several rows; give their "
-                f"correlation too, e.g. correlation={{{lonely!r}: 0.5, ...}} (with 0 "
-                "its rows are independent, and so uncorrelated with anything)"
-            )
+        key = written[(a, b)]
+        for f in (a, b):
+            if f in within and within[f] == 0.0:
+                raise CorrelationError(
+                    f"correlation[{key!r}]: the rows of {f} are independent (within-factor "
+                    "correlation 0), so they cannot all correlate with another factor"
+                )
+        for f in (a, b):
+            if w[f] == 0.0:
+                raise CorrelationError(
+                    f"correlation[{key!r}]: {f} has several rows; give their correlation "
+                    f"too, e.g. correlation={{{f!r}: 0.5, ...}}"
+                )
         latent = pearson_of_spearman(rho) / math.sqrt(w[a] * w[b])
         if abs(latent) >= 1.0:
             limit = (6 / math.pi) * math.asin(math.sqrt(w[a] * w[b]) / 2)
             raise CorrelationError(
-                f"correlation[{(a, b)!r}] = {rho}: with the within-factor correlations "
-                f"given, rows of {a} and {b} can have a rank correlation of at most "
-                f"{limit:.3f} in magnitude"
+                f"correlation[{key!r}] = {rho}: with the within-factor correlations given, "
+                f"rows of {a} and {b} can only have a rank correlation of less than "
+                f"{limit:.4f} in magnitude"
             )
         i, j = names.index(a), names.index(b)
         matrix[i, j] = matrix[j, i] = latent
-    try:
-        cholesky = np.linalg.cholesky(matrix)
-    except np.linalg.LinAlgError:
+        ranks[i, j] = ranks[j, i] = rho
+    if np.linalg.eigvalsh(matrix).min() <= 1e-12:
         raise CorrelationError(
             f"the correlations between {names} contradict each other (their latent "
             "correlation matrix is not positive definite)"
-        ) from None
-    # Unit rows exactly, as the core checks: the diagonal of L Lᵀ is 1.
-    cholesky /= np.linalg.norm(cholesky, axis=1, keepdims=True)
-    return names, [w[f] for f in names], [float(x) for x in cholesky.ravel()]
+        )
+    return names, [float(x) for x in ranks.ravel()]
 
 
 def _value(key: object, value: object) -> float:
+    if isinstance(value, bool):
+        raise CorrelationError(f"correlation[{key!r}] = {value!r} is not a number")
     try:
         rho = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):

@@ -183,6 +183,11 @@ class TruncatedNormal(Distribution):
         _finite(mu=self.mu, sd=self.sd)
         if not (self.sd > 0 and self.low < self.high) or math.isnan(self.low + self.high):
             raise DistributionError(f"TruncatedNormal needs sd > 0 and low < high, got {self}")
+        if self._mass() == 0.0:
+            raise DistributionError(
+                f"{self} keeps no probability mass a float can hold (its bounds lie about "
+                "38 or more standard deviations from the mean)"
+            )
 
     def encode(self, pool: list[float]) -> tuple[int, tuple[float, float, float, float]]:  # noqa: D102
         return _TRUNCATED, (self.mu, self.sd, self.low, self.high)
@@ -193,15 +198,17 @@ class TruncatedNormal(Distribution):
         def pdf(x: float) -> float:
             return 0.0 if math.isinf(x) else math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
 
+        return self.mu + self.sd * (pdf(a) - pdf(b)) / self._mass()
+
+    def _mass(self) -> float:
+        """Probability mass between the bounds, from the tail nearer to them."""
+        a, b = (self.low - self.mu) / self.sd, (self.high - self.mu) / self.sd
+
         def cdf(x: float) -> float:
             return 0.5 * math.erfc(-x / math.sqrt(2))
 
-        if a > 0:
-            # Above the mean the CDF rounds towards 1: use the upper-tail masses.
-            mass = cdf(-a) - cdf(-b)
-        else:
-            mass = cdf(b) - cdf(a)
-        return self.mu + self.sd * (pdf(a) - pdf(b)) / mass
+        # Above the mean the CDF rounds towards 1: use the upper-tail masses.
+        return cdf(-a) - cdf(-b) if a > 0 else cdf(b) - cdf(a)
 
     def support(self) -> tuple[float, float]:  # noqa: D102
         return (self.low, self.high)
@@ -275,7 +282,8 @@ class Empirical(Distribution):
 
     def encode(self, pool: list[float]) -> tuple[int, tuple[float, float, float, float]]:  # noqa: D102
         offset = len(pool)
-        pool.extend(self.samples)
+        # Sorted, so that the core's inverse CDF is increasing (the copula needs it).
+        pool.extend(sorted(self.samples))
         return _EMPIRICAL, (float(offset), float(len(self.samples)), 0.0, 0.0)
 
     def mean(self) -> float:  # noqa: D102

@@ -16,32 +16,49 @@ use crate::error::{CoreError, CoreResult};
 use crate::factors::Factor;
 use crate::rng::{first_uniform, fnv1a, stream};
 
-/// The smallest and largest uniform handed to an inverse CDF: `Φ` of a latent
-/// beyond ±8.3 rounds to 0 or 1, where some quantiles are infinite.
-const U_MIN: f64 = 1.0 / (1u64 << 54) as f64;
+/// The smallest and largest uniform handed to an inverse CDF, the sampler's own
+/// range: `Φ` of a latent beyond ±8.2 rounds to 0 or 1, where some quantiles
+/// are infinite.
+const U_MIN: f64 = 0.5 / (1u64 << 52) as f64;
+const U_MAX: f64 = 1.0 - U_MIN;
 
-/// Correlated factors: `within[k]` is the normal-scale correlation of two rows
-/// of `factors[k]`, `cholesky` the row-major lower factor of the factors'
-/// latent correlation matrix (`factors.len()²` values).
+/// Correlated factors and their Spearman rank correlations, `rank[i * k + j]`
+/// for `k` factors: the diagonal holds each factor's within-factor value (1 for
+/// a factor of one row), the rest the value between a row of one factor and a
+/// row of the other. The normal-scale values, and the Cholesky factor, are
+/// computed here with the `libm` crate so that they are the same bits on every
+/// CPU.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Copula {
     /// The correlated factors, each once.
     pub factors: Vec<Factor>,
-    /// Within-factor correlation of each, in [0, 1].
-    pub within: Vec<f64>,
-    /// Lower Cholesky factor of the factors' latent correlation matrix.
-    pub cholesky: Vec<f64>,
+    /// Rank correlations, row-major `k × k`, symmetric.
+    pub rank: Vec<f64>,
+}
+
+/// Normal-scale correlation of a Gaussian copula with Spearman correlation `rho`.
+fn pearson(rho: f64) -> f64 {
+    if rho.abs() == 1.0 {
+        rho
+    } else {
+        2.0 * libm::sin(std::f64::consts::PI * rho / 6.0)
+    }
 }
 
 impl Copula {
-    /// Check the shapes and ranges (the Python layer validates first; this keeps
-    /// the kernel from panicking on anything else).
+    /// Check shapes and ranges, and that the correlations can hold together.
     pub fn check(&self) -> CoreResult<()> {
+        self.factorize().map(|_| ())
+    }
+
+    /// Within-factor normal-scale correlations and the row-major lower Cholesky
+    /// factor of the factors' latent correlation matrix.
+    fn factorize(&self) -> CoreResult<(Vec<f64>, Vec<f64>)> {
         let k = self.factors.len();
         let bad = |msg: String| Err(CoreError::InvalidArgument(msg));
-        if self.within.len() != k || self.cholesky.len() != k * k {
+        if self.rank.len() != k * k {
             return bad(format!(
-                "copula of {k} factors needs {k} within-factor values and {} Cholesky values",
+                "copula of {k} factors needs {} rank correlations",
                 k * k
             ));
         }
@@ -50,29 +67,58 @@ impl Copula {
                 return bad(format!("factor {} appears twice in the copula", f.name()));
             }
         }
-        if let Some(w) = self.within.iter().find(|w| !(0.0..=1.0).contains(*w)) {
-            return bad(format!("within-factor correlation {w} outside [0, 1]"));
-        }
+        let r = |i: usize, j: usize| self.rank[i * k + j];
+        let mut within = Vec::with_capacity(k);
         for i in 0..k {
-            let row = &self.cholesky[i * k..(i + 1) * k];
-            if row.iter().any(|x| !x.is_finite())
-                || row[i] <= 0.0
-                || row[i + 1..].iter().any(|&x| x != 0.0)
-            {
+            if !(0.0..=1.0).contains(&r(i, i)) {
                 return bad(format!(
-                    "copula row {i} is not a lower Cholesky row: {row:?}"
+                    "within-factor rank correlation {} outside [0, 1]",
+                    r(i, i)
                 ));
             }
-            let norm: f64 = row.iter().map(|x| x * x).sum();
-            if (norm - 1.0).abs() > 1e-9 {
-                return bad(format!("copula row {i} does not have unit norm ({norm})"));
+            within.push(pearson(r(i, i)));
+        }
+        let mut latent = vec![0.0; k * k];
+        for i in 0..k {
+            latent[i * k + i] = 1.0;
+            for j in 0..i {
+                let (rho, mirror) = (r(i, j), r(j, i));
+                let scale = (within[i] * within[j]).sqrt();
+                let c = pearson(rho) / scale;
+                if rho != mirror || c.is_nan() || c.abs() >= 1.0 {
+                    return bad(format!(
+                        "rank correlation {rho} between copula factors {i} and {j} is not \
+                         symmetric or exceeds what their within-factor values allow"
+                    ));
+                }
+                latent[i * k + j] = c;
+                latent[j * k + i] = c;
             }
         }
-        Ok(())
+        // Cholesky–Banachiewicz; a non-positive pivot means the set cannot hold.
+        let mut lower = vec![0.0; k * k];
+        for i in 0..k {
+            for j in 0..=i {
+                let dot: f64 = (0..j).map(|m| lower[i * k + m] * lower[j * k + m]).sum();
+                if i == j {
+                    let pivot = latent[i * k + i] - dot;
+                    if pivot.is_nan() || pivot <= 0.0 {
+                        return bad("the copula's correlations contradict each other (not \
+                                    positive definite)"
+                            .to_owned());
+                    }
+                    lower[i * k + i] = pivot.sqrt();
+                } else {
+                    lower[i * k + j] = (latent[i * k + j] - dot) / lower[j * k + j];
+                }
+            }
+        }
+        Ok((within, lower))
     }
 
     /// The factor latents `G_f` of every draw (given the mixed draw numbers).
-    pub fn latents(&self, seed: u64, mixed_draws: &[u64]) -> Latents {
+    pub fn latents(&self, seed: u64, mixed_draws: &[u64]) -> CoreResult<Latents> {
+        let (within, lower) = self.factorize()?;
         let k = self.factors.len();
         let eta: Vec<Vec<f64>> = self
             .factors
@@ -88,16 +134,17 @@ impl Copula {
         let draws = mixed_draws.len();
         let by_factor = (0..k)
             .map(|i| {
-                let row = &self.cholesky[i * k..(i + 1) * k];
+                let row = &lower[i * k..(i + 1) * k];
                 (0..draws)
                     .map(|d| (0..=i).map(|j| row[j] * eta[j][d]).sum())
                     .collect()
             })
             .collect();
-        Latents {
-            copula: self.clone(),
+        Ok(Latents {
+            factors: self.factors.clone(),
+            within,
             by_factor,
-        }
+        })
     }
 }
 
@@ -109,7 +156,8 @@ fn factor_key(f: Factor) -> u64 {
 /// Factor latents of one run.
 #[derive(Debug, Clone)]
 pub struct Latents {
-    copula: Copula,
+    factors: Vec<Factor>,
+    within: Vec<f64>,
     by_factor: Vec<Vec<f64>>,
 }
 
@@ -124,15 +172,15 @@ impl Latents {
         mixed_draws: &[u64],
         pool: &[f64],
     ) -> Option<Vec<f64>> {
-        let k = self.copula.factors.iter().position(|&g| g == f)?;
-        let w = self.copula.within[k];
+        let k = self.factors.iter().position(|&g| g == f)?;
+        let w = self.within[k];
         let (shared, own) = (w.sqrt(), (1.0 - w).sqrt());
         let values = self.by_factor[k]
             .iter()
             .zip(mixed_draws)
             .map(|(&g, &m)| {
                 let z = shared * g + own * normal_quantile(first_uniform(row_stream, m));
-                dist.quantile(normal_cdf(z).clamp(U_MIN, 1.0 - U_MIN), pool)
+                dist.quantile(normal_cdf(z).clamp(U_MIN, U_MAX), pool)
             })
             .collect();
         Some(values)
@@ -165,17 +213,15 @@ mod tests {
 
     #[test]
     fn rows_correlate_as_specified_with_unchanged_marginals() -> CoreResult<()> {
-        // Two factors with a 0.6 latent correlation; rows within each correlate 0.5.
-        let c = 0.6_f64;
+        // Rows within each factor: rank 0.5; between the factors: rank 0.3.
         let copula = Copula {
             factors: vec![Factor::Pue, Factor::GridKgco2ePerKwh],
-            within: vec![0.5, 0.5],
-            cholesky: vec![1.0, 0.0, c, (1.0 - c * c).sqrt()],
+            rank: vec![0.5, 0.3, 0.3, 0.5],
         };
         copula.check()?;
         let n = 40_000;
         let mixed: Vec<u64> = (0..n).map(mixed_draw).collect();
-        let latents = copula.latents(5, &mixed);
+        let latents = copula.latents(5, &mixed)?;
         let pert = Dist::from_code(code::PERT, [1.1, 1.3, 2.0, 0.0], 0)?;
         let values = |f: Factor, row: u64| {
             latents
@@ -187,10 +233,8 @@ mod tests {
             values(Factor::Pue, 2),
             values(Factor::GridKgco2ePerKwh, 3),
         );
-        // Spearman of a normal-scale correlation r is (6/π) asin(r/2).
-        let expected = |r: f64| 6.0 / std::f64::consts::PI * (r / 2.0).asin();
-        assert!((spearman(&a, &b) - expected(0.5)).abs() < 0.02);
-        assert!((spearman(&a, &x) - expected(0.5 * c)).abs() < 0.02);
+        assert!((spearman(&a, &b) - 0.5).abs() < 0.02);
+        assert!((spearman(&a, &x) - 0.3).abs() < 0.02);
         let mean = a.iter().sum::<f64>() / n as f64;
         assert!(
             (mean - (1.1 + 4.0 * 1.3 + 2.0) / 6.0).abs() < 0.005,
@@ -203,23 +247,30 @@ mod tests {
     }
 
     #[test]
+    fn latent_extremes_stay_inside_the_open_interval() -> CoreResult<()> {
+        let normal = Dist::from_code(code::NORMAL, [0.0, 1.0, 0.0, 0.0], 0)?;
+        for z in [-40.0, -8.5, 8.5, 40.0] {
+            let x = normal.quantile(normal_cdf(z).clamp(U_MIN, U_MAX), &[]);
+            assert!(x.is_finite() && x.abs() < 8.3, "{z}: {x}");
+        }
+        Ok(())
+    }
+
+    #[test]
     fn malformed_copulas_are_errors() {
-        let ok = Copula {
-            factors: vec![Factor::Pue],
-            within: vec![1.0],
-            cholesky: vec![1.0],
-        };
-        assert!(ok.check().is_ok());
-        let mut bad = ok.clone();
-        bad.within = vec![1.5];
-        assert!(bad.check().is_err());
-        let mut bad = ok.clone();
-        bad.cholesky = vec![0.5];
-        assert!(bad.check().is_err());
-        let mut bad = ok;
-        bad.factors = vec![Factor::Pue, Factor::Pue];
-        bad.within = vec![1.0, 1.0];
-        bad.cholesky = vec![1.0, 0.0, 0.0, 1.0];
-        assert!(bad.check().is_err());
+        let one = |rank: Vec<f64>, factors: Vec<Factor>| Copula { factors, rank }.check();
+        assert!(one(vec![1.0], vec![Factor::Pue]).is_ok());
+        assert!(one(vec![1.5], vec![Factor::Pue]).is_err());
+        assert!(one(vec![1.0, 1.0], vec![Factor::Pue]).is_err());
+        let two = vec![Factor::Pue, Factor::UseRate];
+        assert!(one(vec![1.0, 0.3, 0.3, 1.0], two.clone()).is_ok());
+        assert!(one(vec![1.0, 0.3, 0.2, 1.0], two.clone()).is_err());
+        // Rows correlated 0.2 within cannot correlate 0.5 with another factor's.
+        assert!(one(vec![0.2, 0.5, 0.5, 1.0], two).is_err());
+        assert!(one(vec![1.0, 0.0, 0.0, 1.0], vec![Factor::Pue, Factor::Pue]).is_err());
+        // Three factors pairwise -0.9 cannot hold together.
+        let three = vec![Factor::Pue, Factor::UseRate, Factor::LifetimeYears];
+        let r = -0.9;
+        assert!(one(vec![1.0, r, r, r, 1.0, r, r, r, 1.0], three).is_err());
     }
 }

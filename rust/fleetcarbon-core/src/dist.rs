@@ -89,7 +89,8 @@ pub mod code {
     pub const LOGNORMAL: u8 = 5;
     /// [`super::Dist::Pert`]`(low p0, mode p1, high p2)`.
     pub const PERT: u8 = 6;
-    /// [`super::Dist::Empirical`]`(offset p0, len p1)` into the pool.
+    /// [`super::Dist::Empirical`]`(offset p0, len p1)` into the pool, whose slice
+    /// must be sorted ascending for [`super::Dist::quantile`] to be the inverse CDF.
     pub const EMPIRICAL: u8 = 7;
 }
 
@@ -119,12 +120,18 @@ impl Dist {
                 mean: p[0],
                 sd: p[1],
             },
-            code::TRUNCATED_NORMAL if p[1] > 0.0 && p[2] < p[3] => Dist::TruncatedNormal {
-                mean: p[0],
-                sd: p[1],
-                low: p[2],
-                high: p[3],
-            },
+            code::TRUNCATED_NORMAL
+                if p[1] > 0.0
+                    && p[2] < p[3]
+                    && normal_mass((p[2] - p[0]) / p[1], (p[3] - p[0]) / p[1]) > 0.0 =>
+            {
+                Dist::TruncatedNormal {
+                    mean: p[0],
+                    sd: p[1],
+                    low: p[2],
+                    high: p[3],
+                }
+            }
             code::LOGNORMAL if p[1] >= 0.0 => Dist::LogNormal {
                 mu: p[0],
                 sigma: p[1],
@@ -231,21 +238,84 @@ impl Dist {
 /// Regularized incomplete beta function `I_x(a, b)`: the CDF of Beta(a, b),
 /// by its continued fraction (Numerical Recipes 3rd ed., §6.4), about 1e-15.
 pub fn beta_cdf(a: f64, b: f64, x: f64) -> f64 {
-    if x <= 0.0 {
-        return 0.0;
+    Beta::new(a, b).cdf(x)
+}
+
+/// Quantile of Beta(a, b) at `p` in (0, 1).
+pub fn beta_quantile(a: f64, b: f64, p: f64) -> f64 {
+    Beta::new(a, b).quantile(p)
+}
+
+/// Beta(a, b) with its normalizing constant computed once.
+#[derive(Debug, Clone, Copy)]
+struct Beta {
+    a: f64,
+    b: f64,
+    /// `ln Γ(a + b) − ln Γ(a) − ln Γ(b)`.
+    ln_norm: f64,
+}
+
+impl Beta {
+    fn new(a: f64, b: f64) -> Self {
+        let ln_norm = libm::lgamma(a + b) - libm::lgamma(a) - libm::lgamma(b);
+        Beta { a, b, ln_norm }
     }
-    if x >= 1.0 {
-        return 1.0;
+
+    fn cdf(&self, x: f64) -> f64 {
+        let (a, b) = (self.a, self.b);
+        if x <= 0.0 {
+            return 0.0;
+        }
+        if x >= 1.0 {
+            return 1.0;
+        }
+        let front = libm::exp(self.ln_norm + a * libm::log(x) + b * libm::log(1.0 - x));
+        // The fraction converges fast below the mean-ish split; use the symmetry above it.
+        if x < (a + 1.0) / (a + b + 2.0) {
+            front * beta_fraction(a, b, x) / a
+        } else {
+            1.0 - front * beta_fraction(b, a, 1.0 - x) / b
+        }
     }
-    let ln_front = libm::lgamma(a + b) - libm::lgamma(a) - libm::lgamma(b)
-        + a * libm::log(x)
-        + b * libm::log(1.0 - x);
-    let front = libm::exp(ln_front);
-    // The fraction converges fast below the mean-ish split; use the symmetry above it.
-    if x < (a + 1.0) / (a + b + 2.0) {
-        front * beta_fraction(a, b, x) / a
-    } else {
-        1.0 - front * beta_fraction(b, a, 1.0 - x) / b
+
+    fn density(&self, x: f64) -> f64 {
+        let (a, b) = (self.a, self.b);
+        libm::exp(self.ln_norm + (a - 1.0) * libm::log(x) + (b - 1.0) * libm::log(1.0 - x))
+    }
+
+    /// Newton steps on the CDF from the mean, kept inside a shrinking bracket
+    /// (bisection when a step leaves it).
+    fn quantile(&self, p: f64) -> f64 {
+        if p <= 0.0 {
+            return 0.0;
+        }
+        if p >= 1.0 {
+            return 1.0;
+        }
+        let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
+        let mut x = self.a / (self.a + self.b);
+        for _ in 0..200 {
+            let f = self.cdf(x) - p;
+            if f == 0.0 {
+                return x;
+            }
+            if f < 0.0 {
+                lo = x;
+            } else {
+                hi = x;
+            }
+            let newton = x - f / self.density(x);
+            let next = if newton > lo && newton < hi && newton.is_finite() {
+                newton
+            } else {
+                0.5 * (lo + hi)
+            };
+            if (next - x).abs() <= 4.0 * f64::EPSILON * x.max(f64::MIN_POSITIVE) || hi - lo <= 0.0 {
+                return next;
+            }
+            x = next;
+        }
+        x
     }
 }
 
@@ -276,42 +346,14 @@ fn beta_fraction(a: f64, b: f64, x: f64) -> f64 {
     h
 }
 
-/// Quantile of Beta(a, b) at `p` in (0, 1): Newton steps on [`beta_cdf`],
-/// kept inside a shrinking bracket (bisection when a step leaves it).
-pub fn beta_quantile(a: f64, b: f64, p: f64) -> f64 {
-    if p <= 0.0 {
-        return 0.0;
+/// Probability mass of the standard normal between `z_low` and `z_high`,
+/// from the tail nearer to the interval (accurate far from the mean).
+pub fn normal_mass(z_low: f64, z_high: f64) -> f64 {
+    if z_low > 0.0 {
+        normal_cdf(-z_low) - normal_cdf(-z_high)
+    } else {
+        normal_cdf(z_high) - normal_cdf(z_low)
     }
-    if p >= 1.0 {
-        return 1.0;
-    }
-    let ln_norm = libm::lgamma(a + b) - libm::lgamma(a) - libm::lgamma(b);
-    let density =
-        |x: f64| libm::exp(ln_norm + (a - 1.0) * libm::log(x) + (b - 1.0) * libm::log(1.0 - x));
-    let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
-    let mut x = a / (a + b);
-    for _ in 0..200 {
-        let f = beta_cdf(a, b, x) - p;
-        if f == 0.0 {
-            return x;
-        }
-        if f < 0.0 {
-            lo = x;
-        } else {
-            hi = x;
-        }
-        let newton = x - f / density(x);
-        let next = if newton > lo && newton < hi && newton.is_finite() {
-            newton
-        } else {
-            0.5 * (lo + hi)
-        };
-        if (next - x).abs() <= 4.0 * f64::EPSILON * x.max(f64::MIN_POSITIVE) || hi - lo <= 0.0 {
-            return next;
-        }
-        x = next;
-    }
-    x
 }
 
 /// Inverse CDF of the triangular distribution, with its constants computed once.
@@ -563,6 +605,17 @@ mod tests {
 
     #[test]
     fn truncated_normal_far_tails_stay_finite_and_ordered() -> CoreResult<()> {
+        for far in [
+            [40.0, f64::INFINITY],
+            [f64::NEG_INFINITY, -40.0],
+            [40.0, 41.0],
+        ] {
+            let p = [0.0, 1.0, far[0], far[1]];
+            assert!(
+                Dist::from_code(code::TRUNCATED_NORMAL, p, 0).is_err(),
+                "{far:?}"
+            );
+        }
         for k in [0.5, 7.0, 8.0, 12.0, 30.0] {
             for (low, high) in [(k, f64::INFINITY), (f64::NEG_INFINITY, -k)] {
                 let dist = Dist::from_code(code::TRUNCATED_NORMAL, [0.0, 1.0, low, high], 0)?;

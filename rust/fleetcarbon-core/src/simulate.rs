@@ -481,15 +481,19 @@ pub fn simulate(
             ((g, r), t)
         })
         .collect();
-    // Streamed in (group, job key) order: canonical, and a block then holds few groups.
-    let mut streamed: Vec<(u32, u64, usize)> = (0..n)
+    // Streamed in (group, job key) order: canonical, and a block then holds few
+    // groups. Jobs that add to the group sums come first, in blocks of their own,
+    // so per-job output cannot move their block boundaries (nor the sums' bits).
+    let mut streamed: Vec<(bool, u32, u64, usize)> = (0..n)
         .into_par_iter()
         .filter(|&i| per_job || terms[i].1)
-        .map(|i| (sim.group[i], sim.job_keys[i], i))
+        .map(|i| (!terms[i].1, sim.group[i], sim.job_keys[i], i))
         .collect();
     streamed.par_sort_unstable();
-    let streamed: Vec<usize> = streamed.into_iter().map(|(_, _, i)| i).collect();
     let to_groups: Vec<bool> = terms.iter().map(|t| t.1).collect();
+    let first_stats_only = streamed.partition_point(|s| !s.0);
+    let streamed: Vec<usize> = streamed.into_iter().map(|(_, _, _, i)| i).collect();
+    let (grouped, stats_only) = streamed.split_at(first_stats_only);
 
     // Cells, group by group in parallel: each group's sums are its own.
     let width = N_METRICS * draws;
@@ -528,7 +532,10 @@ pub fn simulate(
     } else {
         Vec::new()
     };
-    let blocks: Vec<&[usize]> = streamed.chunks(JOB_BLOCK).collect();
+    let blocks: Vec<&[usize]> = grouped
+        .chunks(JOB_BLOCK)
+        .chain(stats_only.chunks(JOB_BLOCK))
+        .collect();
     // One state per block of a wave, reused wave after wave: no allocation per block.
     let mut states: Vec<BlockState> = (0..BLOCKS_PER_WAVE.min(blocks.len()))
         .map(|_| BlockState::new(sim))
@@ -892,26 +899,30 @@ fn shared_draws(
                 .map(|row| (f, row)),
         );
     }
-    let latents = row_dists
-        .copula
-        .as_ref()
-        .map(|c| c.latents(sim.seed, mixed_draws));
+    let latents = match &row_dists.copula {
+        Some(c) => Some(c.latents(sim.seed, mixed_draws)?),
+        None => None,
+    };
     let sampled: Vec<((Factor, usize), Vec<f64>)> = wanted
         .into_par_iter()
         .map(|(f, row)| {
             let dist = row_dists.dists[f as usize][row];
             let s = stream(sim.seed, row_dists.keys[f as usize][row]);
-            let correlated = latents
-                .as_ref()
-                .and_then(|l| l.row_values(f, &dist, s, mixed_draws, sim.pool));
-            let values = match (dist, correlated) {
-                (Dist::Fixed(v), _) => vec![v; sim.draws],
-                (_, Some(values)) => values,
-                (_, None) => {
-                    let mut values = vec![0.0; sim.draws];
-                    fill(&mut values, &dist, s, mixed_draws, sim.pool);
-                    values
-                }
+            let correlated = || {
+                latents
+                    .as_ref()
+                    .and_then(|l| l.row_values(f, &dist, s, mixed_draws, sim.pool))
+            };
+            let values = match dist {
+                Dist::Fixed(v) => vec![v; sim.draws],
+                _ => match correlated() {
+                    Some(values) => values,
+                    None => {
+                        let mut values = vec![0.0; sim.draws];
+                        fill(&mut values, &dist, s, mixed_draws, sim.pool);
+                        values
+                    }
+                },
             };
             ((f, row), values)
         })

@@ -314,7 +314,7 @@ fn simulate<'py>(
     override_bounds: Option<&Bound<'py, PyDict>>,
     per_job_quantiles: Option<Vec<f64>>,
     pool: Option<PyReadonlyArray1<'py, f64>>,
-    copula: Option<(Vec<String>, Vec<f64>, Vec<f64>)>,
+    copula: Option<(Vec<String>, Vec<f64>)>,
     threads: Option<usize>,
 ) -> PyResult<SimulateOutput<'py>> {
     let tables = factor_tables_from(
@@ -372,7 +372,7 @@ fn simulate<'py>(
             .map_err(|e| core_error(py, e))?;
         row_dists.keys[factor as usize] = as_slice("row_keys", &keys)?.to_vec();
     }
-    if let Some((names, within, cholesky)) = copula {
+    if let Some((names, rank)) = copula {
         let factors = names
             .iter()
             .map(|name| {
@@ -381,11 +381,7 @@ fn simulate<'py>(
                 })
             })
             .collect::<PyResult<_>>()?;
-        row_dists.copula = Some(Copula {
-            factors,
-            within,
-            cholesky,
-        });
+        row_dists.copula = Some(Copula { factors, rank });
     }
     let bounds_arrays: Vec<(
         Factor,
