@@ -6,6 +6,7 @@ Reads the CSVs directly with polars; does not import the fleetcarbon engine.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import subprocess
@@ -19,95 +20,18 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "python" / "fleetcarbon" / "data"
 SCRIPT = REPO / "tools" / "derive_factors.py"
 
-COLUMNS = {
-    "accelerators": [
-        "key",
-        "vendor",
-        "model",
-        "form_factor",
-        "memory_gb",
-        "memory_type",
-        "release_year",
-        "process_nm",
-        "die_area_mm2",
-        "tdp_w",
-        "tdp_w_low",
-        "tdp_w_high",
-        "tdp_source",
-        "idle_w",
-        "idle_source",
-        "host_power_w",
-        "host_power_w_low",
-        "host_power_w_high",
-        "host_power_source",
-        "embodied_kgco2e",
-        "embodied_kgco2e_low",
-        "embodied_kgco2e_high",
-        "embodied_source",
-        "embodied_method",
-        "year",
-        "licence",
-        "note",
-    ],
-    "cpus": [
-        "key",
-        "vendor",
-        "model",
-        "cores",
-        "tdp_w",
-        "core_power_w",
-        "core_power_w_low",
-        "core_power_w_high",
-        "core_power_source",
-        "core_embodied_kgco2e",
-        "core_embodied_kgco2e_low",
-        "core_embodied_kgco2e_high",
-        "core_embodied_source",
-        "year",
-        "licence",
-        "note",
-    ],
-    "regions": [
-        "key",
-        "kind",
-        "name",
-        "country_iso2",
-        "provider",
-        "grid_zone",
-        "grid_kgco2e_per_kwh",
-        "grid_kgco2e_per_kwh_low",
-        "grid_kgco2e_per_kwh_high",
-        "grid_source",
-        "year",
-        "basis",
-        "market_kgco2e_per_kwh",
-        "market_source",
-        "default_datacenter",
-        "licence",
-        "note",
-    ],
-    "datacenters": [
-        "key",
-        "name",
-        "operator",
-        "region",
-        "pue",
-        "pue_low",
-        "pue_high",
-        "pue_source",
-        "facility_embodied_fraction",
-        "facility_embodied_fraction_low",
-        "facility_embodied_fraction_high",
-        "facility_embodied_source",
-        "year",
-        "licence",
-        "note",
-    ],
-    "defaults": ["parameter", "value", "low", "high", "unit", "source", "year", "licence", "note"],
-    "aliases": ["alias", "table", "key", "source"],
-    "grid_history": ["key", "year", "grid_kgco2e_per_kwh", "source", "basis", "licence", "note"],
-    "sources": ["source_id", "title", "publisher", "url", "year", "licence"],
-}
+
+def _derivation():
+    """The derivation script as a module (standard library only; no I/O on import)."""
+    spec = importlib.util.spec_from_file_location("derive_factors", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+#: Each table's columns, in order: the schema the derivation script writes.
+COLUMNS: dict[str, list[str]] = _derivation().COLUMNS
 
 NUMERIC = {
     "accelerators": [
