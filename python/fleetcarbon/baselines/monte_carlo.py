@@ -14,7 +14,13 @@ import math
 import numpy as np
 import polars as pl
 
-from fleetcarbon.baselines.python_reference import HOURS_PER_YEAR, _Lookup
+from fleetcarbon.baselines.python_reference import (
+    HOURS_PER_YEAR,
+    _given,
+    _hours,
+    _Lookup,
+    job_table_rows,
+)
 from fleetcarbon.factors import Factors, load_factors
 from fleetcarbon.uncertainty import Distribution, Fixed, row_distributions
 
@@ -54,20 +60,11 @@ def _job_rows(jobs: pl.DataFrame, factors: Factors) -> list[dict]:
     lk = {t: _Lookup(factors, t) for t in ("accelerators", "cpus", "regions", "datacenters")}
     out = []
     for job in jobs.iter_rows(named=True):
-        h = job.get("duration_h")
-        if h is None:
-            h = (job["end"] - job["start"]).total_seconds() / 3600
-        n = job.get("accelerator_count") or 0
-        cores = job.get("cpu_cores") or 0
-        gb = job.get("memory_gb") or 0.0
-        acc = lk["accelerators"].get(job.get("accelerator")) if n > 0 else None
-        cpu = lk["cpus"].get(job.get("cpu") or "generic")
-        region = lk["regions"].get(job.get("region"))
-        dc = lk["datacenters"].get(job.get("datacenter"))
-        if region is None and dc is not None and dc["region"] is not None:
-            region = lk["regions"].get(dc["region"])
-        if dc is None:
-            dc = lk["datacenters"].get(region["default_datacenter"] if region else "generic")
+        h = _hours(job)
+        n = _given(job, "accelerator_count") or 0.0
+        cores = _given(job, "cpu_cores") or 0.0
+        gb = _given(job, "memory_gb") or 0.0
+        acc, cpu, region, dc = job_table_rows(job, lk, n)
         energy, power = job.get("energy_kwh"), job.get("avg_power_w")
         k = 0.0
         modelled = energy is None and power is None

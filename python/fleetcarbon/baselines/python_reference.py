@@ -62,6 +62,27 @@ def _hours(job: dict[str, Any]) -> float:
     return hours
 
 
+def job_table_rows(
+    job: dict[str, Any], lookups: dict[str, _Lookup], accelerator_count: float
+) -> tuple[dict[str, Any] | None, dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]:
+    """Resolve a job's accelerator, CPU, region and datacenter rows.
+
+    With the engine's fallbacks: the datacenter's region when the job names
+    none, and the region's default datacenter (else ``generic``) when it names
+    no datacenter.
+    """
+    accel = lookups["accelerators"].get(job.get("accelerator")) if accelerator_count > 0 else None
+    cpu = lookups["cpus"].get(job.get("cpu") or "generic")
+    region = lookups["regions"].get(job.get("region"))
+    datacenter = lookups["datacenters"].get(job.get("datacenter"))
+    if region is None and datacenter is not None and datacenter["region"] is not None:
+        region = lookups["regions"].get(datacenter["region"])
+    if datacenter is None:
+        key = region["default_datacenter"] if region is not None else "generic"
+        datacenter = lookups["datacenters"].get(key)
+    return accel, cpu, region, datacenter
+
+
 def estimate_job(
     job: dict[str, Any],
     lookups: dict[str, _Lookup],
@@ -72,15 +93,7 @@ def estimate_job(
     count = _given(job, "accelerator_count") or 0.0
     cores = _given(job, "cpu_cores") or 0.0
     memory = _given(job, "memory_gb") or 0.0
-    accel = lookups["accelerators"].get(job.get("accelerator")) if count > 0 else None
-    cpu = lookups["cpus"].get(job.get("cpu") or "generic")
-    region = lookups["regions"].get(job.get("region"))
-    datacenter = lookups["datacenters"].get(job.get("datacenter"))
-    if region is None and datacenter is not None and datacenter["region"] is not None:
-        region = lookups["regions"].get(datacenter["region"])
-    if datacenter is None:
-        key = region["default_datacenter"] if region is not None else "generic"
-        datacenter = lookups["datacenters"].get(key)
+    accel, cpu, region, datacenter = job_table_rows(job, lookups, count)
 
     def factor(name: str, row: dict[str, Any] | None, column: str | None = None) -> float:
         override = _given(job, name)
