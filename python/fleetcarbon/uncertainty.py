@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
+from typing import ClassVar
 
 import numpy as np
 import polars as pl
@@ -125,9 +126,10 @@ class Uniform(Distribution):
 
 
 @dataclass(frozen=True)
-class Triangular(Distribution):
-    """Triangular on ``[low, high]`` with mode ``mode``."""
+class _LowModeHigh(Distribution):
+    """A distribution on ``[low, high]`` that peaks at ``mode``."""
 
+    _family: ClassVar[int]
     low: float
     mode: float
     high: float
@@ -135,14 +137,21 @@ class Triangular(Distribution):
     def __post_init__(self) -> None:
         _check_ordered(self, self.low, self.mode, self.high)
 
-    def encode(self, pool: list[float]) -> tuple[int, tuple[float, float, float, float]]:  # noqa: D102
-        return _TRIANGULAR, (self.low, self.mode, self.high, 0.0)
+    def encode(self, pool: list[float]) -> tuple[int, tuple[float, float, float, float]]:
+        return self._family, (self.low, self.mode, self.high, 0.0)
+
+    def support(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+
+@dataclass(frozen=True)
+class Triangular(_LowModeHigh):
+    """Triangular on ``[low, high]`` with mode ``mode``."""
+
+    _family: ClassVar[int] = _TRIANGULAR
 
     def mean(self) -> float:  # noqa: D102
         return (self.low + self.mode + self.high) / 3
-
-    def support(self) -> tuple[float, float]:  # noqa: D102
-        return (self.low, self.high)
 
 
 @dataclass(frozen=True)
@@ -248,24 +257,13 @@ class LogNormal(Distribution):
 
 
 @dataclass(frozen=True)
-class Pert(Distribution):
+class Pert(_LowModeHigh):
     """PERT (scaled Beta) on ``[low, high]`` with mode ``mode`` and λ = 4."""
 
-    low: float
-    mode: float
-    high: float
-
-    def __post_init__(self) -> None:
-        _check_ordered(self, self.low, self.mode, self.high)
-
-    def encode(self, pool: list[float]) -> tuple[int, tuple[float, float, float, float]]:  # noqa: D102
-        return _PERT, (self.low, self.mode, self.high, 0.0)
+    _family: ClassVar[int] = _PERT
 
     def mean(self) -> float:  # noqa: D102
         return (self.low + 4 * self.mode + self.high) / 6
-
-    def support(self) -> tuple[float, float]:  # noqa: D102
-        return (self.low, self.high)
 
 
 @dataclass(frozen=True)
