@@ -7,26 +7,9 @@ use std::time::Instant;
 use fleetcarbon_core::dist::{code, Dist};
 use fleetcarbon_core::rng::mix64;
 use fleetcarbon_core::simulate::{rng_fma_floor, simulate, JobNoise, RowDists, Simulation};
-use fleetcarbon_core::{Factor, FactorTables, JobColumns, RowIndex, Table, MISSING, N_FACTORS};
+use fleetcarbon_core::{Factor, FactorTables};
 
-fn tables() -> FactorTables {
-    let mut v: [Vec<f64>; N_FACTORS] = Default::default();
-    for f in Factor::ALL {
-        v[f as usize] = match f.table() {
-            Table::Defaults => vec![0.5],
-            Table::Region => (0..50).map(|i| 0.1 + i as f64 * 0.01).collect(),
-            Table::Datacenter => vec![1.2; 5],
-            _ => (0..30).map(|i| 100.0 + i as f64).collect(),
-        };
-    }
-    v[Factor::LifetimeYears as usize] = vec![4.0];
-    v[Factor::Pue as usize] = vec![1.1, 1.2, 1.3, 1.4, 1.5];
-    v[Factor::FacilityEmbodiedFraction as usize] = vec![0.15; 5];
-    match FactorTables::new(v, vec![MISSING; 5], vec![0; 50], 0) {
-        Ok(t) => t,
-        Err(e) => unreachable!("{e}"),
-    }
-}
+mod common;
 
 fn pert_dists(t: &FactorTables) -> RowDists {
     let mut rd = RowDists::default();
@@ -54,26 +37,11 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, f64) {
 fn main() {
     let n = 200_000;
     let draws = 1000;
-    let duration: Vec<f64> = (0..n).map(|i| 1.0 + (i % 97) as f64 * 0.5).collect();
-    let count: Vec<f64> = (0..n).map(|i| (1u32 << (i % 4)) as f64).collect();
-    let accel: Vec<u32> = (0..n).map(|i| (i % 30) as u32).collect();
-    let region: Vec<u32> = (0..n).map(|i| (i % 50) as u32).collect();
+    let fleet = common::Fleet::new(n);
     let keys: Vec<u64> = (0..n as u64).map(|i| mix64(i + 1)).collect();
     let group: Vec<u32> = (0..n).map(|i| (i % 50) as u32).collect();
-    let jobs = JobColumns {
-        duration_h: &duration,
-        accelerator_count: Some(&count),
-        cpu_cores: None,
-        memory_gb: None,
-        energy_kwh: None,
-        avg_power_w: None,
-        accelerator: RowIndex::PerJob(&accel),
-        cpu: RowIndex::Constant(0),
-        region: RowIndex::PerJob(&region),
-        datacenter: RowIndex::Constant(MISSING),
-        overrides: [None; N_FACTORS],
-    };
-    let t = tables();
+    let jobs = fleet.columns(None);
+    let t = common::tables();
     let rd = pert_dists(&t);
     let qs = [0.05, 0.5, 0.95];
     let sim = |per_job: bool| Simulation {
