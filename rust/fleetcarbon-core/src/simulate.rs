@@ -129,6 +129,15 @@ struct Terms {
     bm: f64,
 }
 
+/// A job's terms, its power basis, and whether it has draws of its own (noise
+/// or an override), which routes it through the streamed path.
+#[derive(Debug, Clone, Copy)]
+struct JobTerms {
+    terms: Terms,
+    basis: Basis,
+    noisy: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Basis {
     Metered,
@@ -430,11 +439,16 @@ pub fn simulate(
             || (noise.energy_relative.is_some() && basis == Basis::Metered)
             || (noise.power_relative.is_some() && basis == Basis::Measured)
     };
-    let terms: Vec<(Terms, bool)> = (0..n)
+    let terms: Vec<JobTerms> = (0..n)
         .into_par_iter()
         .map(|i| {
-            let (t, basis) = job_terms(jobs, i);
-            (t, noisy(i, basis, &t))
+            let (terms, basis) = job_terms(jobs, i);
+            let noisy = noisy(i, basis, &terms);
+            JobTerms {
+                terms,
+                basis,
+                noisy,
+            }
         })
         .collect();
 
@@ -443,7 +457,7 @@ pub fn simulate(
     // produce), so the sums depend on the data only, never on row order.
     let mut cell_jobs: Vec<(u32, Rows, u64, usize)> = (0..n)
         .into_par_iter()
-        .filter(|&i| !terms[i].1)
+        .filter(|&i| !terms[i].noisy)
         .map(|i| (sim.group[i], rows[i], sim.job_keys[i], i))
         .collect();
     cell_jobs.par_sort_unstable();
@@ -462,7 +476,7 @@ pub fn simulate(
         .map(|run| {
             let mut sums = [NeumaierSum::default(); 7];
             for &(_, _, _, i) in &cell_jobs[run.clone()] {
-                let t = &terms[i].0;
+                let t = &terms[i].terms;
                 for (s, v) in sums.iter_mut().zip([t.k, t.a, t.c, t.m, t.b, t.bc, t.bm]) {
                     s.add(v);
                 }
@@ -486,11 +500,10 @@ pub fn simulate(
     // so per-job output cannot move their block boundaries (nor the sums' bits).
     let mut streamed: Vec<(bool, u32, u64, usize)> = (0..n)
         .into_par_iter()
-        .filter(|&i| per_job || terms[i].1)
-        .map(|i| (!terms[i].1, sim.group[i], sim.job_keys[i], i))
+        .filter(|&i| per_job || terms[i].noisy)
+        .map(|i| (!terms[i].noisy, sim.group[i], sim.job_keys[i], i))
         .collect();
     streamed.par_sort_unstable();
-    let to_groups: Vec<bool> = terms.iter().map(|t| t.1).collect();
     let first_stats_only = streamed.partition_point(|s| !s.0);
     let streamed: Vec<usize> = streamed.into_iter().map(|(_, _, _, i)| i).collect();
     let (grouped, stats_only) = streamed.split_at(first_stats_only);
@@ -544,7 +557,7 @@ pub fn simulate(
         states
             .par_iter_mut()
             .zip(wave.par_iter())
-            .try_for_each(|(state, block)| state.run(&ctx, block, &to_groups))?;
+            .try_for_each(|(state, block)| state.run(&ctx, block, &terms))?;
         for state in &states[..wave.len()] {
             for (slot, &g) in state.groups.iter().enumerate() {
                 let out = &mut group_draws[g as usize * width..(g as usize + 1) * width];
@@ -632,9 +645,9 @@ impl BlockState {
 
     /// Stream the jobs of `block` (in canonical order) into this state.
     /// Stream the jobs of `block` (in canonical order) into this state; a job
-    /// adds to its group's sums when `to_groups[job]` (otherwise its group gets
+    /// adds to its group's sums when it is noisy (otherwise its group gets
     /// it through the cells, and it is here for its per-job statistics only).
-    fn run(&mut self, ctx: &Context<'_>, block: &[usize], to_groups: &[bool]) -> CoreResult<()> {
+    fn run(&mut self, ctx: &Context<'_>, block: &[usize], terms: &[JobTerms]) -> CoreResult<()> {
         let sim = ctx.sim;
         let draws = sim.draws;
         let width = N_METRICS * draws;
@@ -645,8 +658,12 @@ impl BlockState {
         self.means.clear();
         self.quantiles.clear();
         for &i in block {
-            let (t, basis) = job_terms(&sim.jobs, i);
-            let out = if to_groups[i] {
+            let JobTerms {
+                terms: t,
+                basis,
+                noisy,
+            } = terms[i];
+            let out = if noisy {
                 let g = sim.group[i];
                 let slot = match self.slot_of_group.get(&g) {
                     Some(&slot) => slot,
