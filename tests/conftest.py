@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -9,6 +10,8 @@ import pytest
 from fleetcarbon import Factors
 
 REPO = Path(__file__).resolve().parents[1]
+# The baselines live with the benchmarks, outside the package.
+sys.path.insert(0, str(REPO / "benches"))
 
 
 def shared_dir() -> Path | None:

@@ -142,29 +142,22 @@ def test_estimate_a_real_sacct_sample_from_the_cli(tmp_path, capsys):
         assert "state" in capsys.readouterr().out
 
 
-def test_progress_bars_and_chunking_change_nothing(tmp_path, monkeypatch, capsys):
-    import fleetcarbon.cli as cli_module
-
+def test_progress_bars_change_nothing(tmp_path, capsys):
     path = tmp_path / "jobs.parquet"
-    fc.synthetic_fleet(3000, seed=8).write_parquet(path)
-    whole = tmp_path / "whole.parquet"
-    assert main(["--quiet", "estimate", str(path), "-o", str(whole)]) == 0
-    monkeypatch.setattr(cli_module, "CHUNK_ROWS", 700)
-    chunked = tmp_path / "chunked.parquet"
-    assert main(["estimate", str(path), "-o", str(chunked)]) == 0
-    assert "estimating" in capsys.readouterr().err
-    assert pl.read_parquet(chunked).equals(pl.read_parquet(whole))
-    assert main(["simulate", str(path), "--draws", "100", "--seed", "1"]) == 0
+    fc.synthetic_fleet(300_000, seed=8).write_parquet(path)
+    quiet, shown = tmp_path / "quiet.parquet", tmp_path / "shown.parquet"
+    assert main(["--quiet", "estimate", str(path), "-o", str(quiet)]) == 0
+    capsys.readouterr()
+    assert main(["estimate", str(path), "-o", str(shown)]) == 0
+    assert pl.read_parquet(shown).equals(pl.read_parquet(quiet))
+    assert main(["simulate", str(path), "--draws", "300", "--seed", "1"]) == 0
     assert "simulating" in capsys.readouterr().err
 
 
-def test_duplicates_across_chunks_are_caught(tmp_path, monkeypatch):
-    import fleetcarbon.cli as cli_module
-
+def test_duplicate_job_ids_are_an_error(tmp_path):
     jobs = fc.synthetic_fleet(1000, seed=8)
     path = tmp_path / "jobs.parquet"
     pl.concat([jobs, jobs.head(1)]).write_parquet(path)
-    monkeypatch.setattr(cli_module, "CHUNK_ROWS", 400)
     assert main(["--quiet", "estimate", str(path)]) == 1
 
 

@@ -65,7 +65,7 @@ def job_draws(
     jobs: pl.DataFrame, metric: str, correlation, *, draws=20_000, seed=3, distributions=None
 ):
     """``draws × jobs`` matrix of one metric, columns in job order."""
-    out = fc.simulate(
+    out = fc.simulate_detailed(
         jobs,
         draws=draws,
         by="job_id",
@@ -73,7 +73,7 @@ def job_draws(
         return_draws=True,
         distributions={**FIXED, **(distributions or {})},
         correlation=correlation,
-    )
+    ).draws
     wide = out.pivot(on="job_id", index="draw", values=metric).sort("draw")
     return wide.select([str(j) for j in jobs["job_id"]]).to_numpy()
 
@@ -147,8 +147,10 @@ def test_pairs_of_factors_correlate_their_rows():
 def test_correlated_runs_reproduce_and_shard():
     jobs = fc.synthetic_fleet(3000, seed=4)
     spec = {"grid_kgco2e_per_kwh": 0.5, "pue": 0.5, ("pue", "grid_kgco2e_per_kwh"): 0.3}
-    whole = fc.simulate(jobs, draws=200, by="phase", seed=8, correlation=spec, return_draws=True)
-    again = fc.simulate(
+    whole = fc.simulate_detailed(
+        jobs, draws=200, by="phase", seed=8, correlation=spec, return_draws=True
+    ).draws
+    again = fc.simulate_detailed(
         jobs.sample(fraction=1.0, shuffle=True, seed=1),
         draws=200,
         by="phase",
@@ -156,18 +158,22 @@ def test_correlated_runs_reproduce_and_shard():
         correlation=spec,
         return_draws=True,
         threads=1,
-    )
+    ).draws
     assert again.sort("phase", "draw").equals(whole.sort("phase", "draw"))
     parts = [
-        fc.simulate(jobs[i::3], draws=200, by="phase", seed=8, correlation=spec, return_draws=True)
+        fc.simulate_detailed(
+            jobs[i::3], draws=200, by="phase", seed=8, correlation=spec, return_draws=True
+        ).draws
         for i in range(3)
     ]
     summed = pl.concat(parts).group_by("phase", "draw").agg(pl.col("total_kgco2e").sum())
     joined = whole.join(summed, on=["phase", "draw"], suffix="_shards")
     assert joined.height == whole.height
     np.testing.assert_allclose(joined["total_kgco2e_shards"], joined["total_kgco2e"], rtol=1e-12)
-    plain = fc.simulate(jobs, draws=200, by="phase", seed=8, return_draws=True)
-    empty = fc.simulate(jobs, draws=200, by="phase", seed=8, correlation={}, return_draws=True)
+    plain = fc.simulate_detailed(jobs, draws=200, by="phase", seed=8, return_draws=True).draws
+    empty = fc.simulate_detailed(
+        jobs, draws=200, by="phase", seed=8, correlation={}, return_draws=True
+    ).draws
     assert empty.equals(plain)
     assert not whole.equals(plain)
 
@@ -192,7 +198,7 @@ def test_single_value_factors_pair_directly():
 )
 def test_every_continuous_family_meets_the_rank_correlation(dist):
     spec = {"grid_kgco2e_per_kwh": 0.7}
-    draws = fc.simulate(
+    draws = fc.simulate_detailed(
         region_jobs(),
         draws=20_000,
         by="job_id",
@@ -200,7 +206,7 @@ def test_every_continuous_family_meets_the_rank_correlation(dist):
         return_draws=True,
         distributions={**FIXED, "grid_kgco2e_per_kwh": dist},
         correlation=spec,
-    )
+    ).draws
     wide = draws.pivot(on="job_id", index="draw", values="operational_kgco2e").drop("draw")
     np.testing.assert_allclose(off_diagonal(spearman(wide.to_numpy())), 0.7, atol=0.025)
 

@@ -180,25 +180,33 @@ def test_bad_on_invalid_and_bad_input_type(factors):
         fc.estimate({"job_id": [1]}, factors)  # type: ignore[arg-type]
 
 
-def test_kernel_errors_are_fleetcarbon_errors_not_panics(factors):
+def test_kernel_errors_are_fleetcarbon_errors_naming_row_column_and_count(factors):
+    import numpy as np
+
     from fleetcarbon import _core
 
-    kwargs = dict(factors.engine_tables)
-    with pytest.raises(errors.KernelError, match="out of range"):
-        _core.estimate(
-            duration_h=__import__("numpy").ones(2),
-            accelerator_count=None,
-            cpu_cores=__import__("numpy").ones(2),
-            memory_gb=None,
-            energy_kwh=None,
-            avg_power_w=None,
-            accelerator=_core.MISSING,
-            cpu=99,
-            region=0,
-            datacenter=_core.MISSING,
-            overrides={},
-            **kwargs,
-        )
+    jobs = _core.Jobs(duration_h=np.ones(3), cpu_cores=np.ones(3), cpu=99, region=0)
+    with pytest.raises(errors.KernelError, match="out of range") as caught:
+        _core.estimate(jobs, factors.engine)
+    e = caught.value
+    assert isinstance(e, errors.FleetcarbonError) and isinstance(e, ValueError)
+    assert (e.kind, e.column, e.row) == ("index_out_of_range", "cpu", 0)
+    rows = np.array([0, 99, 99], dtype=np.uint32)
+    jobs = _core.Jobs(duration_h=np.ones(3), cpu_cores=np.ones(3), cpu=rows, region=0)
+    with pytest.raises(errors.KernelError) as caught:
+        _core.estimate(jobs, factors.engine)
+    assert (caught.value.row, caught.value.count) == (1, 2)
+    with pytest.raises(errors.FleetcarbonError, match="has 2 rows, expected 3"):
+        _core.Jobs(duration_h=np.ones(3), cpu_cores=np.ones(2))
+
+
+def test_a_panic_is_an_internal_error_not_a_value_error():
+    from fleetcarbon import _core
+
+    with pytest.raises(errors.InternalError, match="please report it") as caught:
+        _core._panic_for_tests("boom")
+    assert not isinstance(caught.value, ValueError)
+    assert "boom" in str(caught.value)
 
 
 def test_bad_factor_tables_are_rejected(factors):
@@ -262,11 +270,17 @@ def test_job_id_must_be_int_or_string(factors):
 def test_overflow_names_the_job(factors):
     e = raises(
         errors.NonFiniteResultError,
-        jobs(job_id=["a", "b", "c"], duration_h=[1.0, 1e305, 1.0], accelerator_count=[1, 1000, 1]),
+        jobs(
+            job_id=["a", "b", "c"],
+            duration_h=[1.0, 1e307, 1e307],
+            accelerator_count=[1, 1000, 1000],
+        ),
         factors,
         "overflowed",
+        "in 2 rows",
     )
     assert e.examples == ["b"]
+    assert e.n_bad == 2
 
 
 def test_negative_zero_does_not_reach_outputs(factors):

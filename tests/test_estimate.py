@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 import fleetcarbon as fc
+from fleetcarbon.reference import estimate_python
 from fleetcarbon.schema import OUTPUT_COLUMNS, RESULT_COLUMNS
 
 
@@ -258,7 +259,7 @@ def test_row_order_does_not_change_per_job_results():
 def test_bundled_factors_cover_the_synthetic_fleet_and_agree_with_reference():
     jobs = fc.synthetic_fleet(3_000, seed=11)
     out = fc.estimate(jobs)
-    ref = fc.baselines.estimate_python(jobs)
+    ref = estimate_python(jobs)
     for c in RESULT_COLUMNS:
         np.testing.assert_allclose(out[c].to_numpy(), ref[c].to_numpy(), rtol=1e-9, atol=0)
     assert all(math.isfinite(v) for v in out["total_kgco2e"])

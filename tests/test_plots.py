@@ -49,7 +49,7 @@ def sim(fleet: pl.DataFrame) -> pl.DataFrame:
 
 @pytest.fixture(scope="module")
 def draws(fleet: pl.DataFrame) -> pl.DataFrame:
-    return fc.simulate(fleet, draws=200, by="team", seed=11, return_draws=True)
+    return fc.simulate_detailed(fleet, draws=200, by="team", seed=11, return_draws=True).draws
 
 
 def assert_nontrivial_png(path: Path, *, min_colours: int = 8) -> np.ndarray:
@@ -98,7 +98,7 @@ def test_breakdown_renders_with_whiskers(est, sim, tmp_path):
     assert any(isinstance(c, ErrorbarContainer) for c in ax.containers)
     ticks = zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels()), strict=True)
     top_down = [label for _, label in sorted(ticks, reverse=True)]
-    totals = fc.summarize(est, "team").sort("total_kgco2e", descending=True)
+    totals = fc.summarize(est, by="team").sort("total_kgco2e", descending=True)
     assert top_down == totals["team"].cast(pl.String).to_list()  # largest on top
     # the stacked segments add up to the group totals (in tonnes)
     widths = np.array([p.get_width() for p in ax.patches]).reshape(3, -1).sum(axis=0)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from baselines import estimate_numpy, estimate_polars
 from conftest import make_factors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fleetcarbon as fc
-from fleetcarbon.baselines import estimate_numpy, estimate_polars, estimate_python
+from fleetcarbon.reference import estimate_python
 from fleetcarbon.schema import RESULT_COLUMNS
 
 # Inputs span wide ranges on purpose; plausibility warnings have their own tests.

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from baselines import simulate_numpy, simulate_python
 
 import fleetcarbon as fc
-from fleetcarbon.baselines import simulate_numpy, simulate_python
 from fleetcarbon.simulate import METRICS
 from fleetcarbon.uncertainty import (
     DistributionError,
@@ -159,7 +159,7 @@ def test_all_fixed_reproduces_the_estimate_per_group():
     bundled = fc.load_factors()
     fixed = fixed_everywhere(bundled)
     out = fc.simulate(jobs, draws=3, by="team", seed=1, distributions=fixed)
-    point = fc.summarize(fc.estimate(jobs), "team")
+    point = fc.summarize(fc.estimate(jobs), by="team")
     joined = out.join(point, on="team", suffix="_point")
     for m in METRICS:
         np.testing.assert_allclose(joined[f"{m}_mean"], joined[f"{m}_point"], rtol=1e-9)
@@ -186,16 +186,20 @@ def test_identical_for_any_row_order_and_chunking(fleet):
     chunked = pl.concat([shuffled[:7000], shuffled[7000:]], rechunk=False)
     again = fc.simulate(chunked, draws=300, by="phase", seed=5, noise=NOISE)
     assert again.equals(base)
-    per_job = fc.simulate(fleet, draws=200, seed=5, noise=NOISE, per_job=True)
-    per_job_shuffled = fc.simulate(shuffled, draws=200, seed=5, noise=NOISE, per_job=True)
+    per_job = fc.simulate_detailed(fleet, draws=200, seed=5, noise=NOISE, per_job=True).per_job
+    per_job_shuffled = fc.simulate_detailed(
+        shuffled, draws=200, seed=5, noise=NOISE, per_job=True
+    ).per_job
     assert per_job_shuffled.sort("job_id").equals(per_job.sort("job_id"))
 
 
 def test_shards_add_up_to_the_single_run(fleet):
-    whole = fc.simulate(fleet, draws=300, by="phase", seed=5, noise=NOISE, return_draws=True)
+    whole = fc.simulate_detailed(
+        fleet, draws=300, by="phase", seed=5, noise=NOISE, return_draws=True
+    ).draws
     shards = [fleet[i::3] for i in range(3)]
     parts = [
-        fc.simulate(s, draws=300, by="phase", seed=5, noise=NOISE, return_draws=True)
+        fc.simulate_detailed(s, draws=300, by="phase", seed=5, noise=NOISE, return_draws=True).draws
         for s in shards
     ]
     summed = pl.concat(parts).group_by("phase", "draw").agg(pl.col("total_kgco2e").sum())
@@ -213,8 +217,8 @@ def test_seed_is_reported_and_replays():
 
 
 def test_extending_draws_keeps_earlier_draws(fleet):
-    short = fc.simulate(fleet[:2000], draws=100, seed=1, return_draws=True)
-    long = fc.simulate(fleet[:2000], draws=250, seed=1, return_draws=True)
+    short = fc.simulate_detailed(fleet[:2000], draws=100, seed=1, return_draws=True).draws
+    long = fc.simulate_detailed(fleet[:2000], draws=250, seed=1, return_draws=True).draws
     assert long.filter(pl.col("draw") < 100).equals(short)
 
 
@@ -251,9 +255,9 @@ def test_noise_multipliers_cannot_draw_negative_values(factors):
     fc.simulate(jobs, factors, draws=10, noise={"energy_kwh": Normal(1.0, 0.05)})
     # A bounded error far in one tail still draws finite values inside its bounds.
     tail = TruncatedNormal(1.0, 0.01, 1.08)
-    out = fc.simulate(
+    out = fc.simulate_detailed(
         jobs, factors, draws=500, seed=2, noise={"energy_kwh": tail}, return_draws=True
-    )
+    ).draws
     deterministic = fc.estimate(jobs, factors)["it_energy_kwh"].item()
     ratio = out["it_energy_kwh"].to_numpy() / deterministic
     assert ratio.min() >= 1.08 and ratio.max() < 1.09
@@ -262,7 +266,7 @@ def test_noise_multipliers_cannot_draw_negative_values(factors):
 
 def test_empirical_noise_shares_the_pool_with_empirical_rows(factors):
     jobs = metered_job(n=2)
-    out = fc.simulate(
+    out = fc.simulate_detailed(
         jobs,
         factors,
         draws=3000,
@@ -271,7 +275,7 @@ def test_empirical_noise_shares_the_pool_with_empirical_rows(factors):
         return_draws=True,
         noise={"energy_kwh": Empirical([0.9, 1.0, 1.1])},
         distributions={**fixed_everywhere(factors), "pue": Empirical([1.1, 1.3])},
-    )
+    ).draws
     energy = out.pivot(on="job_id", index="draw", values="it_energy_kwh").drop("draw")
     assert set(np.unique(energy.to_numpy().round(9))) == {90.0, 100.0, 110.0}
     # Independent per job: the two jobs differ in about two draws of three.
@@ -292,9 +296,9 @@ def test_quantile_standard_errors_need_draws_beyond_the_quantile(factors):
 
 
 def test_per_job_quantiles_are_ordered_and_bracket_the_mean(fleet):
-    out = fc.simulate(
+    out = fc.simulate_detailed(
         fleet[:3000], draws=400, seed=1, noise=NOISE, per_job=True, quantiles=(0.05, 0.5, 0.95)
-    )
+    ).per_job
     assert out.height == 3000
     assert out["job_id"].to_list() == fleet[:3000]["job_id"].to_list()
     assert (out["total_kgco2e_p05"] <= out["total_kgco2e_p50"]).all()
@@ -317,18 +321,22 @@ def test_engine_agrees_with_numpy_and_python_baselines_statistically():
     pf, meter = Triangular(0.4, 0.75, 1.0), Normal(1.0, 0.05)
     noise = {"power_fraction": pf, "energy_kwh": meter}
     n = 2000
-    engine = fc.simulate(jobs, draws=n, seed=11, noise=noise, return_draws=True)[
-        "total_kgco2e"
-    ].to_numpy()
+    engine = (
+        fc.simulate_detailed(jobs, draws=n, seed=11, noise=noise, return_draws=True)
+        .draws["total_kgco2e"]
+        .to_numpy()
+    )
     numpy_draws = simulate_numpy(
         jobs, draws=n, seed=12, power_fraction_noise=pf, energy_noise=meter
     )
     python_draws = simulate_python(
         jobs[:60], draws=300, seed=13, power_fraction_noise=pf, energy_noise=meter
     )
-    engine_small = fc.simulate(jobs[:60], draws=300, seed=14, noise=noise, return_draws=True)[
-        "total_kgco2e"
-    ].to_numpy()
+    engine_small = (
+        fc.simulate_detailed(jobs[:60], draws=300, seed=14, noise=noise, return_draws=True)
+        .draws["total_kgco2e"]
+        .to_numpy()
+    )
     for a, b in ((engine, numpy_draws), (engine_small, python_draws)):
         se = math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
         assert abs(a.mean() - b.mean()) < 4 * se
@@ -400,9 +408,9 @@ def test_empirical_and_truncated_distributions_run(factors):
     dists = fixed_everywhere(factors)
     dists[("pue", "generic")] = Empirical([1.2, 1.4, 1.6])
     dists[("grid_kgco2e_per_kwh", "FR")] = TruncatedNormal(0.05, 0.02, 0.0)
-    out = fc.simulate(
+    out = fc.simulate_detailed(
         metered_job(), factors, draws=4000, seed=1, distributions=dists, return_draws=True
-    )
+    ).draws
     assert (out["total_kgco2e"] >= 0).all()
     assert out["draw"].n_unique() == 4000
     # 100 kWh x PUE x grid, independent: the mean is the product of the means.
@@ -418,8 +426,8 @@ def test_bad_arguments(factors):
         fc.simulate(jobs, factors, draws=1)
     with pytest.raises(ValueError, match="quantiles"):
         fc.simulate(jobs, factors, draws=10, quantiles=(1.5,))
-    with pytest.raises(ValueError, match="choose one"):
-        fc.simulate(jobs, factors, draws=10, per_job=True, return_draws=True)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        fc.simulate(jobs, factors, draws=10, per_job=True)
     with pytest.raises(DistributionError, match="unknown factor"):
         fc.simulate(jobs, factors, draws=10, distributions={"watts": Fixed(1.0)})
     with pytest.raises(DistributionError, match="no row"):
@@ -441,7 +449,7 @@ def test_bad_arguments(factors):
         )
 
 
-def test_progress_callback_slices_draws_without_changing_results(fleet):
+def test_progress_is_reported_while_running_without_changing_results(fleet):
     seen = []
     with_progress = fc.simulate(
         fleet[:3000], draws=120, by="phase", seed=4, progress=lambda d, t: seen.append((d, t))
@@ -449,5 +457,10 @@ def test_progress_callback_slices_draws_without_changing_results(fleet):
     plain = fc.simulate(fleet[:3000], draws=120, by="phase", seed=4)
     assert with_progress.equals(plain)
     assert seen[-1] == (120, 120)
+    # A run long enough to be polled reports along the way, in order.
+    seen.clear()
+    big = fc.synthetic_fleet(300_000, seed=2)
+    fc.simulate(big, draws=400, seed=4, noise=NOISE, progress=lambda d, t: seen.append((d, t)))
+    assert len(seen) >= 2 and seen[0][0] < 400
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
-    assert len(seen) == 20
+    assert seen[-1] == (400, 400)

@@ -18,7 +18,7 @@ def estimates():
 
 
 def test_group_sums_match_fsum(estimates):
-    out = fc.summarize(estimates, ["team", "phase"])
+    out = fc.summarize(estimates, by=["team", "phase"])
     assert out.height == estimates.select("team", "phase").unique().height
     for row in out.iter_rows(named=True):
         group = estimates.filter(
@@ -35,7 +35,7 @@ def test_group_sums_match_fsum(estimates):
 
 
 def test_sorted_by_keys_and_fleet_total(estimates):
-    out = fc.summarize(estimates, "team")
+    out = fc.summarize(estimates, by="team")
     assert out["team"].to_list() == sorted(out["team"].to_list())
     fleet = fc.summarize(estimates)
     assert fleet.height == 1
@@ -44,22 +44,22 @@ def test_sorted_by_keys_and_fleet_total(estimates):
 
 
 def test_identical_for_any_thread_count_and_chunking(estimates):
-    one = fc.summarize(estimates, "phase", threads=1)
-    two = fc.summarize(estimates, "phase", threads=2)
+    one = fc.summarize(estimates, by="phase", threads=1)
+    two = fc.summarize(estimates, by="phase", threads=2)
     chunked = pl.concat([estimates[:7_000], estimates[7_000:]], rechunk=False)
     assert one.equals(two)
-    assert one.equals(fc.summarize(chunked, "phase", threads=2))
+    assert one.equals(fc.summarize(chunked, by="phase", threads=2))
 
 
 def test_null_keys_form_their_own_group_last(estimates):
-    out = fc.summarize(estimates, "accelerator")
+    out = fc.summarize(estimates, by="accelerator")
     assert out["accelerator"][-1] is None
     cpu_only = estimates.filter(pl.col("accelerator").is_null()).height
     assert out["jobs"][-1] == cpu_only
 
 
 def test_many_groups_take_the_sequential_path(estimates):
-    per_job = fc.summarize(estimates, "job_id")
+    per_job = fc.summarize(estimates, by="job_id")
     assert per_job.height == estimates.height
     joined = per_job.join(estimates.select("job_id", "total_kgco2e"), on="job_id", suffix="_job")
     assert (joined["total_kgco2e"] == joined["total_kgco2e_job"]).all()
@@ -67,7 +67,7 @@ def test_many_groups_take_the_sequential_path(estimates):
 
 def test_needs_estimate_output():
     with pytest.raises(MissingColumnError, match="estimate"):
-        fc.summarize(pl.DataFrame({"team": ["a"]}), "team")
+        fc.summarize(pl.DataFrame({"team": ["a"]}), by="team")
 
 
 def test_empty_estimates(factors):
@@ -82,7 +82,7 @@ def test_empty_estimates(factors):
         ),
         factors,
     )
-    assert fc.summarize(empty, "region").height == 0
+    assert fc.summarize(empty, by="region").height == 0
     fleet = fc.summarize(empty)
     assert fleet["jobs"].item() == 0
     assert fleet["total_kgco2e"].item() == 0.0

@@ -7,7 +7,7 @@ datacenter construction), computed by a Rust core over Polars frames.
 
 from __future__ import annotations
 
-from fleetcarbon import baselines, correlation, errors, uncertainty
+from fleetcarbon import correlation, errors, uncertainty
 from fleetcarbon._core import __version__
 from fleetcarbon.errors import FleetcarbonError
 from fleetcarbon.estimate import estimate
@@ -21,7 +21,6 @@ __all__ = [
     "FleetcarbonError",
     "SimulationResult",
     "__version__",
-    "baselines",
     "correlation",
     "errors",
     "estimate",

@@ -90,54 +90,37 @@ def _factors(directory: str | None) -> Factors:
     return factors.with_rows(**frames)
 
 
-#: Rows per call into the Rust core when a progress bar is shown.
-CHUNK_ROWS = 250_000
-
-
 @contextlib.contextmanager
-def _progress(ctx: click.Context, length: int, label: str) -> Iterator[Callable[[int], None]]:
-    """Show a progress bar on stderr (none under --quiet); yield ``advance(n)``."""
+def _progress(ctx: click.Context, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """Show a progress bar on stderr (none under --quiet), fed by the core's own counts.
+
+    Yields the ``progress(done, total)`` callback to pass to the API (None under
+    --quiet). The work is never split to report progress: the core reports
+    between its own blocks of work.
+    """
     if ctx.obj.get("quiet"):
-        yield lambda n: None
+        yield None
         return
-    with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
-        yield bar.update
+    state = {"bar": None, "done": 0}
+    try:
 
-
-@contextlib.contextmanager
-def _draws_progress(ctx: click.Context, draws: int) -> Iterator[Callable[[int, int], None]]:
-    """Show a progress bar for simulation draws; yield the ``progress(done, total)`` callback."""
-    with _progress(ctx, draws, "simulating") as advance:
-        done = 0
-
-        def report(now: int, total: int) -> None:
-            nonlocal done
-            advance(now - done)
-            done = now
+        def report(done: int, total: int) -> None:
+            bar = state["bar"]
+            if bar is None:
+                if total <= 0:
+                    return
+                bar = click.progressbar(length=total, label=label, file=sys.stderr)
+                bar.__enter__()
+                state["bar"] = bar
+            if total != bar.length:
+                bar.length = total
+            bar.update(max(done - state["done"], 0))
+            state["done"] = max(done, state["done"])
 
         yield report
-
-
-def _estimate_in_chunks(ctx: click.Context, jobs: pl.DataFrame, factors: Factors) -> pl.DataFrame:
-    """Estimate in row chunks behind a progress bar (per-job results do not depend on it)."""
-    from fleetcarbon import estimate as run_estimate
-    from fleetcarbon.errors import DuplicateJobError
-
-    if jobs.height <= CHUNK_ROWS:
-        return run_estimate(jobs, factors)
-    # Duplicates can straddle chunks: check them once, over all rows.
-    if "job_id" in jobs.columns and jobs["job_id"].n_unique() != jobs.height:
-        dup = jobs.filter(pl.col("job_id").is_duplicated())["job_id"]
-        raise DuplicateJobError(
-            "job_id", len(dup), "duplicated job_id values", dup.head(5).to_list()
-        )
-    parts = []
-    with _progress(ctx, jobs.height, "estimating") as advance:
-        for start in range(0, jobs.height, CHUNK_ROWS):
-            chunk = jobs.slice(start, CHUNK_ROWS)
-            parts.append(run_estimate(chunk, factors))
-            advance(chunk.height)
-    return pl.concat(parts)
+    finally:
+        if state["bar"] is not None:
+            state["bar"].__exit__(None, None, None)
 
 
 def _write(frame: pl.DataFrame, output: str) -> None:
@@ -206,16 +189,18 @@ def estimate(
       fleetcarbon estimate jobs.parquet --by team
       fleetcarbon estimate jobs.csv --factors my-factors/ -o out.csv
     """
+    from fleetcarbon import estimate as run_estimate
     from fleetcarbon import summarize
 
     t0 = time.perf_counter()
     jobs = _read_input(input_path, fmt, cluster, fields)
-    est = _estimate_in_chunks(ctx, jobs, _factors(factors))
+    with _progress(ctx, "estimating") as progress:
+        est = run_estimate(jobs, _factors(factors), progress=progress)
     _say(ctx, f"estimated {est.height:,} jobs in {time.perf_counter() - t0:.2f} s")
     if output:
         _write(est, output)
         _say(ctx, f"wrote {output}")
-    _print_table(summarize(est, _by(by)))
+    _print_table(summarize(est, by=_by(by)))
 
 
 @cli.command()
@@ -248,7 +233,7 @@ def simulate(
 
     t0 = time.perf_counter()
     jobs = _read_input(input_path, fmt, cluster, fields)
-    with _draws_progress(ctx, draws) as progress:
+    with _progress(ctx, "simulating") as progress:
         summary = run_simulate(
             jobs, _factors(factors), draws=draws, by=_by(by), seed=seed, progress=progress
         )
@@ -295,15 +280,17 @@ def report(
       fleetcarbon report sacct.txt --cluster cluster.toml --by partition -o report/
       fleetcarbon report jobs.parquet --by team --draws 5000 --html -o report/
     """
+    from fleetcarbon import estimate as run_estimate
     from fleetcarbon import simulate_detailed
     from fleetcarbon.report import write_report
 
     jobs = _read_input(input_path, fmt, cluster, fields)
     chosen = _factors(factors)
-    est = _estimate_in_chunks(ctx, jobs, chosen)
+    with _progress(ctx, "estimating") as progress:
+        est = run_estimate(jobs, chosen, progress=progress)
     simulation = draw_frame = None
     if draws > 0:
-        with _draws_progress(ctx, draws) as progress:
+        with _progress(ctx, "simulating") as progress:
             result = simulate_detailed(
                 jobs,
                 chosen,
@@ -345,7 +332,7 @@ def demo(jobs: int, seed: int, threads: int | None) -> None:
     t1 = time.perf_counter()
     est = estimate(fleet, factors, threads=threads)
     t2 = time.perf_counter()
-    table = summarize(est, ["team", "phase"], threads=threads)
+    table = summarize(est, by=["team", "phase"], threads=threads)
     t3 = time.perf_counter()
     tonnes = ["operational_kgco2e", "operational_market_kgco2e", "embodied_kgco2e", "total_kgco2e"]
     shown = table.select(

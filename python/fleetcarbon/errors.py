@@ -2,30 +2,47 @@
 
 Every input problem raises a subclass of :class:`FleetcarbonError`, which is a
 ``ValueError``; messages name the column, the number of bad rows and the first
-examples.
+examples. A bug in fleetcarbon raises :class:`InternalError`, which is *not* a
+``ValueError``, so that ``except ValueError`` cannot mistake it for bad input.
+
+The base classes are created by the Rust core (``fleetcarbon._core``), so that
+the core raises them without importing Python code; they are re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fleetcarbon._core import (
+    CorrelationError,
+    DistributionError,
+    FleetcarbonError,
+    InternalError,
+    KernelError,
+)
+
 __all__ = [
     "AbsurdValueWarning",
     "ColumnNameWarning",
+    "CorrelationError",
+    "DistributionError",
     "DroppedRowsWarning",
     "DuplicateJobError",
     "FleetcarbonError",
+    "InternalError",
     "InvalidValueError",
     "KernelError",
     "MissingColumnError",
     "NonFiniteResultError",
+    "NotAFrameError",
+    "ParameterError",
     "SchemaError",
     "UnknownKeyError",
 ]
 
 
-class FleetcarbonError(ValueError):
-    """Base class of all fleetcarbon errors."""
+class ParameterError(FleetcarbonError):
+    """A keyword argument (``threads``, ``draws``, ``seed``...) has an invalid value."""
 
 
 class SchemaError(FleetcarbonError):
@@ -34,6 +51,10 @@ class SchemaError(FleetcarbonError):
 
 class MissingColumnError(SchemaError):
     """A required column is absent."""
+
+
+class NotAFrameError(SchemaError, TypeError):
+    """An argument that must be a Polars DataFrame (or LazyFrame) is something else."""
 
 
 class InvalidValueError(FleetcarbonError):
@@ -94,27 +115,6 @@ class UnknownKeyError(InvalidValueError):
 
 class NonFiniteResultError(InvalidValueError):
     """Valid but extreme inputs overflowed a result to infinity (or NaN)."""
-
-
-class KernelError(FleetcarbonError):
-    """The Rust core refused its input.
-
-    After input validation this means a bug in fleetcarbon, except for results
-    that overflow, which :func:`fleetcarbon.estimate` reports as
-    :class:`NonFiniteResultError`.
-
-    Attributes
-    ----------
-    row : int or None
-        Position of the offending row in the arrays the core received.
-    column : str or None
-        The column concerned, when the core names one.
-    """
-
-    def __init__(self, message: str, row: int | None = None, column: str | None = None):
-        super().__init__(message)
-        self.row = row
-        self.column = column
 
 
 class DroppedRowsWarning(UserWarning):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import polars as pl
 
 from fleetcarbon import _core
 from fleetcarbon.errors import KernelError, NonFiniteResultError, SchemaError
-from fleetcarbon.factors import Factors, bundled_factors
-from fleetcarbon.schema import OUTPUT_COLUMNS, POWER_BASIS_LABELS, RESULT_COLUMNS
-from fleetcarbon.validation import OnInvalid, PreparedJobs, check_threads, prepare_jobs
+from fleetcarbon.factors import Factors, resolve_factors
+from fleetcarbon.frames import collect_jobs
+from fleetcarbon.parameters import OnInvalid, check_progress, check_threads
+from fleetcarbon.schema import JOB_ID, OUTPUT_COLUMNS, POWER_BASIS_LABELS, RESULT_COLUMNS
+from fleetcarbon.validation import PreparedJobs, prepare_jobs
 
 __all__ = ["POWER_BASIS", "estimate"]
 
@@ -23,6 +27,7 @@ def estimate(
     *,
     on_invalid: OnInvalid = "raise",
     threads: int | None = None,
+    progress: Callable[[int, int], object] | None = None,
 ) -> pl.DataFrame:
     """Estimate energy and lifecycle carbon of each job.
 
@@ -42,7 +47,11 @@ def estimate(
         :class:`~fleetcarbon.errors.DroppedRowsWarning` counting them per reason.
         Schema problems and duplicate ``job_id`` always raise.
     threads : int, optional
-        Threads for the Rust core (default: all cores). Results do not depend on it.
+        Threads for the Rust core (default: all cores; at most
+        ``fleetcarbon._core.max_threads()``). Results do not depend on it.
+    progress : callable, optional
+        Called as ``progress(done, total)`` with the jobs estimated so far,
+        about every 50 ms while the core runs and once at the end.
 
     Returns
     -------
@@ -69,16 +78,15 @@ def estimate(
     >>> fc.estimate(jobs).columns[-2:]
     ['total_kgco2e', 'factors_version']
     """
-    frame = jobs.collect() if isinstance(jobs, pl.LazyFrame) else jobs
-    if not isinstance(frame, pl.DataFrame):
-        raise TypeError(f"jobs must be a polars DataFrame or LazyFrame, got {type(jobs).__name__}")
-    check_threads(threads)
-    factors = bundled_factors() if factors is None else factors
+    frame = collect_jobs(jobs)
+    threads = check_threads(threads)
+    progress = check_progress(progress)
+    factors = resolve_factors(factors)
     frame = strip_outputs(frame)
     if frame.height == 0:
         return _empty_result(frame)
     prepared = prepare_jobs(frame, factors, on_invalid=on_invalid)
-    basis, columns = run_estimate(prepared, factors, threads)
+    basis, columns = run_estimate(prepared, factors, threads, progress)
     labels = pl.Series("power_basis", POWER_BASIS_LABELS, dtype=POWER_BASIS)
     outputs = [labels.gather(basis)]
     outputs += [pl.Series(name, v) for name, v in zip(RESULT_COLUMNS, columns, strict=True)]
@@ -98,19 +106,22 @@ def strip_outputs(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def run_estimate(
-    prepared: PreparedJobs, factors: Factors, threads: int | None
+    prepared: PreparedJobs,
+    factors: Factors,
+    threads: int | None,
+    progress: Callable[[int, int], object] | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Call the core on validated jobs; an overflowed result names its job."""
     try:
-        return _core.estimate(**prepared.core_kwargs, **factors.engine_tables, threads=threads)
+        return _core.estimate(prepared.jobs, factors.engine, threads=threads, progress=progress)
     except KernelError as exc:
-        if exc.row is None or exc.column is None:
+        if exc.kind != "non_finite":
             raise
         raise NonFiniteResultError(
             exc.column,
-            1,
-            "a result that overflowed (valid inputs too extreme to compute)",
-            [prepared.frame["job_id"][exc.row]],
+            exc.count,
+            "results that overflowed (valid inputs too extreme to compute)",
+            [prepared.frame[JOB_ID][exc.row]],
         ) from exc
 
 

@@ -21,8 +21,10 @@ import polars as pl
 
 from fleetcarbon._compat import EXPLODE_KWARGS, JOIN_NULLS_KWARGS
 from fleetcarbon.errors import DroppedRowsWarning, MissingColumnError, SchemaError
+from fleetcarbon.parameters import check_quantiles
+from fleetcarbon.quantiles import quantile_name
+from fleetcarbon.quantiles import quantiles as core_quantiles
 from fleetcarbon.schema import END, START
-from fleetcarbon.simulate import _quantile_name
 from fleetcarbon.summarize import summarize
 
 if TYPE_CHECKING:
@@ -180,11 +182,11 @@ def breakdown(
     _require(estimates, [*_BREAKDOWN_COLUMNS, *keys], "estimates (the output of estimate())")
     if top < 1:
         raise ValueError(f"top must be at least 1, got {top}")
-    lo_col, hi_col = (f"total_kgco2e_{_quantile_name(q)}" for q in interval)
+    lo_col, hi_col = (f"total_kgco2e_{quantile_name(q)}" for q in interval)
     if simulation is not None:
         _require(simulation, [*keys, lo_col, hi_col], "simulation (the summary of simulate())")
 
-    summary = summarize(estimates, keys)
+    summary = summarize(estimates, by=keys)
     n_groups = summary.height
     fig, ax = _figure_and_axes(ax, (8.0, 1.8 + 0.4 * max(min(top, n_groups), 1)))
     if n_groups == 0 or (not keys and estimates.height == 0):
@@ -213,7 +215,7 @@ def breakdown(
                 ecolor="black",
                 elinewidth=1.2,
                 capsize=4,
-                label=f"Monte Carlo {_quantile_name(interval[0])}–{_quantile_name(interval[1])}",
+                label=f"Monte Carlo {quantile_name(interval[0])}–{quantile_name(interval[1])}",
             )
 
     ax.set_yticks(y, labels)
@@ -284,7 +286,7 @@ def distribution(
         Column to plot; kgCO2e columns are shown in tCO2e, ``it_energy_kwh`` in MWh.
     quantiles : sequence of float, default (0.05, 0.5, 0.95)
         Quantiles marked by vertical lines and labelled with their values
-        (interpolated as :func:`numpy.quantile`, as ``simulate`` does).
+        (as every fleetcarbon output defines them: :mod:`fleetcarbon.quantiles`).
     bins : int, default 50
         Number of histogram bins.
     ax : matplotlib.axes.Axes, optional
@@ -301,9 +303,7 @@ def distribution(
     fleetcarbon.errors.SchemaError
         If ``draws`` mixes several seeds.
     """
-    qs = [float(q) for q in quantiles]
-    if any(not 0.0 <= q <= 1.0 for q in qs):
-        raise ValueError(f"quantiles must be in [0, 1], got {list(quantiles)}")
+    qs = check_quantiles(quantiles)
     values = _draws_per_draw(draws, metric)
     values = values[np.isfinite(values)]
     if metric.endswith("_kgco2e"):
@@ -318,14 +318,14 @@ def distribution(
         return fig
 
     ax.hist(values, bins=bins, color="#7A9CC6", edgecolor="white", linewidth=0.5)
-    qv = np.quantile(values, qs) if qs else np.array([])
+    qv = core_quantiles(values, qs) if qs else np.array([])
     top = ax.get_ylim()[1]
     for k, (q, v) in enumerate(zip(qs, qv, strict=True)):
         ax.axvline(v, color="#B22222", linestyle="--", linewidth=1.2)
         ax.text(
             v,
             top * (0.97 - 0.07 * (k % 3)),
-            f" {_quantile_name(q)} = {v:,.4g} {unit}".rstrip(),
+            f" {quantile_name(q)} = {v:,.4g} {unit}".rstrip(),
             color="#B22222",
             fontsize="small",
             ha="left",

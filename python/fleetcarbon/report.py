@@ -128,7 +128,7 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
-    summary = summarize(estimates, keys)
+    summary = summarize(estimates, by=keys)
     summary.write_csv(out / "summary.csv")
     if simulation is not None:
         simulation.write_csv(out / "simulation.csv")

@@ -8,8 +8,9 @@ import numpy as np
 import polars as pl
 
 from fleetcarbon import _core
-from fleetcarbon._compat import EXPLODE_KWARGS, lexical_sort_keys
 from fleetcarbon.errors import MissingColumnError
+from fleetcarbon.frames import collect_jobs, group_index
+from fleetcarbon.parameters import check_by, check_threads
 from fleetcarbon.schema import ACCELERATOR_COUNT
 from fleetcarbon.validation import duration_hours
 
@@ -26,35 +27,6 @@ SUMMED_COLUMNS = (
     "embodied_kgco2e",
     "total_kgco2e",
 )
-
-
-def group_index(frame: pl.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pl.DataFrame]:
-    """Assign each row of ``frame`` the number of its ``by`` group (sorted by key, nulls last).
-
-    Returns
-    -------
-    group : np.ndarray of uint32
-        Group number of each row.
-    keys : pl.DataFrame
-        One row per group, in group-number order.
-    """
-    if not by:
-        return np.zeros(frame.height, dtype=np.uint32), pl.DataFrame()
-    rows = (
-        frame.select(by)
-        .with_row_index("__fc_row")
-        .group_by(by)
-        .agg(pl.col("__fc_row"))
-        .sort(lexical_sort_keys(frame, list(by)), nulls_last=True)
-    )
-    group = np.empty(frame.height, dtype=np.uint32)
-    exploded = (
-        rows.with_row_index("__fc_group")
-        .select("__fc_group", "__fc_row")
-        .explode("__fc_row", **EXPLODE_KWARGS)
-    )
-    group[exploded["__fc_row"].to_numpy()] = exploded["__fc_group"].to_numpy()
-    return group, rows.drop("__fc_row")
 
 
 def _accelerator_hours(frame: pl.DataFrame) -> np.ndarray:
@@ -82,18 +54,18 @@ def _versions_per_group(estimates: pl.DataFrame, group: np.ndarray, n_groups: in
 
 
 def summarize(
-    estimates: pl.DataFrame,
-    by: str | Sequence[str] = (),
+    estimates: pl.DataFrame | pl.LazyFrame,
     *,
+    by: str | Sequence[str] | None = None,
     threads: int | None = None,
 ) -> pl.DataFrame:
     """Sum per-job estimates per group.
 
     Parameters
     ----------
-    estimates : pl.DataFrame
+    estimates : pl.DataFrame or pl.LazyFrame
         Output of :func:`fleetcarbon.estimate`.
-    by : str or sequence of str, default ()
+    by : str or sequence of str, optional
         Grouping columns; none gives one fleet-wide row.
     threads : int, optional
         Threads for the Rust core. Totals do not depend on it.
@@ -111,7 +83,9 @@ def summarize(
     Sums use Neumaier compensated summation over fixed-size row blocks merged
     in order, so totals are identical for any thread count.
     """
-    by = [by] if isinstance(by, str) else list(by)
+    estimates = collect_jobs(estimates, name="estimates")
+    by = check_by(by)
+    threads = check_threads(threads)
     missing = [c for c in (*SUMMED_COLUMNS, *by) if c not in estimates.columns]
     if missing:
         raise MissingColumnError(

@@ -4,6 +4,10 @@ Every factor row is one uncertain quantity. By default its distribution is
 ``Pert(low, value, high)`` from the row's bounds (``Fixed(value)`` when the
 bounds are equal or absent). Override any row, or every row of a factor, with
 the classes below.
+
+The classes only hold parameters: the Rust core checks them, samples them,
+and computes their means and ranges (``_core.describe_distribution``), so no
+numeric formula exists twice.
 """
 
 from __future__ import annotations
@@ -11,14 +15,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from statistics import NormalDist
 from typing import ClassVar
 
 import numpy as np
 import polars as pl
 
 from fleetcarbon import _core
-from fleetcarbon.errors import FleetcarbonError
+from fleetcarbon.errors import DistributionError
 from fleetcarbon.factors import KEYED_TABLES, Factors
 from fleetcarbon.schema import FACTOR_DOMAINS, FACTOR_NAMES, FACTOR_TABLE, table_column
 
@@ -37,203 +40,146 @@ __all__ = [
     "default_distribution",
 ]
 
-# Family codes of the Rust core (`fleetcarbon_core::dist::code`).
-_FIXED, _UNIFORM, _TRIANGULAR, _NORMAL, _TRUNCATED, _LOGNORMAL, _PERT, _EMPIRICAL = range(8)
-_Z95 = 1.6448536269514722  # standard normal 95th percentile
-#: The core's uniforms lie in [2**-53, 1 - 2**-53], so a normal variate it
-#: draws never leaves ±Z_DRAWN standard deviations (about 8.2).
-Z_DRAWN = -NormalDist().inv_cdf(2.0**-53)
-
-
-class DistributionError(FleetcarbonError):
-    """A distribution's parameters are invalid, or it names an unknown factor or row."""
-
-
-def _finite(**params: float) -> None:
-    bad = {k: v for k, v in params.items() if not math.isfinite(v)}
-    if bad:
-        raise DistributionError(f"parameters must be finite: {bad}")
-
-
-def _check_ordered(dist: object, low: float, mode: float, high: float) -> None:
-    _finite(low=low, mode=mode, high=high)
-    if not low <= mode <= high:
-        raise DistributionError(f"{type(dist).__name__} needs low <= mode <= high, got {dist}")
+Params = tuple[float, float, float, float]
 
 
 class Distribution:
-    """Base class of the distributions; each can report its mean."""
+    """Base class of the distributions.
 
-    def encode(self, pool: list[float]) -> tuple[int, tuple[float, float, float, float]]:
-        """Family code and four parameters for the Rust core (may extend ``pool``)."""
+    A subclass names its family (``_family``, a key of
+    ``_core.DISTRIBUTION_FAMILIES``) and its four core parameters; the core
+    validates them when the distribution is built.
+    """
+
+    _family: ClassVar[str]
+
+    def _params(self) -> Params:
         raise NotImplementedError
+
+    def _samples(self) -> list[float]:
+        return []
+
+    def _describe(self) -> tuple[float, float, float, float, float]:
+        code = _core.DISTRIBUTION_FAMILIES[self._family]
+        return _core.describe_distribution(code, self._params(), self._samples() or None)
+
+    def __post_init__(self) -> None:
+        self._describe()
+
+    def encode(self, pool: list[float]) -> tuple[int, Params]:
+        """Family code and four parameters for the Rust core (may extend ``pool``)."""
+        return _core.DISTRIBUTION_FAMILIES[self._family], self._params()
 
     def mean(self) -> float:
         """Return the expected value."""
-        raise NotImplementedError
+        return self._describe()[0]
 
     def support(self) -> tuple[float, float]:
-        """Return the smallest and largest values the distribution can draw."""
-        raise NotImplementedError
+        """Return the smallest and largest values the distribution can take."""
+        _, low, high, _, _ = self._describe()
+        return low, high
 
     def drawn_range(self) -> tuple[float, float]:
         """Return the range the core's sampler can reach.
 
-        That is the support, except for a normal: ``±Z_DRAWN`` standard deviations.
+        That is the support, except for normal and lognormal variates: the
+        sampler's uniforms stay inside ``[_core.UNIFORM_MIN, _core.UNIFORM_MAX]``,
+        so a normal stays within about ±8.2 standard deviations.
         """
-        return self.support()
+        *_, low, high = self._describe()
+        return low, high
 
 
 @dataclass(frozen=True)
 class Fixed(Distribution):
     """No uncertainty: always ``value``."""
 
+    _family: ClassVar[str] = "Fixed"
     value: float
 
-    def __post_init__(self) -> None:
-        _finite(value=self.value)
-
-    def encode(self, pool: list[float]) -> tuple[int, tuple[float, float, float, float]]:  # noqa: D102
-        return _FIXED, (self.value, 0.0, 0.0, 0.0)
-
-    def mean(self) -> float:  # noqa: D102
-        return self.value
-
-    def support(self) -> tuple[float, float]:  # noqa: D102
-        return (self.value, self.value)
+    def _params(self) -> Params:
+        return (float(self.value), 0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
 class Uniform(Distribution):
     """Uniform on ``[low, high]``."""
 
+    _family: ClassVar[str] = "Uniform"
     low: float
     high: float
 
-    def __post_init__(self) -> None:
-        _finite(low=self.low, high=self.high)
-        if self.low > self.high:
-            raise DistributionError(f"Uniform needs low <= high, got {self}")
-
-    def encode(self, pool: list[float]) -> tuple[int, tuple[float, float, float, float]]:  # noqa: D102
-        return _UNIFORM, (self.low, self.high, 0.0, 0.0)
-
-    def mean(self) -> float:  # noqa: D102
-        return (self.low + self.high) / 2
-
-    def support(self) -> tuple[float, float]:  # noqa: D102
-        return (self.low, self.high)
+    def _params(self) -> Params:
+        return (float(self.low), float(self.high), 0.0, 0.0)
 
 
 @dataclass(frozen=True)
 class _LowModeHigh(Distribution):
     """A distribution on ``[low, high]`` that peaks at ``mode``."""
 
-    _family: ClassVar[int]
     low: float
     mode: float
     high: float
 
-    def __post_init__(self) -> None:
-        _check_ordered(self, self.low, self.mode, self.high)
-
-    def encode(self, pool: list[float]) -> tuple[int, tuple[float, float, float, float]]:
-        return self._family, (self.low, self.mode, self.high, 0.0)
-
-    def support(self) -> tuple[float, float]:
-        return (self.low, self.high)
+    def _params(self) -> Params:
+        return (float(self.low), float(self.mode), float(self.high), 0.0)
 
 
 @dataclass(frozen=True)
 class Triangular(_LowModeHigh):
     """Triangular on ``[low, high]`` with mode ``mode``."""
 
-    _family: ClassVar[int] = _TRIANGULAR
+    _family: ClassVar[str] = "Triangular"
 
-    def mean(self) -> float:  # noqa: D102
-        return (self.low + self.mode + self.high) / 3
+
+@dataclass(frozen=True)
+class Pert(_LowModeHigh):
+    """PERT (scaled Beta) on ``[low, high]`` with mode ``mode`` and λ = 4."""
+
+    _family: ClassVar[str] = "Pert"
 
 
 @dataclass(frozen=True)
 class Normal(Distribution):
-    """Normal with ``mean`` and standard deviation ``sd`` (can go negative)."""
+    """Normal with mean ``mu`` and standard deviation ``sd`` (can go negative)."""
 
+    _family: ClassVar[str] = "Normal"
     mu: float
     sd: float
 
-    def __post_init__(self) -> None:
-        _finite(mu=self.mu, sd=self.sd)
-        if self.sd < 0:
-            raise DistributionError(f"Normal needs sd >= 0, got {self}")
-
-    def encode(self, pool: list[float]) -> tuple[int, tuple[float, float, float, float]]:  # noqa: D102
-        return _NORMAL, (self.mu, self.sd, 0.0, 0.0)
-
-    def mean(self) -> float:  # noqa: D102
-        return self.mu
-
-    def support(self) -> tuple[float, float]:  # noqa: D102
-        return (-math.inf, math.inf) if self.sd > 0 else (self.mu, self.mu)
-
-    def drawn_range(self) -> tuple[float, float]:  # noqa: D102
-        return (self.mu - Z_DRAWN * self.sd, self.mu + Z_DRAWN * self.sd)
+    def _params(self) -> Params:
+        return (float(self.mu), float(self.sd), 0.0, 0.0)
 
 
 @dataclass(frozen=True)
 class TruncatedNormal(Distribution):
     """Normal(``mu``, ``sd``) truncated to ``[low, high]`` (either may be infinite)."""
 
+    _family: ClassVar[str] = "TruncatedNormal"
     mu: float
     sd: float
     low: float = -math.inf
     high: float = math.inf
 
-    def __post_init__(self) -> None:
-        _finite(mu=self.mu, sd=self.sd)
-        if not (self.sd > 0 and self.low < self.high) or math.isnan(self.low + self.high):
-            raise DistributionError(f"TruncatedNormal needs sd > 0 and low < high, got {self}")
-        if self._mass() == 0.0:
-            raise DistributionError(
-                f"{self} keeps no probability mass a float can hold (its bounds lie about "
-                "38 or more standard deviations from the mean)"
-            )
-
-    def encode(self, pool: list[float]) -> tuple[int, tuple[float, float, float, float]]:  # noqa: D102
-        return _TRUNCATED, (self.mu, self.sd, self.low, self.high)
-
-    def mean(self) -> float:  # noqa: D102
-        a, b = (self.low - self.mu) / self.sd, (self.high - self.mu) / self.sd
-
-        def pdf(x: float) -> float:
-            return 0.0 if math.isinf(x) else math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
-
-        return self.mu + self.sd * (pdf(a) - pdf(b)) / self._mass()
-
-    def _mass(self) -> float:
-        """Probability mass between the bounds, from the tail nearer to them."""
-        a, b = (self.low - self.mu) / self.sd, (self.high - self.mu) / self.sd
-
-        def cdf(x: float) -> float:
-            return 0.5 * math.erfc(-x / math.sqrt(2))
-
-        # Above the mean the CDF rounds towards 1: use the upper-tail masses.
-        return cdf(-a) - cdf(-b) if a > 0 else cdf(b) - cdf(a)
-
-    def support(self) -> tuple[float, float]:  # noqa: D102
-        return (self.low, self.high)
+    def _params(self) -> Params:
+        return (float(self.mu), float(self.sd), float(self.low), float(self.high))
 
 
 @dataclass(frozen=True)
 class LogNormal(Distribution):
     """Lognormal with ``median`` and geometric standard deviation ``gsd`` (>= 1)."""
 
+    _family: ClassVar[str] = "LogNormal"
     median: float
     gsd: float
 
     def __post_init__(self) -> None:
-        _finite(median=self.median, gsd=self.gsd)
+        # The core takes log-scale parameters; check the ones users write.
+        if not (math.isfinite(self.median) and math.isfinite(self.gsd)):
+            raise DistributionError(f"LogNormal needs finite parameters, got {self}")
         if self.median <= 0 or self.gsd < 1:
             raise DistributionError(f"LogNormal needs median > 0 and gsd >= 1, got {self}")
+        super().__post_init__()
 
     @classmethod
     def from_interval(cls, low: float, high: float, *, coverage: float = 0.90) -> LogNormal:
@@ -243,33 +189,18 @@ class LogNormal(Distribution):
                 "from_interval needs 0 < low < high and 0 < coverage < 1; "
                 f"got {low}, {high}, {coverage}"
             )
-        z = _core_normal_quantile(0.5 + coverage / 2)
+        z = _core.normal_quantile(0.5 + coverage / 2)
         return cls(median=math.sqrt(low * high), gsd=math.exp(math.log(high / low) / (2 * z)))
 
-    def encode(self, pool: list[float]) -> tuple[int, tuple[float, float, float, float]]:  # noqa: D102
-        return _LOGNORMAL, (math.log(self.median), math.log(self.gsd), 0.0, 0.0)
-
-    def mean(self) -> float:  # noqa: D102
-        return self.median * math.exp(math.log(self.gsd) ** 2 / 2)
-
-    def support(self) -> tuple[float, float]:  # noqa: D102
-        return (0.0, math.inf) if self.gsd > 1 else (self.median, self.median)
-
-
-@dataclass(frozen=True)
-class Pert(_LowModeHigh):
-    """PERT (scaled Beta) on ``[low, high]`` with mode ``mode`` and λ = 4."""
-
-    _family: ClassVar[int] = _PERT
-
-    def mean(self) -> float:  # noqa: D102
-        return (self.low + 4 * self.mode + self.high) / 6
+    def _params(self) -> Params:
+        return (math.log(self.median), math.log(self.gsd), 0.0, 0.0)
 
 
 @dataclass(frozen=True)
 class Empirical(Distribution):
     """Resampling of observed ``samples`` (each equally likely)."""
 
+    _family: ClassVar[str] = "Empirical"
     samples: tuple[float, ...] = field()
 
     def __init__(self, samples: Sequence[float]):
@@ -277,32 +208,24 @@ class Empirical(Distribution):
         if not values or not all(math.isfinite(x) for x in values):
             raise DistributionError("Empirical needs at least one sample, all finite")
         object.__setattr__(self, "samples", values)
+        self.__post_init__()
 
-    def encode(self, pool: list[float]) -> tuple[int, tuple[float, float, float, float]]:  # noqa: D102
-        offset = len(pool)
+    def _params(self) -> Params:
+        return (0.0, float(len(self.samples)), 0.0, 0.0)
+
+    def _samples(self) -> list[float]:
         # Sorted, so that the core's inverse CDF is increasing (the copula needs it).
-        pool.extend(sorted(self.samples))
-        return _EMPIRICAL, (float(offset), float(len(self.samples)), 0.0, 0.0)
+        return sorted(self.samples)
 
-    def mean(self) -> float:  # noqa: D102
-        return math.fsum(self.samples) / len(self.samples)
-
-    def support(self) -> tuple[float, float]:  # noqa: D102
-        return (min(self.samples), max(self.samples))
-
-
-def _core_normal_quantile(p: float) -> float:
-    # 0.95 -> 1.6449 is all from_interval needs with its default coverage; others via bisection.
-    if abs(p - 0.95) < 1e-15:
-        return _Z95
-    lo, hi = -40.0, 40.0
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if 0.5 * math.erfc(-mid / math.sqrt(2)) < p:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
+    def encode(self, pool: list[float]) -> tuple[int, Params]:  # noqa: D102
+        offset = len(pool)
+        pool.extend(self._samples())
+        return _core.DISTRIBUTION_FAMILIES[self._family], (
+            float(offset),
+            float(len(self.samples)),
+            0.0,
+            0.0,
+        )
 
 
 def check_support(dist: Distribution, factor: str) -> None:

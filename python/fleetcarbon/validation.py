@@ -1,7 +1,9 @@
-"""Validate job records and turn them into the numeric buffers the core expects.
+"""Validate job records and turn them into the core's :class:`_core.Jobs` handle.
 
 All row checks are Polars expressions evaluated in a single aggregate pass;
-details (counts, first examples) are only computed for checks that fail.
+details (counts, first examples) are only computed for checks that fail. Key
+columns are resolved to table rows by the factor tables' own
+:class:`~fleetcarbon.factors.keys.KeyIndex`.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -25,6 +27,7 @@ from fleetcarbon.errors import (
     SchemaError,
 )
 from fleetcarbon.factors import MISSING, Factors
+from fleetcarbon.parameters import OnInvalid, check_on_invalid
 from fleetcarbon.schema import (
     ACCELERATOR,
     ACCELERATOR_COUNT,
@@ -46,8 +49,6 @@ from fleetcarbon.schema import (
     START,
 )
 
-OnInvalid = Literal["raise", "drop"]
-
 #: Internal column names of the working frame (never collide with user columns).
 ROW = "__fc_row_{}"
 HOURS = "__fc_duration_h"
@@ -56,10 +57,10 @@ N_EXAMPLES = 5
 
 @dataclass
 class PreparedJobs:
-    """Validated jobs: the (possibly filtered) input frame and the core's arguments."""
+    """Validated jobs: the (possibly filtered) input frame and the core's handle."""
 
     frame: pl.DataFrame
-    core_kwargs: dict[str, object]
+    jobs: _core.Jobs
     duration_h: pl.Series
 
 
@@ -241,7 +242,7 @@ def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
     )
     has_region = pl.col(ROW.format(REGION)).is_not_null() if REGION in cols else None
     if DATACENTER in cols:
-        regionless = np.flatnonzero(factors.engine_tables["datacenter_region"] == MISSING)  # type: ignore[index]
+        regionless = np.flatnonzero(factors.links.datacenter_region == MISSING)
         dc_has_region = pl.col(ROW.format(DATACENTER)).is_not_null() & ~pl.col(
             ROW.format(DATACENTER)
         ).is_in(regionless.tolist())
@@ -291,63 +292,35 @@ def _examples(work: pl.DataFrame, bad: pl.Expr, column: str) -> list[tuple[objec
     return list(rows.iter_rows())
 
 
-def check_threads(threads: int | None) -> None:
-    """Reject a thread count that is not a positive integer."""
-    if threads is not None and (not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
-
-
 def prepare_jobs(
     frame: pl.DataFrame,
     factors: Factors,
     *,
     on_invalid: OnInvalid = "raise",
 ) -> PreparedJobs:
-    """Validate ``frame`` and build the arguments of ``_core.estimate``."""
-    if on_invalid not in ("raise", "drop"):
-        raise ValueError(f"on_invalid must be 'raise' or 'drop', got {on_invalid!r}")
+    """Validate ``frame`` and build the core's handle of its jobs."""
+    on_invalid = check_on_invalid(on_invalid)
     check_schema(frame)
     cols = set(frame.columns)
     keys = [c for c in KEY_COLUMNS if c in cols]
-    by_code = {c: _categorical_rows(frame[c], factors, KEY_COLUMNS[c]) for c in keys}
-    by_code = {c: rows for c, rows in by_code.items() if rows is not None}
+    rows = factors.keys.resolve(
+        frame, {c: KEY_COLUMNS[c] for c in keys}, raise_unknown=on_invalid == "raise"
+    )
     work = frame.with_columns(
         duration_hours(frame).alias(HOURS),
-        *[
-            factors.key_to_row(c, KEY_COLUMNS[c]).alias(ROW.format(c))
-            for c in keys
-            if c not in by_code
-        ],
-        *[
-            pl.when(pl.lit(rows) != MISSING).then(pl.lit(rows)).alias(ROW.format(c))
-            for c, rows in by_code.items()
-        ],
+        *[rows[c].alias(ROW.format(c)) for c in keys],
     )
-
-    for c in keys:
-        row = pl.col(ROW.format(c))
-        missed = row.is_null() & pl.col(c).is_not_null()
-        if work.select(missed.any()).item():
-            # Retry the misses ignoring case; exact matching stays the fast path.
-            folded = factors.folded_key_to_row(c, KEY_COLUMNS[c])
-            work = work.with_columns(
-                pl.when(missed).then(folded).otherwise(row).alias(row.meta.output_name())
-            )
-            unknown = work.filter(missed)
-            if unknown.height and on_invalid == "raise":
-                raise factors.unknown_key_error(c, KEY_COLUMNS[c], unknown[c])
-
     checks = _checks(frame, factors)
     unknown_checks = [
         _Check(c, pl.col(ROW.format(c)).is_null() & pl.col(c).is_not_null(), "unknown keys")
         for c in keys
     ]
     checks = unknown_checks + checks
-    kwargs = _core_kwargs(work, cols, keys, factors)
-    clean, implausible = _fast_scan(work, cols, kwargs, [c for c in checks if not c.scanned])
+    buffers = _buffers(work, cols, keys, factors)
+    clean, implausible = _fast_scan(work, cols, buffers, [c for c in checks if not c.scanned])
     if not clean:
         work, frame = _apply_checks(work, frame, checks, on_invalid)
-        kwargs = _core_kwargs(work, cols, keys, factors)
+        buffers = _buffers(work, cols, keys, factors)
         implausible = True
 
     if work.height and work[JOB_ID].n_unique() != work.height:
@@ -360,13 +333,13 @@ def prepare_jobs(
         )
     if implausible:
         _warn_absurd(work, cols)
-    return PreparedJobs(frame=frame, core_kwargs=kwargs, duration_h=work[HOURS])
+    return PreparedJobs(frame=frame, jobs=_core.Jobs(**buffers), duration_h=work[HOURS])
 
 
 def _fast_scan(
     work: pl.DataFrame,
     cols: set[str],
-    kwargs: dict[str, object],
+    kwargs: dict[str, Any],
     relational: list[_Check],
 ) -> tuple[bool, bool]:
     """Check the common, clean case cheaply: ``(clean, any implausible value)``.
@@ -437,45 +410,6 @@ def _apply_checks(
     return work.filter(keep), frame.filter(keep)
 
 
-def _categorical_rows(series: pl.Series, factors: Factors, table: str) -> pl.Series | None:
-    """Table rows of a Categorical/Enum key column, mapping each distinct code once.
-
-    Returns a UInt32 Series with ``MISSING`` for null or unknown keys, or None for
-    other dtypes (and for codes too sparse to index), which take the string path.
-    Uses only ``to_physical``, ``gather`` and ``Enum.categories``, which mean the
-    same in Polars 1.x and 2.x.
-    """
-    if not isinstance(series.dtype, (pl.Categorical, pl.Enum)) or series.len() == 0:
-        return None
-    codes = series.to_physical()
-    max_code = codes.max()
-    if max_code is None:
-        return pl.Series(series.name, np.full(series.len(), MISSING, dtype=np.uint32))
-    size = int(max_code) + 1  # type: ignore[arg-type]
-    if size > 4 * series.len() + 65_536:
-        return None
-    # Nulls get the out-of-range code `size`, whose lookup entry is MISSING.
-    code = codes.fill_null(size).to_numpy()
-    if isinstance(series.dtype, pl.Enum):
-        present = np.arange(size)
-        names = pl.Series(series.dtype.categories).head(size)
-    else:
-        # Any row holding a code names it (the last write wins).
-        row_of = np.full(size + 1, -1, dtype=np.int64)
-        row_of[code] = np.arange(code.size)
-        present = np.flatnonzero(row_of[:size] >= 0)
-        names = series.gather(row_of[present]).cast(pl.String)
-    mapped = (
-        pl.DataFrame({"k": names.cast(pl.String)})
-        .select(pl.coalesce(factors.key_to_row("k", table), factors.folded_key_to_row("k", table)))
-        .to_series()
-    )
-    lookup = np.full(size + 1, MISSING, dtype=np.uint32)
-    lookup[present] = mapped.fill_null(MISSING).to_numpy()
-    rows = lookup[code]
-    return pl.Series(series.name, rows, dtype=pl.UInt32)
-
-
 def _warn_absurd(work: pl.DataFrame, cols: set[str]) -> None:
     limits = {c: QUANTITY_PLAUSIBLE_HIGH[c] for c in QUANTITY_COLUMNS if c in cols}
     limits[HOURS] = QUANTITY_PLAUSIBLE_HIGH[DURATION_H]
@@ -503,9 +437,11 @@ def _float_array(s: pl.Series, *, null: float = float("nan")) -> np.ndarray:
     return np.ascontiguousarray(s.cast(pl.Float64).fill_null(null).to_numpy(), dtype=np.float64)
 
 
-def _core_kwargs(
+def _buffers(
     work: pl.DataFrame, cols: set[str], keys: Sequence[str], factors: Factors
-) -> dict[str, object]:
+) -> dict[str, Any]:
+    """Build the keyword arguments of :class:`_core.Jobs`: contiguous float64 and uint32 arrays."""
+
     def optional(c: str, *, null: float = float("nan")) -> np.ndarray | None:
         # NaN tells the core "not given"; a missing quantity (cores, memory) is 0.
         return _float_array(work[c], null=null) if c in cols else None
@@ -526,7 +462,7 @@ def _core_kwargs(
         "energy_kwh": optional(ENERGY_KWH),
         "avg_power_w": optional(AVG_POWER_W),
         "accelerator": rows(ACCELERATOR, MISSING),
-        "cpu": rows(CPU, factors.generic_cpu_row),
+        "cpu": rows(CPU, factors.links.generic_cpu),
         "region": rows(REGION, MISSING),
         "datacenter": rows(DATACENTER, MISSING),
         "overrides": {f: _float_array(work[f]) for f in FACTOR_NAMES if f in cols},

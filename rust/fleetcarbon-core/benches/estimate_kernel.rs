@@ -4,7 +4,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use fleetcarbon_core::{estimate, grouped_sums};
+use fleetcarbon_core::{estimate, grouped_sums, Control};
 
 mod common;
 
@@ -29,7 +29,7 @@ fn main() {
         .collect();
     let jobs = fleet.columns(Some(&energy));
     let t = common::tables();
-    let kernel = median_ms(|| drop(black_box(estimate(&jobs, &t))), 11);
+    let kernel = median_ms(|| drop(black_box(estimate(&jobs, &t, &Control::new()))), 11);
     // Bytes touched: 3 f64 + 2 u32 in, 8 f64 + 1 u8 out per job.
     let bytes = n as f64 * (3.0 * 8.0 + 2.0 * 4.0 + 8.0 * 8.0 + 1.0);
     let stream = median_ms(

@@ -5,9 +5,12 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use fleetcarbon_core::dist::{code, Dist};
-use fleetcarbon_core::rng::mix64;
-use fleetcarbon_core::simulate::{rng_fma_floor, simulate, JobNoise, RowDists, Simulation};
-use fleetcarbon_core::{Factor, FactorTables};
+use fleetcarbon_core::quantiles::QuantileMethod;
+use fleetcarbon_core::rng::{first_uniform, mix64, mixed_draw, stream};
+use fleetcarbon_core::simulate::{simulate, JobNoise, RowDists, Simulation};
+use fleetcarbon_core::{Control, Factor, FactorTables};
+use multiversion::multiversion;
+use rayon::prelude::*;
 
 mod common;
 
@@ -26,6 +29,34 @@ fn pert_dists(t: &FactorTables) -> RowDists {
             .collect();
     }
     rd
+}
+
+/// The machine's floor for job-draw evaluations: one keyed uniform and one
+/// fused multiply-add per (job, draw), on all threads, vectorized as the kernels
+/// are. Returns the sum so that the work cannot be optimized away.
+fn rng_fma_floor(jobs: u64, draws: u64) -> f64 {
+    let mixed: Vec<u64> = (0..draws).map(mixed_draw).collect();
+    (0..jobs)
+        .into_par_iter()
+        .map(|j| uniform_fma_sum(stream(1, j), &mixed))
+        .sum()
+}
+
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn uniform_fma_sum(stream_key: u64, mixed: &[u64]) -> f64 {
+    const LANES: usize = 8;
+    let mut acc = [0.0; LANES];
+    let chunks = mixed.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for l in 0..LANES {
+            acc[l] = first_uniform(stream_key, chunk[l]).mul_add(1.5, acc[l]);
+        }
+    }
+    for &m in rest {
+        acc[0] = first_uniform(stream_key, m).mul_add(1.5, acc[0]);
+    }
+    acc.iter().sum()
 }
 
 fn time<T>(f: impl FnOnce() -> T) -> (T, f64) {
@@ -53,6 +84,7 @@ fn main() {
         draws,
         first_draw: 0,
         per_job_quantiles: per_job.then_some(&qs[..]),
+        quantile_method: QuantileMethod::Linear,
         pool: &[],
     };
     let noise = JobNoise {
@@ -60,10 +92,26 @@ fn main() {
         ..JobNoise::default()
     };
     let evals = (n * draws) as f64;
-    let (_, shared) = time(|| black_box(simulate(&sim(false), &t, &rd, &JobNoise::default())));
-    let (_, noisy) = time(|| black_box(simulate(&sim(false), &t, &rd, &noise)));
-    let (_, per_job) = time(|| black_box(simulate(&sim(true), &t, &rd, &JobNoise::default())));
-    let (_, both) = time(|| black_box(simulate(&sim(true), &t, &rd, &noise)));
+    let (_, shared) = time(|| {
+        black_box(simulate(
+            &sim(false),
+            &t,
+            &rd,
+            &JobNoise::default(),
+            &Control::new(),
+        ))
+    });
+    let (_, noisy) = time(|| black_box(simulate(&sim(false), &t, &rd, &noise, &Control::new())));
+    let (_, per_job) = time(|| {
+        black_box(simulate(
+            &sim(true),
+            &t,
+            &rd,
+            &JobNoise::default(),
+            &Control::new(),
+        ))
+    });
+    let (_, both) = time(|| black_box(simulate(&sim(true), &t, &rd, &noise, &Control::new())));
     // The machine's limit: one keyed uniform and one FMA per job-draw, on all threads.
     let (_, bare) = time(|| black_box(rng_fma_floor(n as u64, draws as u64)));
     let ns = |s: f64| s * 1e9 / evals;

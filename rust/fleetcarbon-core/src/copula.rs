@@ -11,21 +11,21 @@
 //! is keyed by seed, factor, row and draw, never by the jobs, so shards of a
 //! fleet still add up to the whole.
 
-use crate::dist::{normal_cdf, normal_quantile, Dist};
+use crate::dist::Dist;
 use crate::error::{CoreError, CoreResult};
 use crate::factors::Factor;
-use crate::rng::{first_uniform, fnv1a, stream};
+use crate::rng::{first_uniform, fnv1a, stream, UNIFORM_MAX, UNIFORM_MIN};
+use crate::special::{normal_cdf, normal_quantile};
 
-/// The smallest and largest uniform handed to an inverse CDF, the sampler's own
-/// range: `Φ` of a latent beyond ±8.2 rounds to 0 or 1, where some quantiles
-/// are infinite.
-const U_MIN: f64 = 0.5 / (1u64 << 52) as f64;
-const U_MAX: f64 = 1.0 - U_MIN;
+// `Φ` of a latent beyond ±8.2 rounds to 0 or 1, where some quantiles are
+// infinite: clamp to the sampler's own range of uniforms.
+const U_MIN: f64 = UNIFORM_MIN;
+const U_MAX: f64 = UNIFORM_MAX;
 
 /// Correlated factors and their Spearman rank correlations, `rank[i * k + j]`
 /// for `k` factors: the diagonal holds each factor's within-factor value (1 for
-/// a factor of one row), the rest the value between a row of one factor and a
-/// row of the other. The normal-scale values, and the Cholesky factor, are
+/// a factor of one row, NaN when not given), the rest the value between a row
+/// of one factor and a row of the other (0: none). The normal-scale values, and the Cholesky factor, are
 /// computed here with the `libm` crate so that they are the same bits on every
 /// CPU.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -52,60 +52,108 @@ impl Copula {
     }
 
     /// Within-factor normal-scale correlations and the row-major lower Cholesky
-    /// factor of the factors' latent correlation matrix.
+    /// factor of the factors' latent correlation matrix. Errors name the
+    /// factors and the limit they break.
     fn factorize(&self) -> CoreResult<(Vec<f64>, Vec<f64>)> {
         let k = self.factors.len();
-        let bad = |msg: String| Err(CoreError::InvalidArgument(msg));
+        let bad = |msg: String| Err(CoreError::Correlation(msg));
         if self.rank.len() != k * k {
             return bad(format!(
-                "copula of {k} factors needs {} rank correlations",
-                k * k
+                "a copula of {k} factors needs {} rank correlations, got {}",
+                k * k,
+                self.rank.len()
             ));
         }
         for (i, f) in self.factors.iter().enumerate() {
             if self.factors[..i].contains(f) {
-                return bad(format!("factor {} appears twice in the copula", f.name()));
+                return bad(format!("{} appears twice in the correlations", f.name()));
             }
         }
+        let name = |i: usize| self.factors[i].name();
         let r = |i: usize, j: usize| self.rank[i * k + j];
         let mut within = Vec::with_capacity(k);
         for i in 0..k {
-            if !(0.0..=1.0).contains(&r(i, i)) {
+            let rho = r(i, i);
+            // NaN: not given (an error only for a factor that a pair names).
+            if !rho.is_nan() && !(0.0..=1.0).contains(&rho) {
                 return bad(format!(
-                    "within-factor rank correlation {} outside [0, 1]",
-                    r(i, i)
+                    "correlation[{:?}] = {rho}: a within-factor rank correlation must be in [0, 1]",
+                    name(i)
                 ));
             }
-            within.push(pearson(r(i, i)));
+            within.push(pearson(rho));
         }
         let mut latent = vec![0.0; k * k];
         for i in 0..k {
             latent[i * k + i] = 1.0;
             for j in 0..i {
+                let (a, b) = (name(j), name(i));
                 let (rho, mirror) = (r(i, j), r(j, i));
+                if rho != mirror {
+                    return bad(format!(
+                        "the rank correlation of {a} and {b} is given as {mirror} and {rho}"
+                    ));
+                }
+                if rho == 0.0 {
+                    continue;
+                }
+                if !(rho > -1.0 && rho < 1.0) {
+                    return bad(format!(
+                        "correlation[({a:?}, {b:?})] = {rho}: a rank correlation between \
+                         factors must be in (-1, 1)"
+                    ));
+                }
+                for f in [j, i] {
+                    if within[f] == 0.0 {
+                        return bad(format!(
+                            "correlation[({a:?}, {b:?})]: the rows of {} are independent \
+                             (within-factor correlation 0), so they cannot all correlate with \
+                             another factor",
+                            name(f)
+                        ));
+                    }
+                }
+                for f in [j, i] {
+                    if within[f].is_nan() {
+                        return bad(format!(
+                            "correlation[({a:?}, {b:?})]: {f} has several rows; give their \
+                             correlation too, e.g. correlation={{{f:?}: 0.5, ...}}",
+                            f = name(f)
+                        ));
+                    }
+                }
                 let scale = (within[i] * within[j]).sqrt();
                 let c = pearson(rho) / scale;
-                if rho != mirror || c.is_nan() || c.abs() >= 1.0 {
+                if c.abs() >= 1.0 {
+                    let limit = (6.0 / std::f64::consts::PI) * libm::asin(scale / 2.0);
                     return bad(format!(
-                        "rank correlation {rho} between copula factors {i} and {j} is not \
-                         symmetric or exceeds what their within-factor values allow"
+                        "correlation[({a:?}, {b:?})] = {rho}: with the within-factor \
+                         correlations given, rows of {a} and {b} can only have a rank \
+                         correlation of less than {limit:.4} in magnitude"
                     ));
                 }
                 latent[i * k + j] = c;
                 latent[j * k + i] = c;
             }
         }
-        // Cholesky–Banachiewicz; a non-positive pivot means the set cannot hold.
+        // A factor without a within-factor value correlates with nothing: its rows
+        // are independent.
+        for w in within.iter_mut().filter(|w| w.is_nan()) {
+            *w = 0.0;
+        }
+        // Cholesky–Banachiewicz; a pivot near 0 means the set cannot hold.
         let mut lower = vec![0.0; k * k];
         for i in 0..k {
             for j in 0..=i {
                 let dot: f64 = (0..j).map(|m| lower[i * k + m] * lower[j * k + m]).sum();
                 if i == j {
                     let pivot = latent[i * k + i] - dot;
-                    if pivot.is_nan() || pivot <= 0.0 {
-                        return bad("the copula's correlations contradict each other (not \
-                                    positive definite)"
-                            .to_owned());
+                    if pivot.is_nan() || pivot <= 1e-12 {
+                        let names: Vec<&str> = self.factors.iter().map(|f| f.name()).collect();
+                        return bad(format!(
+                            "the correlations between {names:?} contradict each other (their \
+                             latent correlation matrix is not positive definite)"
+                        ));
                     }
                     lower[i * k + i] = pivot.sqrt();
                 } else {
@@ -192,6 +240,7 @@ mod tests {
     use super::*;
     use crate::dist::code;
     use crate::rng::mixed_draw;
+    use crate::special::normal_cdf;
 
     fn spearman(a: &[f64], b: &[f64]) -> f64 {
         let ranks = |v: &[f64]| {

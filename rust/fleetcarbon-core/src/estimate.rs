@@ -1,121 +1,39 @@
-//! Deterministic lifecycle estimate of each job.
-//!
-//! Per job (units in the names; see `docs/model.md`):
-//!
-//! - IT energy: metered `energy_kwh`, else measured `avg_power_w` × count × h,
-//!   else modelled power × h. Modelled power is
-//!   `count × (tdp_w × power_fraction + host_power_w)` for accelerator jobs and
-//!   `cpu_cores × core_power_w + memory_gb × memory_power_w_per_gb` for CPU-only jobs.
-//! - Facility energy: IT energy × PUE.
-//! - Operational: facility energy × location (and market) intensity.
-//! - Embodied hardware: embodied kgCO2e of the reserved hardware × h ÷
-//!   (lifetime_years × 8760 × use_rate).
-//! - Embodied facility: embodied hardware × facility_embodied_fraction.
+//! Deterministic lifecycle estimate of every job: [`crate::model::footprint`]
+//! evaluated per row, in parallel blocks.
 
 use rayon::prelude::*;
 
-use crate::error::{CoreError, CoreResult};
-use crate::factors::{
-    check_indices, check_lengths, Factor, FactorTables, Table, MISSING, N_FACTORS,
-};
+use crate::control::Control;
+use crate::error::{CoreError, CoreResult, RowErrors};
+use crate::factors::FactorTables;
+use crate::model::{footprint, resolve_rows, Activity, JobColumns, JobFactors, OUTPUT_COLUMNS};
 
-/// Hours in a (non-leap) year: the amortization convention.
-pub const HOURS_PER_YEAR: f64 = 8760.0;
-
-/// Rows per parallel block. Results do not depend on it (each row is independent).
+/// Rows per parallel block (and per progress step). Results do not depend on
+/// it: each row is independent.
 const BLOCK: usize = 16 * 1024;
-
-/// Names of the float output columns, in the order of [`Estimates::columns`].
-pub const OUTPUT_COLUMNS: [&str; 8] = [
-    "it_energy_kwh",
-    "facility_energy_kwh",
-    "operational_kgco2e",
-    "operational_market_kgco2e",
-    "embodied_hardware_kgco2e",
-    "embodied_facility_kgco2e",
-    "embodied_kgco2e",
-    "total_kgco2e",
-];
-
-/// Where a job's IT energy came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum PowerBasis {
-    /// Metered job energy (`energy_kwh`).
-    Metered = 0,
-    /// Measured average power per accelerator (`avg_power_w`).
-    Measured = 1,
-    /// Modelled from TDP, power fraction and host share (or CPU and memory).
-    Modelled = 2,
-}
-
-impl PowerBasis {
-    /// Labels, indexed by the `u8` code.
-    pub const LABELS: [&'static str; 3] = ["metered", "measured", "modelled"];
-}
-
-/// Row index of each job into one table: one value for all jobs, or one per job.
-#[derive(Debug, Clone, Copy)]
-pub enum RowIndex<'a> {
-    /// Every job uses this row ([`MISSING`] for none).
-    Constant(u32),
-    /// One row per job ([`MISSING`] for none).
-    PerJob(&'a [u32]),
-}
-
-impl RowIndex<'_> {
-    #[inline]
-    pub(crate) fn get(&self, i: usize) -> u32 {
-        match self {
-            RowIndex::Constant(r) => *r,
-            RowIndex::PerJob(rows) => rows[i],
-        }
-    }
-}
-
-/// The numeric columns of the jobs. Optional columns are `None` when absent;
-/// inside a column NaN marks "not given for this job" for `energy_kwh`,
-/// `avg_power_w` and the overrides.
-#[derive(Debug, Clone)]
-pub struct JobColumns<'a> {
-    /// Reserved wall-clock hours.
-    pub duration_h: &'a [f64],
-    /// Accelerators reserved (0 for CPU-only jobs).
-    pub accelerator_count: Option<&'a [f64]>,
-    /// CPU cores reserved.
-    pub cpu_cores: Option<&'a [f64]>,
-    /// Memory reserved, GB.
-    pub memory_gb: Option<&'a [f64]>,
-    /// Metered IT energy, kWh (NaN: not metered).
-    pub energy_kwh: Option<&'a [f64]>,
-    /// Measured average power per accelerator (per job when count is 0), W (NaN: not measured).
-    pub avg_power_w: Option<&'a [f64]>,
-    /// Accelerator table row.
-    pub accelerator: RowIndex<'a>,
-    /// CPU table row.
-    pub cpu: RowIndex<'a>,
-    /// Region table row ([`MISSING`]: take the datacenter's region).
-    pub region: RowIndex<'a>,
-    /// Datacenter table row ([`MISSING`]: take the region's default datacenter).
-    pub datacenter: RowIndex<'a>,
-    /// Per-job override of each factor, indexed by `Factor as usize` (NaN: use the table).
-    pub overrides: [Option<&'a [f64]>; N_FACTORS],
-}
 
 /// Per-job results, one owned column per output.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Estimates {
-    /// [`PowerBasis`] code of each job.
+    /// [`crate::model::PowerBasis`] code of each job.
     pub power_basis: Vec<u8>,
     /// Float outputs, named by [`OUTPUT_COLUMNS`].
     pub columns: [Vec<f64>; 8],
 }
 
-/// Per-job estimate for every job. Fails (never panics) on inconsistent input
-/// and on any non-finite result, naming the first offending row.
-pub fn estimate(jobs: &JobColumns<'_>, tables: &FactorTables) -> CoreResult<Estimates> {
-    let n = jobs.duration_h.len();
-    check_jobs(jobs, tables, n)?;
+/// Per-job estimate for every job.
+///
+/// Fails (never panics) on inconsistent input and on any non-finite result,
+/// naming the first offending row and counting them all. Reports progress in
+/// rows to `control`, and stops with [`CoreError::Cancelled`] when asked.
+pub fn estimate(
+    jobs: &JobColumns<'_>,
+    tables: &FactorTables,
+    control: &Control,
+) -> CoreResult<Estimates> {
+    let n = jobs.len();
+    jobs.check(tables)?;
+    control.plan(n as u64);
     let mut out = Estimates {
         power_basis: vec![0; n],
         columns: std::array::from_fn(|_| vec![0.0; n]),
@@ -133,261 +51,62 @@ pub fn estimate(jobs: &JobColumns<'_>, tables: &FactorTables) -> CoreResult<Esti
             .collect();
         blocks.push((b * BLOCK, basis, cols));
     }
-    let results: Vec<CoreResult<()>> = blocks
+    let results: Vec<CoreResult<RowErrors>> = blocks
         .into_par_iter()
         .map(|(start, basis, mut cols)| {
+            control.check()?;
+            let mut errors = RowErrors::default();
             for (k, code) in basis.iter_mut().enumerate() {
-                let row = estimate_row(jobs, tables, start + k)?;
-                *code = row.basis as u8;
-                for (col, value) in cols.iter_mut().zip(row.values) {
-                    col[k] = value;
+                match estimate_row(jobs, tables, start + k) {
+                    Ok((b, values)) => {
+                        *code = b;
+                        for (col, value) in cols.iter_mut().zip(values) {
+                            col[k] = value;
+                        }
+                    }
+                    Err(e) => errors.record(e),
                 }
             }
-            Ok(())
+            control.advance(basis.len() as u64);
+            Ok(errors)
         })
         .collect();
-    // Report the first failing row in row order, whatever the thread schedule.
-    results.into_iter().collect::<CoreResult<Vec<()>>>()?;
+    // Blocks merge in row order: the first failing row, whatever the schedule.
+    let mut errors = RowErrors::default();
+    for r in results {
+        errors.merge(r?);
+    }
+    errors.into_result()?;
     Ok(out)
 }
 
-struct RowResult {
-    basis: PowerBasis,
-    values: [f64; 8],
-}
-
 #[inline]
-pub(crate) fn optional(column: Option<&[f64]>, i: usize) -> Option<f64> {
-    column.map(|c| c[i]).filter(|v| !v.is_nan())
-}
-
-#[inline]
-fn factor(
+fn estimate_row(
     jobs: &JobColumns<'_>,
     tables: &FactorTables,
-    f: Factor,
     i: usize,
-    row: u32,
-) -> CoreResult<f64> {
-    if let Some(v) = optional(jobs.overrides[f as usize], i) {
-        return Ok(v);
-    }
-    if row == MISSING {
-        return Err(CoreError::MissingFactor {
-            factor: f.name(),
-            row: i,
-        });
-    }
-    Ok(tables.column(f)[row as usize])
-}
-
-#[inline]
-fn estimate_row(jobs: &JobColumns<'_>, tables: &FactorTables, i: usize) -> CoreResult<RowResult> {
-    let hours = jobs.duration_h[i];
-    let count = jobs.accelerator_count.map_or(0.0, |c| c[i]);
-    let cores = jobs.cpu_cores.map_or(0.0, |c| c[i]);
-    let memory_gb = jobs.memory_gb.map_or(0.0, |c| c[i]);
-    let Rows {
-        accelerator,
-        cpu,
-        region,
-        datacenter,
-    } = resolve_rows(jobs, tables, i);
-    let defaults = 0;
-    let get = |f: Factor, row: u32| factor(jobs, tables, f, i, row);
-    let has_accelerators = count > 0.0;
-
-    let (basis, it_energy_kwh) = if let Some(e) = optional(jobs.energy_kwh, i) {
-        (PowerBasis::Metered, e)
-    } else if let Some(p) = optional(jobs.avg_power_w, i) {
-        let units = if has_accelerators { count } else { 1.0 };
-        (PowerBasis::Measured, p * units * hours / 1000.0)
-    } else {
-        let watts = if has_accelerators {
-            let per_accelerator = get(Factor::TdpW, accelerator)?
-                * get(Factor::PowerFraction, defaults)?
-                + get(Factor::HostPowerW, accelerator)?;
-            count * per_accelerator
-        } else {
-            cpu_memory(
-                cores,
-                memory_gb,
-                |f| {
-                    get(
-                        f,
-                        if f.table() == Table::Cpu {
-                            cpu
-                        } else {
-                            defaults
-                        },
-                    )
-                },
-                [Factor::CorePowerW, Factor::MemoryPowerWPerGb],
-            )?
-        };
-        (PowerBasis::Modelled, watts * hours / 1000.0)
-    };
-
-    let facility_energy_kwh = it_energy_kwh * get(Factor::Pue, datacenter)?;
-    let grid = get(Factor::GridKgco2ePerKwh, region)?;
-    let market = match optional(jobs.overrides[Factor::MarketKgco2ePerKwh as usize], i) {
-        Some(v) => v,
-        None if region != MISSING => {
-            let table_value = tables.column(Factor::MarketKgco2ePerKwh)[region as usize];
-            if table_value.is_nan() {
-                grid
-            } else {
-                table_value
-            }
-        }
-        None => grid,
-    };
-    let operational = facility_energy_kwh * grid;
-    let operational_market = facility_energy_kwh * market;
-
-    let hardware_kgco2e = if has_accelerators {
-        count * get(Factor::AcceleratorEmbodiedKgco2e, accelerator)?
-    } else {
-        cpu_memory(
-            cores,
-            memory_gb,
-            |f| {
-                get(
-                    f,
-                    if f.table() == Table::Cpu {
-                        cpu
-                    } else {
-                        defaults
-                    },
-                )
-            },
-            [
-                Factor::CoreEmbodiedKgco2e,
-                Factor::MemoryEmbodiedKgco2ePerGb,
-            ],
-        )?
-    };
-    let embodied_hardware = if hardware_kgco2e == 0.0 || hours == 0.0 {
-        0.0
-    } else {
-        let lifetime_h = get(Factor::LifetimeYears, defaults)? * HOURS_PER_YEAR;
-        hardware_kgco2e * hours / (lifetime_h * get(Factor::UseRate, defaults)?)
-    };
-    let embodied_facility = embodied_hardware * get(Factor::FacilityEmbodiedFraction, datacenter)?;
-    let embodied = embodied_hardware + embodied_facility;
-
+) -> CoreResult<(u8, [f64; 8])> {
+    let (activity, basis) = Activity::of(&jobs.quantities(i));
+    let rows = resolve_rows(jobs, tables, i);
+    let factors = JobFactors::resolve(jobs, tables, &rows, &activity, i)?;
     // `+ 0.0` turns a negative zero (from a -0.0 input) into 0.0.
-    let values = [
-        it_energy_kwh + 0.0,
-        facility_energy_kwh + 0.0,
-        operational + 0.0,
-        operational_market + 0.0,
-        embodied_hardware + 0.0,
-        embodied_facility + 0.0,
-        embodied + 0.0,
-        operational + embodied + 0.0,
-    ];
+    let values = footprint(&activity, &factors).values().map(|v| v + 0.0);
     if let Some(k) = values.iter().position(|v| !v.is_finite()) {
         return Err(CoreError::NonFinite {
             column: OUTPUT_COLUMNS[k],
             row: i,
             value: values[k],
+            count: 1,
         });
     }
-    Ok(RowResult { basis, values })
-}
-
-/// The table rows a job uses, after the region/datacenter fallbacks of `docs/model.md` §2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct Rows {
-    pub accelerator: u32,
-    pub cpu: u32,
-    pub region: u32,
-    pub datacenter: u32,
-}
-
-/// Rows of job `i`: a missing region comes from the datacenter, a missing datacenter
-/// from the region's default (or the global default when both are missing).
-#[inline]
-pub(crate) fn resolve_rows(jobs: &JobColumns<'_>, tables: &FactorTables, i: usize) -> Rows {
-    let mut region = jobs.region.get(i);
-    let mut datacenter = jobs.datacenter.get(i);
-    if region == MISSING && datacenter != MISSING {
-        region = tables.datacenter_region[datacenter as usize];
-    }
-    if datacenter == MISSING {
-        datacenter = if region == MISSING {
-            tables.default_datacenter
-        } else {
-            tables.region_default_datacenter[region as usize]
-        };
-    }
-    Rows {
-        accelerator: jobs.accelerator.get(i),
-        cpu: jobs.cpu.get(i),
-        region,
-        datacenter,
-    }
-}
-
-/// `cores × per_core + memory_gb × per_gb`, looking a factor up only when its quantity is non-zero.
-#[inline]
-fn cpu_memory(
-    cores: f64,
-    memory_gb: f64,
-    get: impl Fn(Factor) -> CoreResult<f64>,
-    [per_core, per_gb]: [Factor; 2],
-) -> CoreResult<f64> {
-    let mut total = 0.0;
-    if cores != 0.0 {
-        total += cores * get(per_core)?;
-    }
-    if memory_gb != 0.0 {
-        total += memory_gb * get(per_gb)?;
-    }
-    Ok(total)
-}
-
-pub(crate) fn check_jobs(jobs: &JobColumns<'_>, tables: &FactorTables, n: usize) -> CoreResult<()> {
-    let float_columns = [
-        ("accelerator_count", jobs.accelerator_count),
-        ("cpu_cores", jobs.cpu_cores),
-        ("memory_gb", jobs.memory_gb),
-        ("energy_kwh", jobs.energy_kwh),
-        ("avg_power_w", jobs.avg_power_w),
-    ];
-    for (name, column) in float_columns {
-        if let Some(c) = column {
-            check_lengths(name, c.len(), n)?;
-        }
-    }
-    for f in Factor::ALL {
-        if let Some(c) = jobs.overrides[f as usize] {
-            check_lengths(f.name(), c.len(), n)?;
-        }
-    }
-    let index_columns = [
-        ("accelerator", jobs.accelerator, Table::Accelerator),
-        ("cpu", jobs.cpu, Table::Cpu),
-        ("region", jobs.region, Table::Region),
-        ("datacenter", jobs.datacenter, Table::Datacenter),
-    ];
-    for (name, index, table) in index_columns {
-        let len = tables.len(table);
-        match index {
-            RowIndex::Constant(r) => check_indices(name, &[r], len, true)?,
-            RowIndex::PerJob(rows) => {
-                check_lengths(name, rows.len(), n)?;
-                check_indices(name, rows, len, true)?;
-            }
-        }
-    }
-    Ok(())
+    Ok((basis as u8, values))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::factors::{Factor, MISSING, N_FACTORS};
+    use crate::model::{PowerBasis, RowIndex};
 
     /// One accelerator (700 W TDP, 100 W host, 1000 kg), one CPU row (10 W/core, 5 kg/core),
     /// two regions (0.5 and 0.1 kg/kWh, the second with a market factor of 0), one datacenter
@@ -432,13 +151,17 @@ mod tests {
         }
     }
 
+    fn run(j: &JobColumns<'_>) -> CoreResult<Estimates> {
+        estimate(j, &tables(), &Control::new())
+    }
+
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-12 * b.abs().max(1.0)
     }
 
     #[test]
     fn modelled_accelerator_job_matches_hand_calculation() -> CoreResult<()> {
-        let out = estimate(&jobs(&[10.0], &[8.0], &[0]), &tables())?;
+        let out = run(&jobs(&[10.0], &[8.0], &[0]))?;
         // 8 × (700 × 0.5 + 100) W × 10 h = 36 kWh; × 1.2 = 43.2 kWh; × 0.5 = 21.6 kg.
         let c = &out.columns;
         assert!(close(c[0][0], 36.0));
@@ -460,7 +183,7 @@ mod tests {
 
     #[test]
     fn market_factor_from_region_table() -> CoreResult<()> {
-        let out = estimate(&jobs(&[10.0], &[8.0], &[1]), &tables())?;
+        let out = run(&jobs(&[10.0], &[8.0], &[1]))?;
         assert!(close(out.columns[2][0], 43.2 * 0.1));
         assert_eq!(out.columns[3][0], 0.0);
         Ok(())
@@ -473,7 +196,7 @@ mod tests {
         let mut j = jobs(&[2.0, 2.0, 2.0], &[4.0, 4.0, 4.0], &[0, 0, 0]);
         j.energy_kwh = Some(&energy);
         j.avg_power_w = Some(&power);
-        let out = estimate(&j, &tables())?;
+        let out = run(&j)?;
         assert_eq!(out.power_basis, vec![0, 1, 2]);
         assert!(close(out.columns[0][0], 5.0));
         assert!(close(out.columns[0][1], 300.0 * 4.0 * 2.0 / 1000.0));
@@ -488,7 +211,7 @@ mod tests {
         let mut j = jobs(&[3.0], &[0.0], &[0]);
         j.cpu_cores = Some(&cores);
         j.memory_gb = Some(&memory);
-        let out = estimate(&j, &tables())?;
+        let out = run(&j)?;
         let it = (16.0 * 10.0 + 64.0 * 0.5) * 3.0 / 1000.0;
         assert!(close(out.columns[0][0], it));
         let hw = (16.0 * 5.0 + 64.0 * 1.0) * 3.0 / (4.0 * 8760.0);
@@ -501,7 +224,7 @@ mod tests {
         let pue = [f64::NAN, 1.5];
         let mut j = jobs(&[1.0, 1.0], &[1.0, 1.0], &[0, 0]);
         j.overrides[Factor::Pue as usize] = Some(&pue);
-        let out = estimate(&j, &tables())?;
+        let out = run(&j)?;
         assert!(close(out.columns[1][0], out.columns[0][0] * 1.2));
         assert!(close(out.columns[1][1], out.columns[0][1] * 1.5));
         Ok(())
@@ -509,40 +232,70 @@ mod tests {
 
     #[test]
     fn missing_region_without_override_is_an_error_not_a_nan() {
-        let err = estimate(&jobs(&[1.0, 1.0], &[1.0, 1.0], &[0, MISSING]), &tables());
+        let err = run(&jobs(
+            &[1.0, 1.0, 1.0],
+            &[1.0, 1.0, 1.0],
+            &[0, MISSING, MISSING],
+        ));
         assert_eq!(
             err,
             Err(CoreError::MissingFactor {
                 factor: "grid_kgco2e_per_kwh",
-                row: 1
+                row: 1,
+                count: 2,
             })
         );
     }
 
     #[test]
-    fn non_finite_results_are_reported() {
-        let life = [0.0];
-        let mut j = jobs(&[1.0], &[1.0], &[0]);
+    fn non_finite_results_are_reported_with_their_count() {
+        let life = [0.0, 4.0, 0.0];
+        let mut j = jobs(&[1.0, 1.0, 1.0], &[1.0, 1.0, 1.0], &[0, 0, 0]);
         j.overrides[Factor::LifetimeYears as usize] = Some(&life);
         assert!(matches!(
-            estimate(&j, &tables()),
+            run(&j),
             Err(CoreError::NonFinite {
                 column: "embodied_hardware_kgco2e",
+                row: 0,
+                count: 2,
                 ..
             })
         ));
     }
 
     #[test]
+    fn zero_hours_have_no_embodied_carbon_whatever_the_lifetime() -> CoreResult<()> {
+        let life = [0.0];
+        let mut j = jobs(&[0.0], &[1.0], &[0]);
+        j.overrides[Factor::LifetimeYears as usize] = Some(&life);
+        let out = run(&j)?;
+        assert_eq!(out.columns[6][0], 0.0);
+        Ok(())
+    }
+
+    #[test]
     fn bad_lengths_and_indices_are_errors() {
         assert!(matches!(
-            estimate(&jobs(&[1.0, 1.0], &[1.0], &[0, 0]), &tables()),
+            run(&jobs(&[1.0, 1.0], &[1.0], &[0, 0])),
             Err(CoreError::LengthMismatch { .. })
         ));
         assert!(matches!(
-            estimate(&jobs(&[1.0], &[1.0], &[7]), &tables()),
+            run(&jobs(&[1.0], &[1.0], &[7])),
             Err(CoreError::IndexOutOfRange { .. })
         ));
+    }
+
+    #[test]
+    fn cancelled_runs_stop_and_progress_counts_rows() -> CoreResult<()> {
+        let n = 2 * BLOCK + 3;
+        let (d, c, r) = (vec![1.0; n], vec![1.0; n], vec![0; n]);
+        let control = Control::new();
+        estimate(&jobs(&d, &c, &r), &tables(), &control)?;
+        assert_eq!(control.progress(), (n as u64, n as u64));
+        control.cancel();
+        let stopped = estimate(&jobs(&d, &c, &r), &tables(), &control);
+        assert_eq!(stopped, Err(CoreError::Cancelled));
+        Ok(())
     }
 
     #[test]
@@ -551,12 +304,9 @@ mod tests {
         let duration: Vec<f64> = (0..n).map(|i| (i % 97) as f64 * 0.5).collect();
         let count: Vec<f64> = (0..n).map(|i| (1 << (i % 4)) as f64).collect();
         let region: Vec<u32> = (0..n).map(|i| (i % 2) as u32).collect();
-        let out = estimate(&jobs(&duration, &count, &region), &tables())?;
+        let out = run(&jobs(&duration, &count, &region))?;
         for i in [0, BLOCK - 1, BLOCK, 2 * BLOCK + 5, n - 1] {
-            let single = estimate(
-                &jobs(&duration[i..=i], &count[i..=i], &region[i..=i]),
-                &tables(),
-            )?;
+            let single = run(&jobs(&duration[i..=i], &count[i..=i], &region[i..=i]))?;
             for k in 0..8 {
                 assert_eq!(out.columns[k][i].to_bits(), single.columns[k][0].to_bits());
             }

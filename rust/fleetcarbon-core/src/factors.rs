@@ -196,10 +196,13 @@ impl FactorTables {
             }
         }
         if tables.len(Table::Defaults) != 1 {
-            return Err(CoreError::InvalidArgument(format!(
-                "the defaults table must have exactly one row, got {}",
-                tables.len(Table::Defaults)
-            )));
+            return Err(CoreError::invalid(
+                "defaults",
+                format!(
+                    "the defaults table must have exactly one row, got {}",
+                    tables.len(Table::Defaults)
+                ),
+            ));
         }
         check_lengths(
             "datacenters.region",
@@ -271,16 +274,15 @@ pub(crate) fn check_indices(
     table_len: usize,
     allow_missing: bool,
 ) -> CoreResult<()> {
-    let bad = indices
-        .iter()
-        .position(|&i| !((allow_missing && i == MISSING) || (i as usize) < table_len));
-    match bad {
+    let valid = |&i: &u32| (allow_missing && i == MISSING) || (i as usize) < table_len;
+    match indices.iter().position(|i| !valid(i)) {
         None => Ok(()),
         Some(row) => Err(CoreError::IndexOutOfRange {
             column: column.to_owned(),
             row,
             index: indices[row],
             table_len,
+            count: indices.iter().filter(|i| !valid(i)).count(),
         }),
     }
 }

@@ -1,52 +1,212 @@
-//! Exact quantiles of one job's draws by selection, never a full sort.
+//! Quantiles of Monte Carlo draws, one definition for every output.
 //!
-//! The quantile `q` of `n` values is the order statistic of rank `ceil(q n)`
-//! (the inverse empirical CDF). Values are mapped to integer keys that order
-//! as `f64::total_cmp` does (integers compare faster than floats), and the
-//! wanted ranks are selected middle first, then each side, so three quantiles
-//! cost about two passes. (A histogram of the key range followed by a pass
+//! Two methods (Hyndman & Fan 1996 numbering):
+//!
+//! - [`QuantileMethod::Linear`] (type 7, the default, and `numpy.quantile`'s):
+//!   with `h = (n − 1) q`, the value `x₍⌊h⌋₎ + (h − ⌊h⌋)(x₍⌊h⌋+1₎ − x₍⌊h⌋₎)`;
+//! - [`QuantileMethod::InvertedCdf`] (type 1): the order statistic of rank
+//!   `⌈q n⌉`, an actual draw.
+//!
+//! Group summaries, per-job outputs and plots all use [`quantiles_into`], so
+//! `_p05` means one thing everywhere. Order statistics are found by selection,
+//! never a full sort: values are mapped to integer keys that order as
+//! `f64::total_cmp` does (integers compare faster than floats), and the wanted
+//! ranks are selected middle first, then each side, so three quantiles cost
+//! about two passes. (A histogram of the key range followed by a pass
 //! collecting the bins of the wanted ranks measured no faster on 1,000 draws.)
 
+#[cfg(feature = "simd")]
 use multiversion::multiversion;
+use rayon::prelude::*;
 
-/// Reusable buffers of [`order_statistics_into`].
+use crate::error::{CoreError, CoreResult};
+
+/// How a quantile is read from `n` draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuantileMethod {
+    /// Hyndman–Fan type 7: linear interpolation between order statistics.
+    Linear,
+    /// Hyndman–Fan type 1: the inverse empirical CDF.
+    InvertedCdf,
+}
+
+impl QuantileMethod {
+    /// Every method and its name.
+    pub const ALL: [(QuantileMethod, &'static str); 2] = [
+        (QuantileMethod::Linear, "linear"),
+        (QuantileMethod::InvertedCdf, "inverted_cdf"),
+    ];
+
+    /// The method called `name`.
+    pub fn from_name(name: &str) -> CoreResult<QuantileMethod> {
+        Self::ALL
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(m, _)| *m)
+            .ok_or_else(|| {
+                CoreError::invalid(
+                    "quantile_method",
+                    format!("unknown quantile method {name:?}; use \"linear\" or \"inverted_cdf\""),
+                )
+            })
+    }
+}
+
+/// Reusable buffers of [`quantiles_into`].
 #[derive(Debug, Default)]
 pub struct Scratch {
     keys: Vec<u64>,
     wanted: Vec<(usize, usize)>,
     selected: Vec<u64>,
+    plans: Vec<(usize, usize, f64)>,
+    values: Vec<f64>,
 }
 
-/// The `q`-quantiles of `values` (inverse empirical CDF; NaN for no values).
-pub fn order_statistics(values: &[f64], qs: &[f64]) -> Vec<f64> {
+/// The `q`-quantiles of `values` under `method` (NaN for no values).
+pub fn quantiles(values: &[f64], qs: &[f64], method: QuantileMethod) -> Vec<f64> {
     let mut out = vec![0.0; qs.len()];
-    order_statistics_into(values, qs, &mut Scratch::default(), &mut out);
+    quantiles_into(values, qs, method, &mut Scratch::default(), &mut out);
     out
 }
 
-/// [`order_statistics`] into `out` (one value per `q`), with reusable buffers.
-pub fn order_statistics_into(values: &[f64], qs: &[f64], scratch: &mut Scratch, out: &mut [f64]) {
+/// [`quantiles`] into `out` (one value per `q`), with reusable buffers.
+pub fn quantiles_into(
+    values: &[f64],
+    qs: &[f64],
+    method: QuantileMethod,
+    scratch: &mut Scratch,
+    out: &mut [f64],
+) {
     let n = values.len();
     if n == 0 {
         out.fill(f64::NAN);
         return;
     }
+    let mut plans = std::mem::take(&mut scratch.plans);
+    plans.clear();
+    plans.extend(qs.iter().map(|&q| plan(q, n, method)));
+    let ranks = plans.iter().flat_map(|&(lo, hi, _)| [lo, hi]);
+    let mut selected = std::mem::take(&mut scratch.values);
+    select_into(values, ranks, scratch, &mut selected);
+    for (k, (o, &(_, _, frac))) in out.iter_mut().zip(plans.iter()).enumerate() {
+        let (lo, hi) = (selected[2 * k], selected[2 * k + 1]);
+        // The same expression for both methods (frac is 0 for type 1).
+        *o = if frac == 0.0 {
+            lo
+        } else {
+            lo + frac * (hi - lo)
+        };
+    }
+    scratch.plans = plans;
+    scratch.values = selected;
+}
+
+/// `(lower rank, upper rank, weight of the upper)` of quantile `q` of `n` values.
+fn plan(q: f64, n: usize, method: QuantileMethod) -> (usize, usize, f64) {
+    match method {
+        QuantileMethod::InvertedCdf => {
+            let r = rank(q, n);
+            (r, r, 0.0)
+        }
+        QuantileMethod::Linear => {
+            let h = (n - 1) as f64 * q;
+            let lo = (h.floor() as usize).min(n - 1);
+            (lo, (lo + 1).min(n - 1), h - lo as f64)
+        }
+    }
+}
+
+/// The ranks whose order statistics bracket quantile `q` of `n` draws with
+/// about 68% probability: `n q ± √(n q (1 − q))` (binomial). `None` when the
+/// bracket leaves the draws (too few draws beyond the quantile).
+fn se_ranks(q: f64, n: usize) -> Option<(usize, usize)> {
+    let nq = n as f64 * q;
+    let half = (nq * (1.0 - q)).sqrt();
+    let (lo, hi) = ((nq - half).floor(), (nq + half).ceil());
+    (half > 0.0 && lo >= 0.0 && hi <= (n - 1) as f64).then_some((lo as usize, hi as usize))
+}
+
+/// Quantiles and their Monte Carlo standard errors for each row of `draws`
+/// (`rows × n`, row-major): `(quantiles, standard errors)`, each
+/// `rows × qs.len()`, row-major. A standard error is half the gap between the
+/// order statistics of [`se_ranks`], or NaN when those leave the draws.
+pub fn summarize_rows(
+    draws: &[f64],
+    n: usize,
+    qs: &[f64],
+    method: QuantileMethod,
+) -> CoreResult<(Vec<f64>, Vec<f64>)> {
+    if n == 0 || draws.len() % n != 0 {
+        return Err(CoreError::invalid(
+            "draws",
+            format!("{} values do not split into rows of {n} draws", draws.len()),
+        ));
+    }
+    check_levels(qs)?;
+    let nq = qs.len();
+    let rows = draws.len() / n;
+    let mut q_out = vec![0.0; rows * nq];
+    let mut se_out = vec![0.0; rows * nq];
+    let brackets: Vec<Option<(usize, usize)>> = qs.iter().map(|&q| se_ranks(q, n)).collect();
+    q_out
+        .par_chunks_mut(nq.max(1))
+        .zip(se_out.par_chunks_mut(nq.max(1)))
+        .zip(draws.par_chunks(n))
+        .for_each_init(
+            || (Scratch::default(), Vec::new()),
+            |(scratch, selected), ((q_row, se_row), values)| {
+                quantiles_into(values, qs, method, scratch, q_row);
+                let ranks = brackets.iter().flat_map(|b| {
+                    let (lo, hi) = b.unwrap_or((0, 0));
+                    [lo, hi]
+                });
+                select_into(values, ranks, scratch, selected);
+                for (k, (se, b)) in se_row.iter_mut().zip(&brackets).enumerate() {
+                    *se = match b {
+                        Some(_) => (selected[2 * k + 1] - selected[2 * k]) / 2.0,
+                        None => f64::NAN,
+                    };
+                }
+            },
+        );
+    Ok((q_out, se_out))
+}
+
+/// Refuse quantile levels outside [0, 1].
+pub fn check_levels(qs: &[f64]) -> CoreResult<()> {
+    match qs.iter().find(|q| !(0.0..=1.0).contains(*q)) {
+        Some(q) => Err(CoreError::invalid(
+            "quantiles",
+            format!("quantile level {q} is outside [0, 1]"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The order statistics of `values` at `ranks` (0-based, each `< values.len()`),
+/// in the order given, into `out`.
+fn select_into(
+    values: &[f64],
+    ranks: impl Iterator<Item = usize>,
+    scratch: &mut Scratch,
+    out: &mut Vec<f64>,
+) {
     let Scratch {
         keys,
         wanted,
         selected,
+        ..
     } = scratch;
     wanted.clear();
-    wanted.extend(qs.iter().enumerate().map(|(k, &q)| (rank(q, n), k)));
+    wanted.extend(ranks.enumerate().map(|(slot, r)| (r, slot)));
     wanted.sort_unstable();
-    keys.resize(n, 0);
+    keys.resize(values.len(), 0);
     to_keys(values, keys);
     selected.clear();
-    selected.resize(qs.len(), 0);
+    selected.resize(wanted.len(), 0);
     select_ranks(keys, 0, wanted, selected);
-    for (o, &key) in out.iter_mut().zip(selected.iter()) {
-        *o = from_key(key);
-    }
+    out.clear();
+    out.extend(selected.iter().map(|&k| from_key(k)));
 }
 
 /// The 0-based rank `ceil(q n) - 1`, where a product within rounding of an
@@ -79,7 +239,7 @@ fn from_key(key: u64) -> f64 {
     })
 }
 
-#[multiversion(targets("x86_64+avx2+fma"))]
+#[cfg_attr(feature = "simd", multiversion(targets("x86_64+avx2+fma")))]
 fn to_keys(values: &[f64], keys: &mut [u64]) {
     for (k, &x) in keys.iter_mut().zip(values) {
         *k = to_key(x);
@@ -117,6 +277,21 @@ mod tests {
             .collect()
     }
 
+    fn order_statistics(values: &[f64], qs: &[f64]) -> Vec<f64> {
+        quantiles(values, qs, QuantileMethod::InvertedCdf)
+    }
+
+    /// numpy's type 7 as the Python layer computed it before it moved here.
+    fn linear_by_sorting(values: &[f64], q: f64) -> f64 {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let h = (n - 1) as f64 * q;
+        let lo = h.floor() as usize;
+        let hi = (lo + 1).min(n - 1);
+        sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+    }
+
     #[test]
     fn order_statistics_match_sorting() {
         let v: Vec<f64> = (0..1000).map(|i| ((i * 7919) % 1000) as f64).collect();
@@ -125,6 +300,39 @@ mod tests {
         assert_eq!(got, vec![49.0, 499.0, 949.0, 0.0, 999.0, 499.0, 950.0]);
         let signed: Vec<f64> = v.iter().map(|x| x - 500.0).collect();
         assert_eq!(order_statistics(&signed, &[0.5]), vec![-1.0]);
+    }
+
+    #[test]
+    fn linear_quantiles_interpolate_as_numpy_does() {
+        let v: Vec<f64> = (0..1001)
+            .map(|i| (DrawRng::new(mix64(3), i).uniform() * 7.0).exp())
+            .collect();
+        let qs = [0.0, 0.05, 0.123, 0.5, 0.95, 0.999, 1.0];
+        let got = quantiles(&v, &qs, QuantileMethod::Linear);
+        for (&q, &x) in qs.iter().zip(&got) {
+            assert_eq!(x.to_bits(), linear_by_sorting(&v, q).to_bits(), "q = {q}");
+        }
+        // 0..=4: the median of an even count lies halfway.
+        assert_eq!(
+            quantiles(&[4.0, 1.0, 3.0, 2.0], &[0.5], QuantileMethod::Linear),
+            [2.5]
+        );
+        assert_eq!(quantiles(&[7.0], &[0.3], QuantileMethod::Linear), [7.0]);
+    }
+
+    #[test]
+    fn summaries_give_quantiles_and_their_standard_errors() -> CoreResult<()> {
+        let n = 400;
+        let rows: Vec<f64> = (0..3 * n).map(|i| ((i * 37) % n) as f64).collect();
+        let (q, se) = summarize_rows(&rows, n, &[0.5, 0.999], QuantileMethod::Linear)?;
+        assert_eq!(q.len(), 6);
+        assert_eq!(q[0], 199.5);
+        // Ranks 200 ± 10: order statistics 190 and 210.
+        assert_eq!(se[0], 10.0);
+        assert!(se[1].is_nan(), "too few draws beyond the 99.9th percentile");
+        assert!(summarize_rows(&rows, 7, &[0.5], QuantileMethod::Linear).is_err());
+        assert!(summarize_rows(&rows, n, &[1.5], QuantileMethod::Linear).is_err());
+        Ok(())
     }
 
     #[test]
@@ -163,6 +371,14 @@ mod tests {
         for x in xs {
             assert_eq!(from_key(to_key(x)).to_bits(), x.to_bits());
         }
+    }
+
+    #[test]
+    fn method_names_round_trip() {
+        for (m, name) in QuantileMethod::ALL {
+            assert_eq!(QuantileMethod::from_name(name), Ok(m));
+        }
+        assert!(QuantileMethod::from_name("nearest").is_err());
     }
 
     #[test]

@@ -76,6 +76,11 @@ pub fn first_uniform(stream: u64, mixed: u64) -> f64 {
     to_uniform(mix64(stream ^ mixed))
 }
 
+/// The smallest uniform the generator gives: `2^-53`.
+pub const UNIFORM_MIN: f64 = 0.5 / 4_503_599_627_370_496.0;
+/// The largest uniform the generator gives: `1 - 2^-53`.
+pub const UNIFORM_MAX: f64 = 1.0 - UNIFORM_MIN;
+
 /// The top 52 bits as a uniform in the open interval (0, 1): `(k + 0.5) / 2^52`,
 /// from `2^-53` to `1 - 2^-53`, each exactly representable. (53 bits would round
 /// `(2^53 - 1 + 0.5) / 2^53` up to exactly 1.) The integer converts by the
@@ -135,8 +140,8 @@ mod tests {
 
     #[test]
     fn uniforms_are_exact_and_inside_the_open_interval() {
-        assert_eq!(to_uniform(0), 0.5 / (1u64 << 52) as f64);
-        assert_eq!(to_uniform(u64::MAX), 1.0 - 0.5 / (1u64 << 52) as f64);
+        assert_eq!(to_uniform(0), UNIFORM_MIN);
+        assert_eq!(to_uniform(u64::MAX), UNIFORM_MAX);
         assert!(to_uniform(u64::MAX) < 1.0 && to_uniform(0) > 0.0);
         for bits in (0..100_000u64).map(mix64) {
             let exact = ((bits >> 12) as f64 + 0.5) / (1u64 << 52) as f64;

@@ -7,19 +7,19 @@
 //! Rust never fuses `a * b + c` into an FMA on its own, so both builds give
 //! identical bits.
 
+#[cfg(feature = "simd")]
 use multiversion::multiversion;
 
-use crate::dist::{
-    normal_quantile_central, normal_quantile_tail, Dist, TriangularSampler, NORMAL_CENTRAL,
-};
+use crate::dist::{Dist, TriangularSampler};
 use crate::rng::{first_uniform, DrawRng};
+use crate::special::{normal_quantile_central, normal_quantile_tail, NORMAL_CENTRAL};
 
 /// Draws handled per pass of the normal quantile (a stack buffer of uniforms).
 const NORMAL_CHUNK: usize = 64;
 
 /// Fill `buffer[d]` with draw `d` of `dist` on stream `stream_key`, given the
 /// mixed draw numbers (`buffer` and `mixed_draws` have the same length).
-#[multiversion(targets("x86_64+avx2+fma"))]
+#[cfg_attr(feature = "simd", multiversion(targets("x86_64+avx2+fma")))]
 pub fn fill(buffer: &mut [f64], dist: &Dist, stream_key: u64, mixed_draws: &[u64], pool: &[f64]) {
     let n = buffer.len().min(mixed_draws.len());
     let (buffer, mixed) = (&mut buffer[..n], &mixed_draws[..n]);

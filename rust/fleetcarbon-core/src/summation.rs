@@ -66,21 +66,15 @@ pub fn grouped_sums(
     let n = group.len();
     // Groups come from rows, so there cannot be more groups than rows (or one, when empty).
     if n_groups > n.max(1) {
-        return Err(CoreError::InvalidArgument(format!(
-            "{n_groups} groups for {n} rows: a group index cannot exceed the rows"
-        )));
+        return Err(CoreError::invalid(
+            "n_groups",
+            format!("{n_groups} groups for {n} rows: a group index cannot exceed the rows"),
+        ));
     }
     for (k, c) in columns.iter().enumerate() {
         check_lengths(&format!("column {k}"), c.len(), n)?;
     }
-    if let Some(row) = group.iter().position(|&g| g as usize >= n_groups) {
-        return Err(CoreError::IndexOutOfRange {
-            column: "group".to_owned(),
-            row,
-            index: group[row],
-            table_len: n_groups,
-        });
-    }
+    crate::factors::check_indices("group", group, n_groups, false)?;
     let width = columns.len();
     let sum_block = |start: usize, end: usize| {
         let mut acc = vec![NeumaierSum::default(); n_groups * width];
@@ -156,7 +150,7 @@ mod tests {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .build()
-            .map_err(|e| CoreError::InvalidArgument(e.to_string()))?;
+            .map_err(|e| CoreError::invalid("threads", e.to_string()))?;
         let one = pool.install(|| grouped_sums(&group, 13, &[&a]))?;
         for (a, b) in many[0].iter().zip(&one[0]) {
             assert_eq!(a.to_bits(), b.to_bits());

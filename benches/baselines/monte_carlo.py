@@ -2,29 +2,30 @@
 
 They implement the same uncertainty model as :func:`fleetcarbon.simulate`
 (one draw per factor row per draw, shared by the jobs that use it; per-job
-power-fraction noise) but not its keyed generator, so comparisons with the
-engine are statistical: means within MC error, and a two-sample KS test.
-They take valid jobs without per-job overrides.
+power-fraction and meter noise) but not its keyed generator, so comparisons
+with the engine are statistical: means within MC error, and a two-sample KS
+test. They take valid jobs without per-job overrides. The pure-Python one
+evaluates :func:`fleetcarbon.reference.footprint` per job and draw.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import polars as pl
 
-from fleetcarbon.baselines.python_reference import (
-    HOURS_PER_YEAR,
-    _given,
-    _hours,
-    _Lookup,
-    job_table_rows,
-)
 from fleetcarbon.factors import Factors, load_factors
+from fleetcarbon.reference import HOURS_PER_YEAR, activity, job_table_rows, lookups
+from fleetcarbon.reference import footprint as reference_footprint
+from fleetcarbon.schema import FACTOR_NAMES, FACTOR_TABLE
 from fleetcarbon.uncertainty import Distribution, Fixed, row_distributions
 
 __all__ = ["simulate_numpy", "simulate_python"]
+
+#: The table whose row key names each factor's row (the defaults table: the factor itself).
+_ROW_OF = {"accelerators": "acc", "cpus": "cpu", "regions": "region", "datacenters": "dc"}
 
 
 def _sampler(dist: Distribution, rng: np.random.Generator):
@@ -56,36 +57,27 @@ def _sampler(dist: Distribution, rng: np.random.Generator):
 
 
 def _job_rows(jobs: pl.DataFrame, factors: Factors) -> list[dict]:
-    """Each job's hours, counts, basis constant and resolved table keys."""
-    lk = {t: _Lookup(factors, t) for t in ("accelerators", "cpus", "regions", "datacenters")}
+    """Each job's activity and the keys of its table rows, by the reference's rules."""
+    lk = lookups(factors)
     out = []
     for job in jobs.iter_rows(named=True):
-        h = _hours(job)
-        n = _given(job, "accelerator_count") or 0.0
-        cores = _given(job, "cpu_cores") or 0.0
-        gb = _given(job, "memory_gb") or 0.0
-        acc, cpu, region, dc = job_table_rows(job, lk, n)
-        energy, power = job.get("energy_kwh"), job.get("avg_power_w")
-        k = 0.0
-        modelled = energy is None and power is None
-        metered = energy is not None
-        if energy is not None:
-            k = energy
-        elif power is not None:
-            k = power * (n if n > 0 else 1) * h / 1000
+        a = activity(job)
+        acc, cpu, region, dc = job_table_rows(job, lk, a.accelerators)
+        k = a.given_kwh
         out.append(
             {
-                "h": h,
-                "n": n,
-                "cores": cores,
-                "gb": gb,
+                "activity": a,
+                "h": a.hours,
+                "n": a.accelerators,
+                "cores": a.cores,
+                "gb": a.memory_gb,
                 "k": k,
-                "modelled": modelled,
-                "metered": metered,
+                "modelled": a.basis == "modelled",
+                "metered": a.basis == "metered",
                 "acc": acc["key"] if acc else None,
                 "cpu": cpu["key"],
-                "region": region["key"],
-                "dc": dc["key"],
+                "region": region["key"] if region else None,
+                "dc": dc["key"] if dc else None,
             }
         )
     return out
@@ -95,6 +87,11 @@ def _draw_tables(factors: Factors, draws: int, rng: np.random.Generator, distrib
     """``{(factor, row key): samples}`` for every factor row."""
     described = row_distributions(factors, distributions).described
     return {key: _sampler(dist, rng)(draws) for key, dist in described.items()}
+
+
+def _row_key(job: dict, factor: str) -> str | None:
+    table = FACTOR_TABLE[factor]
+    return factor if table == "defaults" else job[_ROW_OF[table]]
 
 
 def simulate_python(
@@ -123,50 +120,24 @@ def simulate_python(
     theta = _draw_tables(factors, draws, rng, distributions)
     noise = _sampler(power_fraction_noise, rng) if power_fraction_noise else None
     meter = _sampler(energy_noise, rng) if energy_noise else None
+    simulated = [f for f in FACTOR_NAMES if f != "market_kgco2e_per_kwh"]
     totals = [0.0] * draws
     for job in _job_rows(jobs, factors):
         pf_draws = noise(draws) if noise is not None and job["modelled"] and job["n"] else None
         k_draws = meter(draws) if meter is not None and job["metered"] else None
+        keys = {f: _row_key(job, f) for f in simulated}
         for d in range(draws):
-
-            def v(factor: str, key: str, d: int = d) -> float:
-                return float(theta[(factor, key)][d])
-
-            it = job["k"] * float(k_draws[d]) if k_draws is not None else job["k"]
-            if job["modelled"]:
-                if job["n"]:
-                    pf = (
-                        pf_draws[d]
-                        if pf_draws is not None
-                        else v("power_fraction", "power_fraction")
-                    )
-                    it += (
-                        job["n"]
-                        * (v("tdp_w", job["acc"]) * pf + v("host_power_w", job["acc"]))
-                        * job["h"]
-                        / 1000
-                    )
-                else:
-                    it += job["cores"] * v("core_power_w", job["cpu"]) * job["h"] / 1000
-                    it += (
-                        job["gb"]
-                        * v("memory_power_w_per_gb", "memory_power_w_per_gb")
-                        * job["h"]
-                        / 1000
-                    )
-            op = it * v("pue", job["dc"]) * v("grid_kgco2e_per_kwh", job["region"])
-            if job["n"]:
-                hw = job["n"] * v("accelerator_embodied_kgco2e", job["acc"])
-            else:
-                hw = job["cores"] * v("core_embodied_kgco2e", job["cpu"])
-                hw += job["gb"] * v(
-                    "memory_embodied_kgco2e_per_gb", "memory_embodied_kgco2e_per_gb"
-                )
-            life = (
-                v("lifetime_years", "lifetime_years") * HOURS_PER_YEAR * v("use_rate", "use_rate")
-            )
-            emb = hw * job["h"] / life * (1 + v("facility_embodied_fraction", job["dc"]))
-            totals[d] += op + emb
+            f = {
+                name: float(theta[(name, key)][d]) if key is not None else math.nan
+                for name, key in keys.items()
+            }
+            f["market_kgco2e_per_kwh"] = f["grid_kgco2e_per_kwh"]
+            if pf_draws is not None:
+                f["power_fraction"] = float(pf_draws[d])
+            a = job["activity"]
+            if k_draws is not None:
+                a = dataclasses.replace(a, given_kwh=a.given_kwh * float(k_draws[d]))
+            totals[d] += reference_footprint(a, f)["total_kgco2e"]
     return np.asarray(totals)
 
 

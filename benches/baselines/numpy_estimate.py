@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from fleetcarbon.baselines.python_reference import HOURS_PER_YEAR, OUTPUTS, _Lookup
 from fleetcarbon.factors import Factors, load_factors
+from fleetcarbon.reference import HOURS_PER_YEAR, OUTPUTS, KeyLookup
 
 _NAN = float("nan")
 
@@ -19,7 +19,7 @@ def _column(jobs: pl.DataFrame, name: str, fill: float = _NAN) -> np.ndarray:
 
 
 def _table_rows(
-    jobs: pl.DataFrame, column: str, lookup: _Lookup, default: str | None
+    jobs: pl.DataFrame, column: str, lookup: KeyLookup, default: str | None
 ) -> tuple[np.ndarray, list]:
     """Row of each job in the table (-1 for none) and the table rows as dicts."""
     keys = list(lookup.rows)
@@ -63,7 +63,7 @@ def estimate_numpy(jobs: pl.DataFrame, factors: Factors | None = None) -> pl.Dat
     """
     factors = load_factors() if factors is None else factors
     params = dict(zip(factors.defaults["parameter"], factors.defaults["value"], strict=True))
-    lk = {t: _Lookup(factors, t) for t in ("accelerators", "cpus", "regions", "datacenters")}
+    lk = {t: KeyLookup(factors, t) for t in ("accelerators", "cpus", "regions", "datacenters")}
     hours = _column(jobs, "duration_h")
     if "start" in jobs.columns and "end" in jobs.columns:
         window = (jobs["end"] - jobs["start"]).dt.total_microseconds().to_numpy() / 3.6e9

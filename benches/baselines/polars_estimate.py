@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from fleetcarbon.baselines.python_reference import HOURS_PER_YEAR, OUTPUTS, _Lookup
 from fleetcarbon.factors import Factors, load_factors
+from fleetcarbon.reference import HOURS_PER_YEAR, OUTPUTS, KeyLookup
 
 
-def _canonical(column: str, lookup: _Lookup, present: bool, default: str | None = None) -> pl.Expr:
+def _canonical(
+    column: str, lookup: KeyLookup, present: bool, default: str | None = None
+) -> pl.Expr:
     if not present:
         return pl.lit(default, dtype=pl.String)
     names = {**{k.lower(): v for k, v in lookup.folded.items()}}
@@ -35,7 +37,7 @@ def estimate_polars(jobs: pl.DataFrame, factors: Factors | None = None) -> pl.Da
     """
     factors = load_factors() if factors is None else factors
     params = dict(zip(factors.defaults["parameter"], factors.defaults["value"], strict=True))
-    lk = {t: _Lookup(factors, t) for t in ("accelerators", "cpus", "regions", "datacenters")}
+    lk = {t: KeyLookup(factors, t) for t in ("accelerators", "cpus", "regions", "datacenters")}
     cols = set(jobs.columns)
 
     def col(name: str, fill: float | None = None) -> pl.Expr:

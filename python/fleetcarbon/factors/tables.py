@@ -1,0 +1,205 @@
+"""The :class:`Factors` tables: one frame per table, with cited values and bounds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import polars as pl
+
+from fleetcarbon import _core
+from fleetcarbon.errors import InvalidValueError, MissingColumnError, SchemaError
+from fleetcarbon.factors.checks import check_tables
+from fleetcarbon.factors.keys import KeyIndex
+from fleetcarbon.factors.names import (
+    GENERIC_CPU,
+    GENERIC_DATACENTER,
+    KEYED_TABLES,
+    MISSING,
+    TABLE_NAMES,
+    factors_of,
+)
+from fleetcarbon.schema import table_column
+
+__all__ = ["Factors", "TableLinks"]
+
+
+@dataclass(frozen=True)
+class Factors:
+    """The factor tables used by :func:`fleetcarbon.estimate`.
+
+    Get the bundled tables with :func:`load_factors`; derive a modified copy with
+    :meth:`with_rows`. Each table is a Polars frame; see ``docs/factors.md`` for
+    their columns, sources and bounds.
+
+    Attributes
+    ----------
+    accelerators, cpus, regions, datacenters : pl.DataFrame
+        Keyed tables (column ``key``).
+    defaults : pl.DataFrame
+        Global parameters, one row per ``parameter``.
+    aliases : pl.DataFrame
+        ``alias, table, key``: other spellings of keys, matched case-insensitively.
+    sources : pl.DataFrame
+        Bibliography: ``source_id, title, publisher, url, year, licence``.
+    version : str
+        Dataset version; ``+user`` is appended once rows are overridden.
+    grid_history : pl.DataFrame or None
+        Past annual grid intensities per region (``key, year,
+        grid_kgco2e_per_kwh, source, basis, licence, note``), for reference;
+        estimates use the current values in ``regions``.
+    """
+
+    accelerators: pl.DataFrame
+    cpus: pl.DataFrame
+    regions: pl.DataFrame
+    datacenters: pl.DataFrame
+    defaults: pl.DataFrame
+    aliases: pl.DataFrame
+    sources: pl.DataFrame
+    version: str
+    grid_history: pl.DataFrame | None = None
+    _checked: bool = field(default=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self._checked:
+            check_tables(self)
+
+    def table(self, name: str) -> pl.DataFrame:
+        """Return the table called ``name`` (e.g. ``"accelerators"``)."""
+        if name not in (*TABLE_NAMES, "grid_history"):
+            raise SchemaError(f"no factor table named {name!r}")
+        frame: pl.DataFrame | None = getattr(self, name)
+        if frame is None:
+            raise SchemaError(f"these factors have no {name!r} table")
+        return frame
+
+    def with_rows(
+        self,
+        *,
+        accelerators: pl.DataFrame | None = None,
+        cpus: pl.DataFrame | None = None,
+        regions: pl.DataFrame | None = None,
+        datacenters: pl.DataFrame | None = None,
+        defaults: pl.DataFrame | None = None,
+    ) -> Factors:
+        """Return a copy with rows added or replaced (upsert by ``key``).
+
+        Parameters
+        ----------
+        accelerators, cpus, regions, datacenters : pl.DataFrame, optional
+            Rows with a ``key`` column and any of the table's columns. A key that
+            exists is updated column by column (nulls keep the old value); a new
+            key is added and must give every factor of its table.
+        defaults : pl.DataFrame, optional
+            Rows ``parameter, value`` (plus optional ``low, high, source``...)
+            replacing global parameters.
+
+        Returns
+        -------
+        Factors
+            A new, validated set of tables whose version ends in ``+user``.
+        """
+        updates = {"accelerators": accelerators, "cpus": cpus, "regions": regions}
+        updates["datacenters"] = datacenters
+        tables = {name: self.table(name) for name in KEYED_TABLES}
+        for name, frame in updates.items():
+            if frame is not None:
+                tables[name] = _upsert(tables[name], frame, key="key", table=name)
+        new_defaults = self.defaults
+        if defaults is not None:
+            new_defaults = _upsert(self.defaults, defaults, key="parameter", table="defaults")
+        version = self.version if self.version.endswith("+user") else f"{self.version}+user"
+        return Factors(
+            **tables,
+            defaults=new_defaults,
+            aliases=self.aliases,
+            sources=self.sources,
+            version=version,
+            grid_history=self.grid_history,
+        )
+
+    # -- engine view -----------------------------------------------------------------
+
+    @cached_property
+    def keys(self) -> KeyIndex:
+        """Every spelling of every key, and its row (built once)."""
+        return KeyIndex({t: self.table(t) for t in KEYED_TABLES}, self.aliases)
+
+    @cached_property
+    def links(self) -> TableLinks:
+        """Row links between the tables, as the engine sees them."""
+        region_rows = self.keys.lookups["regions"].head(self.regions.height)
+        dc_rows = self.keys.lookups["datacenters"].head(self.datacenters.height)
+
+        def rows_of(frame: pl.DataFrame, column: str, target: pl.DataFrame) -> np.ndarray:
+            mapped = frame.select(
+                pl.col(column).replace_strict(
+                    target["name"], target["row"], default=None, return_dtype=pl.UInt32
+                )
+            ).to_series()
+            return np.ascontiguousarray(mapped.fill_null(MISSING).to_numpy(), dtype=np.uint32)
+
+        return TableLinks(
+            datacenter_region=rows_of(self.datacenters, "region", region_rows),
+            region_default_datacenter=rows_of(self.regions, "default_datacenter", dc_rows),
+            default_datacenter=self.datacenters["key"].to_list().index(GENERIC_DATACENTER),
+            generic_cpu=self.cpus["key"].to_list().index(GENERIC_CPU),
+        )
+
+    @cached_property
+    def engine(self) -> _core.Tables:
+        """The tables converted for the Rust core, once per ``Factors``."""
+        values: dict[str, np.ndarray] = {}
+        for table in KEYED_TABLES:
+            frame = self.table(table)
+            for f in factors_of(table):
+                column = frame[table_column(f)].cast(pl.Float64).fill_null(float("nan"))
+                values[f] = np.ascontiguousarray(column.to_numpy(), dtype=np.float64)
+        params = dict(zip(self.defaults["parameter"], self.defaults["value"], strict=True))
+        for f in factors_of("defaults"):
+            values[f] = np.array([float(params[f])], dtype=np.float64)
+        links = self.links
+        return _core.Tables(
+            values=values,
+            datacenter_region=links.datacenter_region,
+            region_default_datacenter=links.region_default_datacenter,
+            default_datacenter=links.default_datacenter,
+        )
+
+
+@dataclass(frozen=True)
+class TableLinks:
+    """How rows of one table point at rows of another (``MISSING``: none)."""
+
+    #: Region row of each datacenter row.
+    datacenter_region: np.ndarray
+    #: Default datacenter row of each region row.
+    region_default_datacenter: np.ndarray
+    #: Datacenter row of jobs that name neither a region nor a datacenter.
+    default_datacenter: int
+    #: CPU row of jobs that name no CPU.
+    generic_cpu: int
+
+
+def _upsert(old: pl.DataFrame, new: pl.DataFrame, *, key: str, table: str) -> pl.DataFrame:
+    if key not in new.columns:
+        raise MissingColumnError(f"rows for the {table} table need a '{key}' column")
+    extra = sorted(set(new.columns) - set(old.columns))
+    if extra:
+        raise SchemaError(f"the {table} table has no column(s) {extra}")
+    if new[key].is_duplicated().any():
+        dup = new.filter(pl.col(key).is_duplicated())[key].unique().head(5).to_list()
+        raise InvalidValueError(key, len(dup), f"duplicated keys in the new {table} rows", dup)
+    new = new.select([pl.col(c).cast(old.schema[c]) for c in new.columns])
+    cols = [c for c in new.columns if c != key]
+    merged = (
+        old.with_row_index("__order")
+        .join(new, on=key, how="left", suffix="__new")
+        .with_columns([pl.coalesce(f"{c}__new", c).alias(c) for c in cols])
+        .sort("__order")
+        .select(old.columns)
+    )
+    added = new.filter(~pl.col(key).is_in(old[key].to_list()))
+    return pl.concat([merged, added], how="diagonal_relaxed").select(old.columns)

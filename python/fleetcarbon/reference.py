@@ -1,0 +1,296 @@
+"""The model of ``docs/model.md`` in plain Python: one job at a time, floats and dicts.
+
+This is the oracle of the property tests and the pure-Python baseline of the
+benchmarks. It shares no code with the engine beyond reading the factor
+tables, and it skips input validation: feed it valid jobs. Each function is
+one equation or rule of the doc, under the doc's name; ``docs/model.md`` lists
+the Rust function that implements the same.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from fleetcarbon.factors import Factors, load_factors
+
+__all__ = [
+    "HOURS_PER_YEAR",
+    "OUTPUTS",
+    "Activity",
+    "KeyLookup",
+    "activity",
+    "estimate_job",
+    "estimate_python",
+    "footprint",
+    "job_factors",
+    "job_table_rows",
+]
+
+#: Hours in a (non-leap) year: the amortization convention (§4.3).
+HOURS_PER_YEAR = 8760.0
+
+#: The outputs of :func:`footprint`, in order.
+OUTPUTS = (
+    "it_energy_kwh",
+    "facility_energy_kwh",
+    "operational_kgco2e",
+    "operational_market_kgco2e",
+    "embodied_hardware_kgco2e",
+    "embodied_facility_kgco2e",
+    "embodied_kgco2e",
+    "total_kgco2e",
+)
+
+Job = dict[str, Any]
+Row = dict[str, Any]
+
+
+class KeyLookup:
+    """Case-insensitive key and alias lookup over one table (§2)."""
+
+    def __init__(self, factors: Factors, table: str):
+        self.rows: dict[str, Row] = {
+            r["key"]: r for r in factors.table(table).iter_rows(named=True)
+        }
+        self.names = {k: k for k in self.rows}
+        for alias, tab, key in factors.aliases.select("alias", "table", "key").iter_rows():
+            if tab == table and key in self.rows:
+                self.names.setdefault(alias, key)
+        self.folded: dict[str, str] = {}
+        for name, key in self.names.items():
+            self.folded.setdefault(name.lower(), key)
+
+    def get(self, name: object) -> Row | None:
+        """Return the row a key names (None for a null key; KeyError if unknown)."""
+        if name is None:
+            return None
+        key = self.names.get(str(name)) or self.folded.get(str(name).lower())
+        if key is None:
+            raise KeyError(f"unknown key {name!r}")
+        return self.rows[key]
+
+
+def lookups(factors: Factors) -> dict[str, KeyLookup]:
+    """Return a :class:`KeyLookup` per keyed table."""
+    return {t: KeyLookup(factors, t) for t in ("accelerators", "cpus", "regions", "datacenters")}
+
+
+def given(job: Job, column: str) -> float | None:
+    """Return the job's value of ``column``, or None where it gives none (null or NaN)."""
+    value = job.get(column)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
+
+
+def hours(job: Job) -> float:
+    """Return ``duration_h``, else ``end − start`` in hours (§1)."""
+    h = given(job, "duration_h")
+    if h is None:
+        return (job["end"] - job["start"]).total_seconds() / 3600.0
+    return h
+
+
+def job_table_rows(
+    job: Job, lk: dict[str, KeyLookup], accelerator_count: float
+) -> tuple[Row | None, Row, Row | None, Row | None]:
+    """Return the job's accelerator, CPU, region and datacenter rows (§2).
+
+    A job without a region takes its datacenter's region; a job without a
+    datacenter takes its region's default datacenter, or ``generic`` when it
+    has neither. A job without a CPU key uses ``generic``.
+    """
+    accel = lk["accelerators"].get(job.get("accelerator")) if accelerator_count > 0 else None
+    cpu = lk["cpus"].get(job.get("cpu") or "generic")
+    region = lk["regions"].get(job.get("region"))
+    datacenter = lk["datacenters"].get(job.get("datacenter"))
+    if region is None and datacenter is not None and datacenter["region"] is not None:
+        region = lk["regions"].get(datacenter["region"])
+    if datacenter is None:
+        key = region["default_datacenter"] if region is not None else "generic"
+        datacenter = lk["datacenters"].get(key)
+    assert cpu is not None
+    return accel, cpu, region, datacenter
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What a job did, in the units the factors multiply (§4)."""
+
+    #: ``power_basis``: "metered", "measured" or "modelled" (§4.1).
+    basis: str
+    #: Metered or measured IT energy, kWh (0 when modelled).
+    given_kwh: float
+    #: Accelerators, cores and GB reserved, and hours.
+    accelerators: float
+    cores: float
+    memory_gb: float
+    hours: float
+
+
+def activity(job: Job) -> Activity:
+    """Return the job's power basis and quantities (§4.1): the first rule that applies wins."""
+    h = hours(job)
+    n = given(job, "accelerator_count") or 0.0
+    cores = given(job, "cpu_cores") or 0.0
+    memory = given(job, "memory_gb") or 0.0
+    energy, power = given(job, "energy_kwh"), given(job, "avg_power_w")
+    if energy is not None:
+        return Activity("metered", energy, n, cores, memory, h)
+    if power is not None:
+        return Activity("measured", power * (n if n > 0 else 1.0) * h / 1000.0, n, cores, memory, h)
+    return Activity("modelled", 0.0, n, cores, memory, h)
+
+
+def job_factors(
+    job: Job,
+    rows: tuple[Row | None, Row, Row | None, Row | None],
+    params: dict[str, float],
+) -> dict[str, float]:
+    """Return every factor of the job: its override column, else its table row (§2, §3).
+
+    A factor whose row is missing reads NaN (the job must not use it). The
+    market factor falls back to the location-based one (§4.2).
+    """
+    accel, cpu, region, datacenter = rows
+
+    def factor(name: str, row: Row | None, column: str | None = None) -> float:
+        override = given(job, name)
+        if override is not None:
+            return override
+        if row is None or row.get(column or name) is None:
+            return math.nan
+        return float(row[column or name])
+
+    values = {
+        "tdp_w": factor("tdp_w", accel),
+        "host_power_w": factor("host_power_w", accel),
+        "accelerator_embodied_kgco2e": factor(
+            "accelerator_embodied_kgco2e", accel, "embodied_kgco2e"
+        ),
+        "core_power_w": factor("core_power_w", cpu),
+        "core_embodied_kgco2e": factor("core_embodied_kgco2e", cpu),
+        "grid_kgco2e_per_kwh": factor("grid_kgco2e_per_kwh", region),
+        "pue": factor("pue", datacenter),
+        "facility_embodied_fraction": factor("facility_embodied_fraction", datacenter),
+    }
+    market = factor("market_kgco2e_per_kwh", region)
+    values["market_kgco2e_per_kwh"] = (
+        values["grid_kgco2e_per_kwh"] if math.isnan(market) else market
+    )
+    for name, value in params.items():
+        override = given(job, name)
+        values[name] = float(value) if override is None else override
+    return values
+
+
+def it_energy_kwh(a: Activity, f: dict[str, float]) -> float:
+    """Return the IT energy, kWh (§4.1).
+
+    Metered or measured energy where given; otherwise accelerator jobs draw
+    ``n × (tdp_w × power_fraction + host_power_w)`` and CPU-only jobs
+    ``cores × core_power_w + memory_gb × memory_power_w_per_gb``, for ``h`` hours.
+    """
+    if a.basis != "modelled":
+        return a.given_kwh
+    if a.accelerators > 0:
+        watts = a.accelerators * (f["tdp_w"] * f["power_fraction"] + f["host_power_w"])
+    else:
+        watts = 0.0
+        if a.cores:
+            watts += a.cores * f["core_power_w"]
+        if a.memory_gb:
+            watts += a.memory_gb * f["memory_power_w_per_gb"]
+    return watts * a.hours / 1000.0
+
+
+def hardware_kgco2e(a: Activity, f: dict[str, float]) -> float:
+    """Embodied carbon of the reserved hardware, kgCO2e (§4.3)."""
+    if a.accelerators > 0:
+        return a.accelerators * f["accelerator_embodied_kgco2e"]
+    total = 0.0
+    if a.cores:
+        total += a.cores * f["core_embodied_kgco2e"]
+    if a.memory_gb:
+        total += a.memory_gb * f["memory_embodied_kgco2e_per_gb"]
+    return total
+
+
+def embodied_hardware_kgco2e(a: Activity, f: dict[str, float]) -> float:
+    """Hardware embodied carbon × hours ÷ (lifetime × 8760 × use rate), kgCO2e (§4.3)."""
+    hardware = hardware_kgco2e(a, f)
+    if hardware == 0.0 or a.hours == 0.0:
+        return 0.0
+    return hardware * a.hours / (f["lifetime_years"] * HOURS_PER_YEAR * f["use_rate"])
+
+
+def footprint(a: Activity, f: dict[str, float]) -> dict[str, float]:
+    """Return the job's energy and lifecycle carbon (§4.2, §4.3), keyed by :data:`OUTPUTS`."""
+    it = it_energy_kwh(a, f)
+    facility = it * f["pue"]
+    operational = facility * f["grid_kgco2e_per_kwh"]
+    emb_hw = embodied_hardware_kgco2e(a, f)
+    emb_fac = emb_hw * f["facility_embodied_fraction"]
+    values = (
+        it,
+        facility,
+        operational,
+        facility * f["market_kgco2e_per_kwh"],
+        emb_hw,
+        emb_fac,
+        emb_hw + emb_fac,
+        operational + emb_hw + emb_fac,
+    )
+    return dict(zip(OUTPUTS, values, strict=True))
+
+
+def estimate_job(job: Job, lk: dict[str, KeyLookup], params: dict[str, float]) -> dict[str, Any]:
+    """Estimate one job given as a dict of canonical columns."""
+    a = activity(job)
+    rows = job_table_rows(job, lk, a.accelerators)
+    return {"power_basis": a.basis, **footprint(a, job_factors(job, rows, params))}
+
+
+def default_parameters(factors: Factors) -> dict[str, float]:
+    """Return the defaults table as ``{parameter: value}``."""
+    return dict(zip(factors.defaults["parameter"], factors.defaults["value"], strict=True))
+
+
+def estimate_python(jobs: pl.DataFrame, factors: Factors | None = None) -> pl.DataFrame:
+    """Estimate every job with a plain Python loop (the reference oracle).
+
+    Parameters
+    ----------
+    jobs : pl.DataFrame
+        Valid job records.
+    factors : Factors, optional
+        Factor tables; defaults to the bundled ones.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``job_id``, ``power_basis`` and the output columns of :func:`fleetcarbon.estimate`.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from fleetcarbon.reference import estimate_python
+    >>> jobs = pl.DataFrame({"job_id": [1], "duration_h": [10.0], "region": ["FR"],
+    ...     "accelerator": ["nvidia-h100-sxm5-80gb"], "accelerator_count": [8]})
+    >>> round(estimate_python(jobs)["it_energy_kwh"].item(), 2)
+    58.8
+    """
+    factors = load_factors() if factors is None else factors
+    lk = lookups(factors)
+    params = default_parameters(factors)
+    rows = [
+        {"job_id": job["job_id"], **estimate_job(job, lk, params)}
+        for job in jobs.iter_rows(named=True)
+    ]
+    schema = {"job_id": jobs.schema["job_id"], "power_basis": pl.String}
+    schema.update(dict.fromkeys(OUTPUTS, pl.Float64))
+    return pl.DataFrame(rows, schema=schema, orient="row")

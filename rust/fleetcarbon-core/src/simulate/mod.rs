@@ -1,0 +1,499 @@
+//! Monte Carlo of group totals, with shared factor uncertainty and per-job noise.
+//!
+//! A factor row (the H100's embodied carbon, region Y's grid intensity) is one
+//! uncertain quantity: in draw `d` every job that uses the row sees the same
+//! value, drawn from stream `(seed, row key)`. Per-job noise (a job's power
+//! fraction, the error of its meter) is drawn from stream `(seed, job key,
+//! noise kind)`. Nothing depends on row position, chunking or thread count.
+//!
+//! Every output is linear in a job's [`Activity`] (`crate::model`), so jobs
+//! whose factors are all shared rows are reduced to per-cell sums of their
+//! activity (cell = group × table rows; [`cells`]) and each draw costs
+//! O(cells). Jobs with per-job noise or overrides, or all jobs when per-job
+//! output is asked for, are streamed in fixed blocks ([`streaming`]). Both
+//! paths evaluate the model's equations per draw ([`kernels`]) from the
+//! draws of each factor ([`sources`]). Sums run in a canonical order (jobs
+//! sorted by key; cells sorted; blocks merged in order), so results are
+//! bit-identical for any thread count, row order and chunking.
+
+mod cells;
+mod kernels;
+mod sources;
+mod streaming;
+
+use rayon::prelude::*;
+
+use crate::control::Control;
+use crate::copula::Copula;
+use crate::dist::Dist;
+use crate::error::{CoreError, CoreResult};
+use crate::factors::{check_indices, check_lengths, Factor, FactorTables, N_FACTORS};
+use crate::model::{resolve_rows, Activity, JobColumns, PowerBasis, Rows};
+use crate::quantiles::{check_levels, QuantileMethod};
+use crate::rng::mixed_draw;
+
+/// Simulated metrics, in the order of the `group_draws` layout.
+pub const METRICS: [&str; 4] = [
+    "it_energy_kwh",
+    "operational_kgco2e",
+    "embodied_kgco2e",
+    "total_kgco2e",
+];
+const N_METRICS: usize = 4;
+
+/// Distribution and stream key of every factor row.
+#[derive(Debug, Clone, Default)]
+pub struct RowDists {
+    /// `dists[f as usize][row]`.
+    pub dists: [Vec<Dist>; N_FACTORS],
+    /// `keys[f as usize][row]`: a stable key of (table, row key, factor).
+    pub keys: [Vec<u64>; N_FACTORS],
+    /// Correlation between whole factors (none: rows are independent).
+    pub copula: Option<Copula>,
+}
+
+/// Declared per-job noise.
+#[derive(Debug, Clone, Default)]
+pub struct JobNoise<'a> {
+    /// Each modelled accelerator job draws its own power fraction from this.
+    pub power_fraction: Option<Dist>,
+    /// Multiplier of metered energy (its relative measurement error).
+    pub energy_relative: Option<Dist>,
+    /// Multiplier of measured average power.
+    pub power_relative: Option<Dist>,
+    /// Per job `(low, high)` around an override: the job's value is then
+    /// PERT(low, override, high). NaN where the job gives no bounds.
+    pub override_bounds: [Option<(&'a [f64], &'a [f64])>; N_FACTORS],
+}
+
+/// What to simulate.
+#[derive(Debug, Clone)]
+pub struct Simulation<'a> {
+    /// The jobs, as for [`crate::estimate()`].
+    pub jobs: JobColumns<'a>,
+    /// Stable key of each job (a hash of its `job_id`).
+    pub job_keys: &'a [u64],
+    /// Group of each job.
+    pub group: &'a [u32],
+    /// Number of groups.
+    pub n_groups: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Number of draws.
+    pub draws: usize,
+    /// Number of the first draw (to extend a run without changing earlier draws).
+    pub first_draw: u64,
+    /// Per-job quantiles of `total_kgco2e` to report (None: no per-job output).
+    pub per_job_quantiles: Option<&'a [f64]>,
+    /// How per-job quantiles are read from the draws.
+    pub quantile_method: QuantileMethod,
+    /// Values of empirical distributions.
+    pub pool: &'a [f64],
+}
+
+/// Results.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SimulationOutput {
+    /// `group_draws[(g * 4 + metric) * draws + d]`, metrics as in [`METRICS`].
+    pub group_draws: Vec<f64>,
+    /// Per-job mean of `total_kgco2e` (empty unless per-job output was asked for).
+    pub per_job_mean: Vec<f64>,
+    /// `per_job_quantiles[job * n_quantiles + q]`.
+    pub per_job_quantiles: Vec<f64>,
+}
+
+/// A job's activity, its power basis, and whether it has draws of its own
+/// (noise or an override), which routes it through the streamed path.
+#[derive(Debug, Clone, Copy)]
+struct JobTerms {
+    activity: Activity,
+    basis: PowerBasis,
+    own_draws: bool,
+}
+
+/// Run the Monte Carlo. Fails (never panics) on inconsistent input. Reports
+/// progress to `control` (in cells and jobs evaluated over all draws) and
+/// stops with [`CoreError::Cancelled`] when asked.
+pub fn simulate(
+    sim: &Simulation<'_>,
+    tables: &FactorTables,
+    row_dists: &RowDists,
+    noise: &JobNoise<'_>,
+    control: &Control,
+) -> CoreResult<SimulationOutput> {
+    let jobs = &sim.jobs;
+    let n = jobs.len();
+    jobs.check(tables)?;
+    check_inputs(sim, tables, row_dists, noise, n)?;
+    let draws = sim.draws;
+
+    let rows: Vec<Rows> = (0..n)
+        .into_par_iter()
+        .map(|i| resolve_rows(jobs, tables, i))
+        .collect();
+    let mixed_draws: Vec<u64> = (0..draws as u64)
+        .map(|d| mixed_draw(sim.first_draw + d))
+        .collect();
+    let shared = sources::shared_draws(sim, tables, row_dists, &rows, &mixed_draws, control)?;
+    let combined = sources::combined(&shared, &rows, draws)?;
+    let zeros = vec![0.0; draws];
+    let ctx = sources::Context {
+        sim,
+        shared: &shared,
+        combined: &combined,
+        noise,
+        rows: &rows,
+        mixed_draws: &mixed_draws,
+        zeros: &zeros,
+    };
+    control.check()?;
+
+    let per_job = sim.per_job_quantiles.is_some();
+    let terms: Vec<JobTerms> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let (activity, basis) = Activity::of(&jobs.quantities(i));
+            JobTerms {
+                activity,
+                basis,
+                own_draws: sources::has_own_draws(sim, noise, i, basis, &activity),
+            }
+        })
+        .collect();
+    // Jobs with draws of their own reach the group sums through the streamed
+    // path; the others through cells, with per-job output or without (same sums).
+    let cell_list = cells::cells(sim.group, &rows, sim.job_keys, &terms);
+    // Streamed in (group, job key) order: canonical, and a block then holds few
+    // groups. Jobs that add to the group sums come first, in blocks of their own,
+    // so per-job output cannot move their block boundaries (nor the sums' bits).
+    let mut streamed: Vec<(bool, u32, u64, usize)> = (0..n)
+        .into_par_iter()
+        .filter(|&i| per_job || terms[i].own_draws)
+        .map(|i| (!terms[i].own_draws, sim.group[i], sim.job_keys[i], i))
+        .collect();
+    streamed.par_sort_unstable();
+    let first_stats_only = streamed.partition_point(|s| !s.0);
+    let streamed: Vec<usize> = streamed.into_iter().map(|(_, _, _, i)| i).collect();
+    let (grouped, stats_only) = streamed.split_at(first_stats_only);
+    control.plan((cell_list.len() + streamed.len()) as u64);
+    control.check()?;
+
+    let width = N_METRICS * draws;
+    let mut group_draws = vec![0.0; sim.n_groups * width];
+    cells::accumulate_cells(&ctx, &cell_list, &mut group_draws, width, control)?;
+    let blocks: Vec<&[usize]> = grouped
+        .chunks(streaming::JOB_BLOCK)
+        .chain(stats_only.chunks(streaming::JOB_BLOCK))
+        .collect();
+    let per_job_out = streaming::stream_blocks(&ctx, &blocks, &terms, &mut group_draws, control)?;
+    // Totals once per group and draw, as operational + embodied.
+    for out in group_draws.chunks_mut(width.max(1)) {
+        let (parts, total) = out.split_at_mut(3 * draws);
+        let (op, emb) = (&parts[draws..2 * draws], &parts[2 * draws..]);
+        for ((t, o), e) in total.iter_mut().zip(op).zip(emb) {
+            *t = o + e;
+        }
+    }
+    Ok(SimulationOutput {
+        group_draws,
+        per_job_mean: per_job_out.means,
+        per_job_quantiles: per_job_out.quantiles,
+    })
+}
+
+fn check_inputs(
+    sim: &Simulation<'_>,
+    tables: &FactorTables,
+    row_dists: &RowDists,
+    noise: &JobNoise<'_>,
+    n: usize,
+) -> CoreResult<()> {
+    check_lengths("job_keys", sim.job_keys.len(), n)?;
+    check_lengths("group", sim.group.len(), n)?;
+    if sim.draws == 0 {
+        return Err(CoreError::invalid("draws", "draws must be at least 1"));
+    }
+    if sim.n_groups > n.max(1) {
+        return Err(CoreError::invalid(
+            "n_groups",
+            format!("{} groups for {n} jobs", sim.n_groups),
+        ));
+    }
+    check_indices("group", sim.group, sim.n_groups, false)?;
+    for f in Factor::ALL {
+        let rows = tables.len(f.table());
+        check_lengths(
+            &format!("distributions of {}", f.name()),
+            row_dists.dists[f as usize].len(),
+            rows,
+        )?;
+        check_lengths(
+            &format!("keys of {}", f.name()),
+            row_dists.keys[f as usize].len(),
+            rows,
+        )?;
+        if let Some((lo, hi)) = noise.override_bounds[f as usize] {
+            check_lengths(&format!("{}_low", f.name()), lo.len(), n)?;
+            check_lengths(&format!("{}_high", f.name()), hi.len(), n)?;
+        }
+    }
+    if let Some(copula) = &row_dists.copula {
+        copula.check()?;
+    }
+    if let Some(qs) = sim.per_job_quantiles {
+        check_levels(qs)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dist::code;
+    use crate::estimate::estimate;
+    use crate::factors::MISSING;
+    use crate::model::{RowIndex, OUTPUT_COLUMNS};
+    use crate::rng::mix64;
+
+    /// Two accelerators, one CPU, two regions, one datacenter, defaults.
+    fn tables() -> FactorTables {
+        let mut v: [Vec<f64>; N_FACTORS] = Default::default();
+        let mut set = |f: Factor, x: Vec<f64>| v[f as usize] = x;
+        set(Factor::TdpW, vec![700.0, 300.0]);
+        set(Factor::HostPowerW, vec![100.0, 50.0]);
+        set(Factor::AcceleratorEmbodiedKgco2e, vec![1000.0, 400.0]);
+        set(Factor::CorePowerW, vec![10.0]);
+        set(Factor::CoreEmbodiedKgco2e, vec![5.0]);
+        set(Factor::GridKgco2ePerKwh, vec![0.5, 0.1]);
+        set(Factor::MarketKgco2ePerKwh, vec![f64::NAN, f64::NAN]);
+        set(Factor::Pue, vec![1.2]);
+        set(Factor::FacilityEmbodiedFraction, vec![0.1]);
+        set(Factor::PowerFraction, vec![0.5]);
+        set(Factor::LifetimeYears, vec![4.0]);
+        set(Factor::UseRate, vec![1.0]);
+        set(Factor::MemoryPowerWPerGb, vec![0.5]);
+        set(Factor::MemoryEmbodiedKgco2ePerGb, vec![1.0]);
+        match FactorTables::new(v, vec![0], vec![0, 0], 0) {
+            Ok(t) => t,
+            Err(e) => unreachable!("{e}"),
+        }
+    }
+
+    fn fixed_dists(t: &FactorTables) -> RowDists {
+        let mut rd = RowDists::default();
+        for f in Factor::ALL {
+            rd.dists[f as usize] = t.column(f).iter().map(|&x| Dist::Fixed(x)).collect();
+            rd.keys[f as usize] = (0..t.column(f).len() as u64)
+                .map(|r| mix64(f as u64 * 1000 + r))
+                .collect();
+        }
+        rd
+    }
+
+    struct Fleet {
+        duration: Vec<f64>,
+        count: Vec<f64>,
+        cores: Vec<f64>,
+        energy: Vec<f64>,
+        accel: Vec<u32>,
+        region: Vec<u32>,
+        keys: Vec<u64>,
+        group: Vec<u32>,
+    }
+
+    fn fleet(n: usize) -> Fleet {
+        Fleet {
+            duration: (0..n).map(|i| 1.0 + (i % 13) as f64).collect(),
+            count: (0..n)
+                .map(|i| {
+                    if i % 5 == 0 {
+                        0.0
+                    } else {
+                        (1 << (i % 3)) as f64
+                    }
+                })
+                .collect(),
+            cores: (0..n).map(|i| (i % 7) as f64 + 1.0).collect(),
+            energy: (0..n)
+                .map(|i| if i % 11 == 0 { 3.0 } else { f64::NAN })
+                .collect(),
+            accel: (0..n).map(|i| (i % 2) as u32).collect(),
+            region: (0..n).map(|i| (i % 2) as u32).collect(),
+            keys: (0..n as u64).map(|i| mix64(i + 17)).collect(),
+            group: (0..n).map(|i| (i % 3) as u32).collect(),
+        }
+    }
+
+    fn jobs(f: &Fleet) -> JobColumns<'_> {
+        JobColumns {
+            duration_h: &f.duration,
+            accelerator_count: Some(&f.count),
+            cpu_cores: Some(&f.cores),
+            memory_gb: None,
+            energy_kwh: Some(&f.energy),
+            avg_power_w: None,
+            accelerator: RowIndex::PerJob(&f.accel),
+            cpu: RowIndex::Constant(0),
+            region: RowIndex::PerJob(&f.region),
+            datacenter: RowIndex::Constant(MISSING),
+            overrides: [None; N_FACTORS],
+        }
+    }
+
+    fn sim<'a>(f: &'a Fleet, draws: usize, per_job: Option<&'a [f64]>) -> Simulation<'a> {
+        Simulation {
+            jobs: jobs(f),
+            job_keys: &f.keys,
+            group: &f.group,
+            n_groups: 3,
+            seed: 7,
+            draws,
+            first_draw: 0,
+            per_job_quantiles: per_job,
+            quantile_method: QuantileMethod::InvertedCdf,
+            pool: &[],
+        }
+    }
+
+    #[test]
+    fn fixed_distributions_reproduce_the_deterministic_estimate() -> CoreResult<()> {
+        let t = tables();
+        let f = fleet(1000);
+        let det = estimate(&jobs(&f), &t, &Control::new())?;
+        for per_job in [None, Some(&[0.5][..])] {
+            let out = simulate(
+                &sim(&f, 3, per_job),
+                &t,
+                &fixed_dists(&t),
+                &JobNoise::default(),
+                &Control::new(),
+            )?;
+            for (m, name) in METRICS.iter().enumerate() {
+                let k = OUTPUT_COLUMNS.iter().position(|c| c == name).unwrap_or(0);
+                for g in 0..3u32 {
+                    let expected: f64 = (0..1000)
+                        .filter(|&i| f.group[i] == g)
+                        .map(|i| det.columns[k][i])
+                        .sum();
+                    for d in 0..3 {
+                        let got = out.group_draws[(g as usize * 4 + m) * 3 + d];
+                        assert!(
+                            (got - expected).abs() <= 1e-9 * expected.abs(),
+                            "{name} g{g}: {got} vs {expected}"
+                        );
+                    }
+                }
+            }
+            if per_job.is_some() {
+                for i in 0..1000 {
+                    // The same equations: a fixed draw is the estimate, bit for bit.
+                    let total = det.columns[7][i];
+                    assert_eq!(out.per_job_quantiles[i].to_bits(), total.to_bits());
+                    assert!((out.per_job_mean[i] - total).abs() <= 1e-12 * total.abs());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn shared_factor_is_shared_and_noise_is_independent() -> CoreResult<()> {
+        let t = tables();
+        let f = fleet(600);
+        let mut rd = fixed_dists(&t);
+        rd.dists[Factor::GridKgco2ePerKwh as usize][0] =
+            Dist::from_code(code::UNIFORM, [0.0, 1.0, 0.0, 0.0], 0)?;
+        let out = simulate(
+            &sim(&f, 50, None),
+            &t,
+            &rd,
+            &JobNoise::default(),
+            &Control::new(),
+        )?;
+        // All three groups use region 0, so their operational totals move together.
+        let op = |g: usize| -> Vec<f64> {
+            (0..50)
+                .map(|d| out.group_draws[(g * 4 + 1) * 50 + d])
+                .collect()
+        };
+        let (a, b) = (op(0), op(1));
+        let corr = correlation(&a, &b);
+        assert!(corr > 0.95, "shared factor: correlation {corr}");
+        Ok(())
+    }
+
+    fn correlation(a: &[f64], b: &[f64]) -> f64 {
+        let n = a.len() as f64;
+        let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+        let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+        let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
+        let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
+        cov / (va * vb).sqrt()
+    }
+
+    #[test]
+    fn identical_for_any_thread_count_and_job_order() -> CoreResult<()> {
+        let t = tables();
+        let f = fleet(3 * streaming::JOB_BLOCK + 5);
+        let mut rd = fixed_dists(&t);
+        rd.dists[Factor::Pue as usize][0] = Dist::from_code(code::PERT, [1.1, 1.2, 1.6, 0.0], 0)?;
+        let noise = JobNoise {
+            power_fraction: Some(Dist::from_code(code::TRIANGULAR, [0.3, 0.6, 1.0, 0.0], 0)?),
+            ..JobNoise::default()
+        };
+        let qs = [0.05, 0.5, 0.95];
+        let many = simulate(&sim(&f, 20, Some(&qs)), &t, &rd, &noise, &Control::new())?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .map_err(|e| CoreError::invalid("threads", e.to_string()))?;
+        let one =
+            pool.install(|| simulate(&sim(&f, 20, Some(&qs)), &t, &rd, &noise, &Control::new()))?;
+        assert_eq!(many, one);
+        // Reverse the jobs: same per-group draws, bit for bit.
+        let rev = |v: &Vec<f64>| v.iter().rev().copied().collect::<Vec<_>>();
+        let g = Fleet {
+            duration: rev(&f.duration),
+            count: rev(&f.count),
+            cores: rev(&f.cores),
+            energy: rev(&f.energy),
+            accel: f.accel.iter().rev().copied().collect(),
+            region: f.region.iter().rev().copied().collect(),
+            keys: f.keys.iter().rev().copied().collect(),
+            group: f.group.iter().rev().copied().collect(),
+        };
+        let reversed = simulate(&sim(&g, 20, Some(&qs)), &t, &rd, &noise, &Control::new())?;
+        assert_eq!(many.group_draws, reversed.group_draws);
+        let n = f.duration.len();
+        assert_eq!(many.per_job_mean[0], reversed.per_job_mean[n - 1]);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        let t = tables();
+        let f = fleet(10);
+        let mut s = sim(&f, 0, None);
+        assert!(simulate(
+            &s,
+            &t,
+            &fixed_dists(&t),
+            &JobNoise::default(),
+            &Control::new()
+        )
+        .is_err());
+        s.draws = 2;
+        s.n_groups = 2;
+        assert!(simulate(
+            &s,
+            &t,
+            &fixed_dists(&t),
+            &JobNoise::default(),
+            &Control::new()
+        )
+        .is_err());
+        let short = RowDists::default();
+        s.n_groups = 3;
+        assert!(simulate(&s, &t, &short, &JobNoise::default(), &Control::new()).is_err());
+    }
+}

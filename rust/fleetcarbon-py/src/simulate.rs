@@ -1,0 +1,76 @@
+//! `simulate`: the Monte Carlo of group totals.
+
+use fleetcarbon_core::quantiles::QuantileMethod;
+use fleetcarbon_core::simulate::Simulation;
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::prelude::*;
+
+use crate::convert::as_slice;
+use crate::errors::core_error;
+use crate::jobs::Jobs;
+use crate::runtime::run;
+use crate::tables::Tables;
+use crate::uncertainty::Uncertainty;
+
+/// `(group draws [group, metric, draw] flattened, per-job means, per-job quantiles)`.
+type SimulateOutput<'py> = (
+    Bound<'py, PyArray1<f64>>,
+    Option<Bound<'py, PyArray1<f64>>>,
+    Option<Bound<'py, PyArray1<f64>>>,
+);
+
+/// Monte Carlo of group totals. See `fleetcarbon._core.pyi` for the contract.
+#[pyfunction]
+#[pyo3(signature = (
+    jobs, tables, uncertainty, *, job_keys, group, n_groups, seed, draws, first_draw = 0,
+    per_job_quantiles = None, quantile_method = "linear", threads = None, progress = None
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn simulate<'py>(
+    py: Python<'py>,
+    jobs: &Jobs,
+    tables: &Tables,
+    uncertainty: &Uncertainty,
+    job_keys: PyReadonlyArray1<'py, u64>,
+    group: PyReadonlyArray1<'py, u32>,
+    n_groups: usize,
+    seed: u64,
+    draws: usize,
+    first_draw: u64,
+    per_job_quantiles: Option<Vec<f64>>,
+    quantile_method: &str,
+    threads: Option<usize>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<SimulateOutput<'py>> {
+    let method = QuantileMethod::from_name(quantile_method).map_err(|e| core_error(py, e))?;
+    let borrows = jobs.borrow(py)?;
+    let bounds = uncertainty.borrow_bounds(py);
+    let sim = Simulation {
+        jobs: borrows.columns()?,
+        job_keys: as_slice("job_keys", &job_keys)?,
+        group: as_slice("group", &group)?,
+        n_groups,
+        seed,
+        draws,
+        first_draw,
+        per_job_quantiles: per_job_quantiles.as_deref(),
+        quantile_method: method,
+        pool: &uncertainty.pool,
+    };
+    let noise = uncertainty.noise(&bounds)?;
+    let out = run(py, threads, progress, |control| {
+        fleetcarbon_core::simulate::simulate(
+            &sim,
+            &tables.inner,
+            &uncertainty.rows,
+            &noise,
+            control,
+        )
+    })?;
+    let per_job = per_job_quantiles.is_some();
+    Ok((
+        PyArray1::from_vec(py, out.group_draws),
+        per_job.then(|| PyArray1::from_vec(py, out.per_job_mean)),
+        per_job.then(|| PyArray1::from_vec(py, out.per_job_quantiles)),
+    ))
+}
