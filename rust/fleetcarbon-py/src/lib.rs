@@ -45,6 +45,7 @@ fn max_threads() -> usize {
 
 /// A panic inside a core call, for the tests of its conversion to `InternalError`.
 #[pyfunction]
+#[allow(clippy::panic)]
 fn _panic_for_tests(py: Python<'_>, message: String) -> PyResult<()> {
     runtime::run(py, None, None, |_| -> fleetcarbon_core::CoreResult<()> {
         std::panic::panic_any(message)
