@@ -20,6 +20,22 @@ def shared_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
+def require_shared(*parts: str) -> Path:
+    """The path ``shared/<parts>``; skip the test when it is absent, except on CI.
+
+    CI always has the shared folder, so there a missing one is a failure, not a
+    skip: a test that silently stops testing is worse than a red build.
+    """
+    base = shared_dir()
+    path = base.joinpath(*parts) if base is not None else None
+    if path is None or not path.exists():
+        where = "/".join(("shared", *parts))
+        if os.environ.get("CI"):
+            pytest.fail(f"{where} is missing, and CI always has it")
+        pytest.skip(f"{where} is not available")
+    return path
+
+
 def make_factors() -> Factors:
     """Small hand-built tables with round numbers, independent of the bundled data."""
     src = {"source": ["test"], "year": [2024], "licence": ["CC0"]}

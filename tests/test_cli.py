@@ -115,13 +115,10 @@ def test_console_script():
 
 
 def test_estimate_a_real_sacct_sample_from_the_cli(tmp_path, capsys):
-    from conftest import shared_dir
+    from conftest import require_shared
     from test_sacct import XDMOD_FIELDS
 
-    shared = shared_dir()
-    if shared is None:
-        pytest.skip("shared fixtures not available")
-    sacct = shared / "fixtures" / "sacct"
+    sacct = require_shared("fixtures", "sacct")
     config = tmp_path / "cluster.toml"
     config.write_text(
         'region = "US"\ntimezone = "America/New_York"\naccelerator = "nvidia-v100-pcie-32gb"\n',
@@ -164,12 +161,9 @@ def test_duplicate_job_ids_are_an_error(tmp_path):
 def test_real_sacct_sample_through_estimate_then_report(tmp_path, capsys):
     """Acceptance: from the CLI, a real sacct sample goes through estimate, then report."""
     pytest.importorskip("matplotlib")
-    from conftest import shared_dir
+    from conftest import require_shared
 
-    shared = shared_dir()
-    if shared is None:
-        pytest.skip("shared fixtures not available")
-    sample = shared / "fixtures" / "sacct" / "ga4hpc" / "example_sacctOutput_raw.txt"
+    sample = require_shared("fixtures", "sacct", "ga4hpc", "example_sacctOutput_raw.txt")
     config = tmp_path / "cluster.toml"
     config.write_text(
         'region = "GB"\ntimezone = "Europe/London"\naccelerator = "nvidia-v100-sxm2-32gb"\n',

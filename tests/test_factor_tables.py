@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -470,18 +469,15 @@ def test_us_subnational_and_cloud_remap():
 
 
 # ----------------------------------------------------------------- reproducibility
-def shared_dir() -> Path | None:
-    env = os.environ.get("FLEETCARBON_SHARED")
-    cand = Path(env) if env else REPO.parent / "shared"
-    if (cand / "reference-data").is_dir():
-        cand = cand / "reference-data"
-    return cand if cand.is_dir() else None
+def shared_dir() -> Path:
+    """``shared/reference-data``: skipped where absent, a failure on CI."""
+    from conftest import require_shared
+
+    return require_shared("reference-data")
 
 
 def test_derivation_is_reproducible(tmp_path):
     shared = shared_dir()
-    if shared is None:
-        pytest.skip("shared reference data not available")
     out = tmp_path / "out"
     res = subprocess.run(
         [sys.executable, str(SCRIPT), "--out", str(out), "--shared", str(shared)],
@@ -505,8 +501,6 @@ def _rel(a: float, b: float) -> float:
 def test_cross_check_report(tmp_path):
     """Compare shipped values with AMBER/RED sources; report, never fail on values."""
     shared = shared_dir()
-    if shared is None:
-        pytest.skip("shared reference data not available")
     reg = by_key("regions")
     lines: list[str] = []
 

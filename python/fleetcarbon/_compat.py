@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import polars as pl
 
@@ -17,7 +18,7 @@ EXPLODE_KWARGS: dict[str, bool] = (
 
 #: ``join`` keyword that matches null keys: ``nulls_equal`` since Polars 1.24,
 #: ``join_nulls`` before.
-JOIN_NULLS_KWARGS: dict[str, bool] = (
+JOIN_NULLS_KWARGS: dict[str, Any] = (
     {"nulls_equal": True}
     if "nulls_equal" in inspect.signature(pl.DataFrame.join).parameters
     else {"join_nulls": True}

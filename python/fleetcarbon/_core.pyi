@@ -1,54 +1,205 @@
-"""Type stub of the native module ``fleetcarbon._core`` (Rust, PyO3)."""
+"""Type stub of the native module ``fleetcarbon._core`` (Rust, PyO3).
+
+CI checks this stub against the built extension with ``mypy.stubtest``.
+"""
+
+from collections.abc import Callable
+from typing import TypeAlias, final
 
 import numpy as np
 import numpy.typing as npt
+
+__all__ = [
+    "DISTRIBUTION_FAMILIES",
+    "HOURS_PER_YEAR",
+    "MISSING",
+    "OUTPUT_COLUMNS",
+    "POWER_BASIS_LABELS",
+    "QUANTILE_METHODS",
+    "SIMULATED_METRICS",
+    "UNIFORM_MAX",
+    "UNIFORM_MIN",
+    "CorrelationError",
+    "DistributionError",
+    "FleetcarbonError",
+    "InternalError",
+    "Jobs",
+    "KernelError",
+    "Tables",
+    "Uncertainty",
+    "__version__",
+    "_panic_for_tests",
+    "describe_distribution",
+    "estimate",
+    "factor_names",
+    "factor_tables",
+    "grouped_sums",
+    "max_threads",
+    "normal_quantile",
+    "quantiles",
+    "record_keys",
+    "scan_domains",
+    "simulate",
+    "summarize_draws",
+]
 
 __version__: str
 OUTPUT_COLUMNS: list[str]
 POWER_BASIS_LABELS: list[str]
 HOURS_PER_YEAR: float
 MISSING: int
+SIMULATED_METRICS: list[str]
+#: Family name -> code of the core's distributions.
+DISTRIBUTION_FAMILIES: dict[str, int]
+#: Names of the quantile methods.
+QUANTILE_METHODS: list[str]
+#: The smallest and largest uniform variates the generator gives.
+UNIFORM_MIN: float
+UNIFORM_MAX: float
+
+_F64: TypeAlias = npt.NDArray[np.float64]
+_U32: TypeAlias = npt.NDArray[np.uint32]
+_U64: TypeAlias = npt.NDArray[np.uint64]
+_Index: TypeAlias = int | _U32 | None
+_DistSpec: TypeAlias = tuple[int, tuple[float, float, float, float]]
+_Progress: TypeAlias = Callable[[int, int], object]
+
+class FleetcarbonError(ValueError):
+    """Base class of all fleetcarbon errors about input."""
+
+class KernelError(FleetcarbonError):
+    """The Rust core refused its input."""
+
+    kind: str
+    row: int | None
+    column: str | None
+    count: int | None
+
+class DistributionError(FleetcarbonError):
+    """A distribution's parameters are invalid."""
+
+class CorrelationError(DistributionError):
+    """A correlation specification that cannot hold."""
+
+class InternalError(RuntimeError):
+    """A bug in fleetcarbon: please report it."""
+
+@final
+class Tables:
+    """The factor tables, converted once per ``Factors``."""
+
+    def __new__(
+        cls,
+        *,
+        values: dict[str, _F64],
+        datacenter_region: _U32,
+        region_default_datacenter: _U32,
+        default_datacenter: int,
+    ) -> Tables: ...
+    def rows(self, table: str) -> int:
+        """Return the number of rows of ``table``."""
+
+@final
+class Jobs:
+    """The numeric buffers of a call's jobs (NaN in optional columns: not given)."""
+
+    def __new__(
+        cls,
+        *,
+        duration_h: _F64,
+        accelerator_count: _F64 | None = None,
+        cpu_cores: _F64 | None = None,
+        memory_gb: _F64 | None = None,
+        energy_kwh: _F64 | None = None,
+        avg_power_w: _F64 | None = None,
+        accelerator: _Index = None,
+        cpu: _Index = None,
+        region: _Index = None,
+        datacenter: _Index = None,
+        overrides: dict[str, _F64] | None = None,
+    ) -> Jobs: ...
+    def __len__(self) -> int: ...
+
+@final
+class Uncertainty:
+    """Distributions of every factor row, the copula and the per-job noise of a run."""
+
+    def __new__(
+        cls,
+        *,
+        families: dict[str, npt.NDArray[np.uint8]],
+        params: dict[str, _F64],
+        keys: dict[str, _U64],
+        pool: list[float] | None = None,
+        copula: tuple[list[str], list[float]] | None = None,
+        power_fraction_noise: _DistSpec | None = None,
+        energy_noise: _DistSpec | None = None,
+        power_noise: _DistSpec | None = None,
+        override_bounds: dict[str, tuple[_F64, _F64]] | None = None,
+    ) -> Uncertainty: ...
 
 def estimate(
+    jobs: Jobs,
+    tables: Tables,
     *,
-    duration_h: npt.NDArray[np.float64],
-    accelerator_count: npt.NDArray[np.float64] | None,
-    cpu_cores: npt.NDArray[np.float64] | None,
-    memory_gb: npt.NDArray[np.float64] | None,
-    energy_kwh: npt.NDArray[np.float64] | None,
-    avg_power_w: npt.NDArray[np.float64] | None,
-    accelerator: int | npt.NDArray[np.uint32],
-    cpu: int | npt.NDArray[np.uint32],
-    region: int | npt.NDArray[np.uint32],
-    datacenter: int | npt.NDArray[np.uint32],
-    overrides: dict[str, npt.NDArray[np.float64]],
-    table_values: dict[str, npt.NDArray[np.float64]],
-    datacenter_region: npt.NDArray[np.uint32],
-    region_default_datacenter: npt.NDArray[np.uint32],
-    default_datacenter: int,
     threads: int | None = None,
-) -> tuple[npt.NDArray[np.uint8], list[npt.NDArray[np.float64]]]:
-    """Per-job estimate; NaN in optional columns and overrides means "not given"."""
+    progress: _Progress | None = None,
+) -> tuple[npt.NDArray[np.uint8], list[_F64]]:
+    """Per-job estimate: ``(power basis codes, the 8 output columns)``."""
+
+def simulate(
+    jobs: Jobs,
+    tables: Tables,
+    uncertainty: Uncertainty,
+    *,
+    job_keys: _U64,
+    group: _U32,
+    n_groups: int,
+    seed: int,
+    draws: int,
+    first_draw: int = 0,
+    per_job_quantiles: list[float] | None = None,
+    quantile_method: str = "linear",
+    threads: int | None = None,
+    progress: _Progress | None = None,
+) -> tuple[_F64, _F64 | None, _F64 | None]:
+    """Run the Monte Carlo: ``(group draws [group, metric, draw], job means, job quantiles)``."""
 
 def grouped_sums(
-    group: npt.NDArray[np.uint32],
+    group: _U32,
     n_groups: int,
-    columns: list[npt.NDArray[np.float64]],
+    columns: list[_F64],
     *,
     threads: int | None = None,
-) -> list[npt.NDArray[np.float64]]:
+) -> list[_F64]:
     """Compensated per-group sums in a fixed order: ``sums[column][group]``."""
 
 def scan_domains(
-    columns: list[npt.NDArray[np.float64]],
+    columns: list[_F64],
     domains: list[tuple[float, float, bool, bool, float]],
     *,
     threads: int | None = None,
 ) -> list[tuple[int, int, int]]:
-    """Count ``(nan, invalid, implausible)`` values per column.
+    """Count ``(nan, invalid, implausible)`` values per column."""
 
-    Each domain is ``(low, high, low_inclusive, whole, plausible_high)``.
-    """
+def quantiles(values: _F64, qs: list[float], *, method: str = "linear") -> _F64:
+    """Return the ``qs``-quantiles of ``values``."""
+
+def summarize_draws(
+    draws: _F64, n: int, qs: list[float], *, method: str = "linear"
+) -> tuple[_F64, _F64, _F64, _F64]:
+    """``(mean, std, quantiles, quantile standard errors)`` of each row of ``draws`` (rows × n)."""
+
+def record_keys(ids: npt.NDArray[np.int64] | list[str]) -> _U64:
+    """Stable 64-bit keys of record ids (integers mixed, strings FNV-1a hashed)."""
+
+def describe_distribution(
+    family: int, params: tuple[float, float, float, float], samples: list[float] | None = None
+) -> tuple[float, float, float, float, float]:
+    """``(mean, support low, support high, drawn low, drawn high)``, after checking."""
+
+def normal_quantile(p: float) -> float:
+    """Return the standard normal quantile, as the samplers compute it."""
 
 def factor_names() -> list[str]:
     """Factor names in the core's order."""
@@ -56,57 +207,8 @@ def factor_names() -> list[str]:
 def factor_tables() -> list[str]:
     """Table of each factor, aligned with :func:`factor_names`."""
 
-SIMULATED_METRICS: list[str]
+def max_threads() -> int:
+    """Return the largest ``threads`` accepted."""
 
-def simulate(
-    *,
-    duration_h: npt.NDArray[np.float64],
-    accelerator_count: npt.NDArray[np.float64] | None,
-    cpu_cores: npt.NDArray[np.float64] | None,
-    memory_gb: npt.NDArray[np.float64] | None,
-    energy_kwh: npt.NDArray[np.float64] | None,
-    avg_power_w: npt.NDArray[np.float64] | None,
-    accelerator: int | npt.NDArray[np.uint32],
-    cpu: int | npt.NDArray[np.uint32],
-    region: int | npt.NDArray[np.uint32],
-    datacenter: int | npt.NDArray[np.uint32],
-    overrides: dict[str, npt.NDArray[np.float64]],
-    table_values: dict[str, npt.NDArray[np.float64]],
-    datacenter_region: npt.NDArray[np.uint32],
-    region_default_datacenter: npt.NDArray[np.uint32],
-    default_datacenter: int,
-    dist_families: dict[str, npt.NDArray[np.uint8]],
-    dist_params: dict[str, npt.NDArray[np.float64]],
-    row_keys: dict[str, npt.NDArray[np.uint64]],
-    job_keys: npt.NDArray[np.uint64],
-    group: npt.NDArray[np.uint32],
-    n_groups: int,
-    seed: int,
-    draws: int,
-    first_draw: int = 0,
-    power_fraction_noise: tuple[int, tuple[float, float, float, float]] | None = None,
-    energy_noise: tuple[int, tuple[float, float, float, float]] | None = None,
-    power_noise: tuple[int, tuple[float, float, float, float]] | None = None,
-    override_bounds: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]
-    | None = None,
-    per_job_quantiles: list[float] | None = None,
-    pool: npt.NDArray[np.float64] | None = None,
-    copula: tuple[list[str], list[float]] | None = None,
-    threads: int | None = None,
-) -> tuple[
-    npt.NDArray[np.float64],
-    npt.NDArray[np.float64] | None,
-    npt.NDArray[np.float64] | None,
-]:
-    """Run the Monte Carlo: ``(group draws [group, metric, draw], job means, job quantiles)``.
-
-    ``copula`` is ``(factor names, row-major matrix of Spearman rank
-    correlations)``: the diagonal holds each factor's within-factor value (1 for
-    a factor of one row), the rest the value between rows of two factors.
-    """
-
-def record_keys(ids: npt.NDArray[np.int64] | list[str]) -> npt.NDArray[np.uint64]:
-    """Stable 64-bit keys of record ids (integers mixed, strings FNV-1a hashed)."""
-
-def rng_fma_floor(jobs: int, draws: int, *, threads: int | None = None) -> float:
-    """Benchmark helper: the bare keyed-RNG plus FMA loop over ``jobs × draws``."""
+def _panic_for_tests(message: str) -> None:
+    """Panic inside a core call (tests of the conversion to ``InternalError``)."""

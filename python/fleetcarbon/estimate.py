@@ -115,11 +115,11 @@ def run_estimate(
     try:
         return _core.estimate(prepared.jobs, factors.engine, threads=threads, progress=progress)
     except KernelError as exc:
-        if exc.kind != "non_finite":
+        if exc.kind != "non_finite" or exc.row is None:
             raise
         raise NonFiniteResultError(
-            exc.column,
-            exc.count,
+            exc.column or "results",
+            exc.count or 1,
             "results that overflowed (valid inputs too extreme to compute)",
             [prepared.frame[JOB_ID][exc.row]],
         ) from exc

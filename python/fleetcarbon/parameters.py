@@ -50,7 +50,7 @@ def check_on_invalid(on_invalid: object) -> OnInvalid:
     """Return ``on_invalid`` if it is "raise" or "drop"."""
     if on_invalid not in ("raise", "drop"):
         raise ParameterError(f"on_invalid must be 'raise' or 'drop', got {on_invalid!r}")
-    return on_invalid  # type: ignore[return-value]
+    return on_invalid
 
 
 def check_quantiles(quantiles: object) -> list[float]:
@@ -92,4 +92,4 @@ def check_progress(progress: object) -> Callable[[int, int], object] | None:
     """Return ``progress`` if it is None or callable."""
     if progress is not None and not callable(progress):
         raise ParameterError(f"progress must be a callable(done, total), got {progress!r}")
-    return progress  # type: ignore[return-value]
+    return progress

@@ -14,7 +14,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import polars as pl
@@ -74,7 +74,7 @@ def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Fig
     """Return ``ax`` and its figure, or a new Agg figure with one axes."""
     figure_cls, canvas_cls = _matplotlib()
     if ax is not None:
-        return ax.figure, ax
+        return cast("Figure", ax.figure), ax
     fig = figure_cls(figsize=figsize, layout="constrained")
     canvas_cls(fig)
     return fig, fig.add_subplot()

@@ -282,7 +282,7 @@ def estimate_python(jobs: pl.DataFrame, factors: Factors | None = None) -> pl.Da
     >>> jobs = pl.DataFrame({"job_id": [1], "duration_h": [10.0], "region": ["FR"],
     ...     "accelerator": ["nvidia-h100-sxm5-80gb"], "accelerator_count": [8]})
     >>> round(estimate_python(jobs)["it_energy_kwh"].item(), 2)
-    58.8
+    53.2
     """
     factors = load_factors() if factors is None else factors
     lk = lookups(factors)
@@ -291,6 +291,6 @@ def estimate_python(jobs: pl.DataFrame, factors: Factors | None = None) -> pl.Da
         {"job_id": job["job_id"], **estimate_job(job, lk, params)}
         for job in jobs.iter_rows(named=True)
     ]
-    schema = {"job_id": jobs.schema["job_id"], "power_basis": pl.String}
-    schema.update(dict.fromkeys(OUTPUTS, pl.Float64))
+    schema: dict[str, pl.DataType] = {"job_id": jobs.schema["job_id"], "power_basis": pl.String()}
+    schema.update({name: pl.Float64() for name in OUTPUTS})
     return pl.DataFrame(rows, schema=schema, orient="row")

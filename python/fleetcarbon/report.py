@@ -332,7 +332,9 @@ def _simulation_blocks(simulation: pl.DataFrame, keys: list[str]) -> list[_Block
         key=lambda c: float(c.removeprefix("total_kgco2e_p").replace("_", ".", 1)),
     )
     group_cols = [k for k in keys if k in simulation.columns]
-    value_cols = [c for c in ("total_kgco2e", "total_kgco2e_mean") if c in simulation.columns]
+    value_cols: list[str] = [
+        c for c in ("total_kgco2e", "total_kgco2e_mean") if c in simulation.columns
+    ]
     value_cols += quantile_cols
     if not value_cols:
         return [_Paragraph("The simulation frame has no total_kgco2e columns; see simulation.csv.")]

@@ -39,9 +39,11 @@ def summary_frame(
     sums = _core.grouped_sums(group, n_groups, columns)
     n = group_draws.shape[-1]
     flat = np.ascontiguousarray(group_draws, dtype=np.float64).reshape(-1)
-    quantiles, errors = _core.summarize_draws(flat, n, qs, method=method)
-    quantiles = np.asarray(quantiles).reshape(n_groups, len(METRICS), len(qs))
-    errors = np.asarray(errors).reshape(n_groups, len(METRICS), len(qs))
+    means, stds, quantiles, errors = _core.summarize_draws(flat, n, qs, method=method)
+    shape = (n_groups, len(METRICS))
+    means, stds = np.asarray(means).reshape(shape), np.asarray(stds).reshape(shape)
+    quantiles = np.asarray(quantiles).reshape(*shape, len(qs))
+    errors = np.asarray(errors).reshape(*shape, len(qs))
     out: dict[str, object] = {
         "jobs": sums[-1].astype(np.int64),
         "draws": np.full(n_groups, n, dtype=np.int64),
@@ -49,12 +51,10 @@ def summary_frame(
         "factors_version": [version] * n_groups,
     }
     for k, m in enumerate(METRICS):
-        x = group_draws[:, k, :]
-        std = x.std(axis=-1, ddof=1)
         out[m] = sums[k]
-        out[f"{m}_mean"] = x.mean(axis=-1)
-        out[f"{m}_std"] = std
-        out[f"{m}_se_mean"] = std / math.sqrt(n)
+        out[f"{m}_mean"] = means[:, k]
+        out[f"{m}_std"] = stds[:, k]
+        out[f"{m}_se_mean"] = stds[:, k] / math.sqrt(n)
         for j, q in enumerate(qs):
             name = quantile_name(q)
             out[f"{m}_{name}"] = quantiles[:, k, j]

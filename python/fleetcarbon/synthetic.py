@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import polars as pl
 
@@ -94,7 +96,7 @@ def synthetic_fleet(n: int, *, seed: int = 0, start: str = "2025-01-01") -> pl.D
     power = np.where(measured, rng.uniform(150.0, 650.0, n), np.nan)
     team = rng.integers(0, len(_TEAMS), size=n)
 
-    def labels(values: list[str | None], codes: np.ndarray) -> pl.Series:
+    def labels(values: Sequence[str | None], codes: np.ndarray) -> pl.Series:
         # Gather from a small Series: no per-row Python strings, no wide numpy unicode arrays.
         return pl.Series(values, dtype=pl.String).gather(codes).cast(pl.Categorical)
 

@@ -116,7 +116,7 @@ def check_schema(frame: pl.DataFrame) -> None:
         if c in cols and not isinstance(schema[c], pl.Datetime):
             raise SchemaError(f"column '{c}' must be a Datetime, got {schema[c]}")
     if {START, END} <= cols:
-        tz = {schema[START].time_zone is None, schema[END].time_zone is None}  # type: ignore[union-attr]
+        tz = {_time_zone(schema[START]) is None, _time_zone(schema[END]) is None}
         if len(tz) == 2:
             raise SchemaError(f"'{START}' and '{END}' must both be time-zone aware, or both naive")
     _warn_near_miss_columns(frame.columns)
@@ -145,10 +145,14 @@ def _warn_near_miss_columns(columns: Sequence[str]) -> None:
             )
 
 
+def _time_zone(dtype: pl.DataType) -> str | None:
+    return dtype.time_zone if isinstance(dtype, pl.Datetime) else None
+
+
 def window_hours(schema: pl.Schema | dict[str, pl.DataType]) -> pl.Expr:
     """Hours from ``start`` to ``end``, comparing time-zone aware values in UTC."""
     start, end = pl.col(START), pl.col(END)
-    if schema[START].time_zone is not None:  # type: ignore[union-attr]
+    if _time_zone(schema[START]) is not None:
         start, end = start.dt.convert_time_zone("UTC"), end.dt.convert_time_zone("UTC")
     return (end - start).dt.total_microseconds() / 3.6e9
 
@@ -367,7 +371,7 @@ def _fast_scan(
                     work[c].null_count(),
                 )
             )
-    overrides: dict[str, np.ndarray] = kwargs["overrides"]  # type: ignore[assignment]
+    overrides: dict[str, np.ndarray] = kwargs["overrides"]
     for f, values in overrides.items():
         d = FACTOR_DOMAINS[f]
         domain = (d.low, d.high, d.low_inclusive, False, d.plausible_high)

@@ -33,7 +33,17 @@ def bundled_factors() -> Factors:
     history = pl.read_csv(_data_file("grid_history.csv"), infer_schema_length=None)
     with open(_data_file("VERSION"), encoding="utf-8") as fh:
         version = fh.read().strip()
-    return Factors(**frames, version=version, grid_history=history)
+    return Factors(
+        accelerators=frames["accelerators"],
+        cpus=frames["cpus"],
+        regions=frames["regions"],
+        datacenters=frames["datacenters"],
+        defaults=frames["defaults"],
+        aliases=frames["aliases"],
+        sources=frames["sources"],
+        version=version,
+        grid_history=history,
+    )
 
 
 def load_factors() -> Factors:

@@ -74,7 +74,7 @@ class KeyIndex:
             if by_code is None:
                 rows = frame.select(self.key_to_row(column, table)).to_series()
             else:
-                rows = by_code.set(by_code == MISSING, None)  # type: ignore[arg-type]
+                rows = by_code.set(by_code == MISSING, None)
             missed = rows.is_null() & keys.is_not_null()
             if missed.any():
                 # Retry the misses ignoring case; exact matching stays the fast path.

@@ -112,7 +112,10 @@ class Factors:
             new_defaults = _upsert(self.defaults, defaults, key="parameter", table="defaults")
         version = self.version if self.version.endswith("+user") else f"{self.version}+user"
         return Factors(
-            **tables,
+            accelerators=tables["accelerators"],
+            cpus=tables["cpus"],
+            regions=tables["regions"],
+            datacenters=tables["datacenters"],
             defaults=new_defaults,
             aliases=self.aliases,
             sources=self.sources,

@@ -21,6 +21,7 @@ pub mod rng;
 pub mod sampling;
 pub mod simulate;
 pub mod special;
+pub mod statistics;
 pub mod summation;
 
 pub use checks::{scan, Domain, ScanCounts};

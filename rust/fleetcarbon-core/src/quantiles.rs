@@ -7,7 +7,8 @@
 //! - [`QuantileMethod::InvertedCdf`] (type 1): the order statistic of rank
 //!   `⌈q n⌉`, an actual draw.
 //!
-//! Group summaries, per-job outputs and plots all use [`quantiles_into`], so
+//! Group summaries (`crate::statistics`), per-job outputs and plots all use
+//! [`quantiles_into`], so
 //! `_p05` means one thing everywhere. Order statistics are found by selection,
 //! never a full sort: values are mapped to integer keys that order as
 //! `f64::total_cmp` does (integers compare faster than floats), and the wanted
@@ -17,7 +18,6 @@
 
 #[cfg(feature = "simd")]
 use multiversion::multiversion;
-use rayon::prelude::*;
 
 use crate::error::{CoreError, CoreResult};
 
@@ -116,62 +116,6 @@ fn plan(q: f64, n: usize, method: QuantileMethod) -> (usize, usize, f64) {
     }
 }
 
-/// The ranks whose order statistics bracket quantile `q` of `n` draws with
-/// about 68% probability: `n q ± √(n q (1 − q))` (binomial). `None` when the
-/// bracket leaves the draws (too few draws beyond the quantile).
-fn se_ranks(q: f64, n: usize) -> Option<(usize, usize)> {
-    let nq = n as f64 * q;
-    let half = (nq * (1.0 - q)).sqrt();
-    let (lo, hi) = ((nq - half).floor(), (nq + half).ceil());
-    (half > 0.0 && lo >= 0.0 && hi <= (n - 1) as f64).then_some((lo as usize, hi as usize))
-}
-
-/// Quantiles and their Monte Carlo standard errors for each row of `draws`
-/// (`rows × n`, row-major): `(quantiles, standard errors)`, each
-/// `rows × qs.len()`, row-major. A standard error is half the gap between the
-/// order statistics of [`se_ranks`], or NaN when those leave the draws.
-pub fn summarize_rows(
-    draws: &[f64],
-    n: usize,
-    qs: &[f64],
-    method: QuantileMethod,
-) -> CoreResult<(Vec<f64>, Vec<f64>)> {
-    if n == 0 || draws.len() % n != 0 {
-        return Err(CoreError::invalid(
-            "draws",
-            format!("{} values do not split into rows of {n} draws", draws.len()),
-        ));
-    }
-    check_levels(qs)?;
-    let nq = qs.len();
-    let rows = draws.len() / n;
-    let mut q_out = vec![0.0; rows * nq];
-    let mut se_out = vec![0.0; rows * nq];
-    let brackets: Vec<Option<(usize, usize)>> = qs.iter().map(|&q| se_ranks(q, n)).collect();
-    q_out
-        .par_chunks_mut(nq.max(1))
-        .zip(se_out.par_chunks_mut(nq.max(1)))
-        .zip(draws.par_chunks(n))
-        .for_each_init(
-            || (Scratch::default(), Vec::new()),
-            |(scratch, selected), ((q_row, se_row), values)| {
-                quantiles_into(values, qs, method, scratch, q_row);
-                let ranks = brackets.iter().flat_map(|b| {
-                    let (lo, hi) = b.unwrap_or((0, 0));
-                    [lo, hi]
-                });
-                select_into(values, ranks, scratch, selected);
-                for (k, (se, b)) in se_row.iter_mut().zip(&brackets).enumerate() {
-                    *se = match b {
-                        Some(_) => (selected[2 * k + 1] - selected[2 * k]) / 2.0,
-                        None => f64::NAN,
-                    };
-                }
-            },
-        );
-    Ok((q_out, se_out))
-}
-
 /// Refuse quantile levels outside [0, 1].
 pub fn check_levels(qs: &[f64]) -> CoreResult<()> {
     match qs.iter().find(|q| !(0.0..=1.0).contains(*q)) {
@@ -185,7 +129,7 @@ pub fn check_levels(qs: &[f64]) -> CoreResult<()> {
 
 /// The order statistics of `values` at `ranks` (0-based, each `< values.len()`),
 /// in the order given, into `out`.
-fn select_into(
+pub(crate) fn select_into(
     values: &[f64],
     ranks: impl Iterator<Item = usize>,
     scratch: &mut Scratch,
@@ -318,21 +262,6 @@ mod tests {
             [2.5]
         );
         assert_eq!(quantiles(&[7.0], &[0.3], QuantileMethod::Linear), [7.0]);
-    }
-
-    #[test]
-    fn summaries_give_quantiles_and_their_standard_errors() -> CoreResult<()> {
-        let n = 400;
-        let rows: Vec<f64> = (0..3 * n).map(|i| ((i * 37) % n) as f64).collect();
-        let (q, se) = summarize_rows(&rows, n, &[0.5, 0.999], QuantileMethod::Linear)?;
-        assert_eq!(q.len(), 6);
-        assert_eq!(q[0], 199.5);
-        // Ranks 200 ± 10: order statistics 190 and 210.
-        assert_eq!(se[0], 10.0);
-        assert!(se[1].is_nan(), "too few draws beyond the 99.9th percentile");
-        assert!(summarize_rows(&rows, 7, &[0.5], QuantileMethod::Linear).is_err());
-        assert!(summarize_rows(&rows, n, &[1.5], QuantileMethod::Linear).is_err());
-        Ok(())
     }
 
     #[test]

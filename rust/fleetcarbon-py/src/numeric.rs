@@ -1,8 +1,9 @@
 //! Numeric helpers over plain arrays: grouped sums, domain scans, quantiles,
 //! record keys.
 
-use fleetcarbon_core::quantiles::{quantiles as core_quantiles, summarize_rows, QuantileMethod};
+use fleetcarbon_core::quantiles::{quantiles as core_quantiles, QuantileMethod};
 use fleetcarbon_core::rng::{fnv1a, mix64};
+use fleetcarbon_core::statistics::summarize_rows;
 use fleetcarbon_core::Domain;
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
@@ -102,8 +103,8 @@ fn method_checked(py: Python<'_>, name: &str, qs: &[f64]) -> PyResult<QuantileMe
 
 type Array<'py> = Bound<'py, PyArray1<f64>>;
 
-/// Quantiles and their MC standard errors of each row of `draws` (rows × n,
-/// flattened): `(quantiles, standard errors)`, each rows × len(qs), flattened.
+/// Statistics of each row of `draws` (rows × n, flattened): `(mean, std,
+/// quantiles, quantile standard errors)`, the last two rows × len(qs), flattened.
 #[pyfunction]
 #[pyo3(signature = (draws, n, qs, *, method = "linear"))]
 pub fn summarize_draws<'py>(
@@ -112,11 +113,16 @@ pub fn summarize_draws<'py>(
     n: usize,
     qs: Vec<f64>,
     method: &str,
-) -> PyResult<(Array<'py>, Array<'py>)> {
+) -> PyResult<(Array<'py>, Array<'py>, Array<'py>, Array<'py>)> {
     let m = method_checked(py, method, &qs)?;
     let values = as_slice("draws", &draws)?;
-    let (q, se) = run(py, None, None, |_| summarize_rows(values, n, &qs, m))?;
-    Ok((PyArray1::from_vec(py, q), PyArray1::from_vec(py, se)))
+    let s = run(py, None, None, |_| summarize_rows(values, n, &qs, m))?;
+    Ok((
+        PyArray1::from_vec(py, s.mean),
+        PyArray1::from_vec(py, s.std),
+        PyArray1::from_vec(py, s.quantiles),
+        PyArray1::from_vec(py, s.quantile_se),
+    ))
 }
 
 /// Separates integer ids from strings whose FNV hash happens to equal the integer.
