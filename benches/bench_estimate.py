@@ -17,8 +17,11 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 BANDWIDTH_BYTES_PER_S = 10e9
 
@@ -38,10 +41,11 @@ def _peak_rss_mb() -> float:
 
 
 def run_one(name: str, jobs_n: int, repeat: int) -> dict:
+    import baselines
     import polars as pl
 
     import fleetcarbon as fc
-    from fleetcarbon import _core, baselines, validation
+    from fleetcarbon import _core, reference, validation
 
     jobs = fc.synthetic_fleet(jobs_n, seed=0)
     factors = fc.load_factors()
@@ -61,12 +65,12 @@ def run_one(name: str, jobs_n: int, repeat: int) -> dict:
     elif name == "numpy":
         out["seconds"] = _median_time(lambda: baselines.estimate_numpy(jobs, factors), repeat)
     elif name == "pure python":
-        out["seconds"] = _median_time(lambda: baselines.estimate_python(jobs, factors), 1)
+        out["seconds"] = _median_time(lambda: reference.estimate_python(jobs, factors), 1)
     elif name == "rust kernel":
-        kwargs = validation.prepare_jobs(jobs, factors).core_kwargs
-        tables = factors.engine_tables
-        out["seconds"] = _median_time(lambda: _core.estimate(**kwargs, **tables), repeat)
-        arrays = [v for v in kwargs.values() if isinstance(v, np.ndarray)]
+        prepared = validation.prepare_jobs(jobs, factors)
+        handle, tables = prepared.jobs, factors.engine
+        out["seconds"] = _median_time(lambda: _core.estimate(handle, tables), repeat)
+        arrays = [v for v in prepared.buffers.values() if isinstance(v, np.ndarray)]
         bytes_in = sum(a.nbytes for a in arrays)
         bytes_out = jobs_n * (8 * 8 + 1)
         out["bytes"] = bytes_in + bytes_out

@@ -7,8 +7,10 @@ Usage: python benches/bench_simulate.py [--jobs 1000000] [--quick]
   1,000 draws, per-group quantiles and per-job p5/p50/p95 from one pass.
 - Baselines, on subsets and scaled per job-draw evaluation, with M2's noises:
   numpy (vectorized over job chunks × draws, with per-job quantiles too, as
-  M2) and pure Python (fleet totals only); and the bare RNG-plus-FMA loop,
-  vectorized like the kernels, which stands for the machine's limit.
+  M2) and pure Python (the reference's equations per job and draw, fleet
+  totals only); and the bare RNG-plus-FMA loop, vectorized like the kernels,
+  which stands for the machine's limit (timed by the Rust kernel benchmark,
+  ``cargo bench -p fleetcarbon-core --bench simulate_kernel``, on 200,000 jobs).
 
 Each case runs in its own child process so that its peak RSS is its own.
 """
@@ -17,10 +19,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+BENCHES = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCHES))
 
 NOISE_DESC = "power_fraction ~ Triangular(0.4, 0.75, 1.0), energy_kwh x Normal(1, 0.05)"
 
@@ -45,8 +52,9 @@ def _peak_rss_mb() -> float:
 
 def _work(case: str, fleet, jobs: int, draws: int):
     """The call that case ``case`` times."""
+    import baselines
+
     import fleetcarbon as fc
-    from fleetcarbon import _core, baselines
 
     noise = _noise()
     if case == "M1":
@@ -66,8 +74,6 @@ def _work(case: str, fleet, jobs: int, draws: int):
         )
     if case == "python":
         return lambda: baselines.simulate_python(fleet, draws=draws, seed=1, **same_noise)
-    if case == "rng+fma floor":
-        return lambda: _core.rng_fma_floor(jobs, draws)
     raise SystemExit(f"unknown case {case}")
 
 
@@ -89,6 +95,22 @@ def run_one(case: str, jobs: int, draws: int) -> dict:
     }
 
 
+def _rust_floor() -> dict:
+    """The bare RNG+FMA loop, from the Rust kernel benchmark (it lives in the benches)."""
+    done = subprocess.run(
+        ["cargo", "bench", "-q", "-p", "fleetcarbon-core", "--bench", "simulate_kernel"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=BENCHES.parent,
+    )
+    match = re.search(r"bare RNG \+ FMA loop:\s+([0-9.]+) ns/job-draw", done.stdout)
+    if match is None:
+        raise SystemExit(f"no floor in the kernel benchmark's output:\n{done.stdout}")
+    ns = float(match.group(1))
+    return {"jobs": 200_000, "draws": 1_000, "seconds": ns * 200_000 * 1_000 / 1e9}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1_000_000)
@@ -106,13 +128,14 @@ def main() -> None:
         ("M2", n, 1_000),
         ("numpy", max(n // 50, 1000), 1_000),
         ("python", max(n // 5000, 20), 200),
-        ("rng+fma floor", n, 1_000),
     ]
     results = {}
     for case, jobs, draws in cases:
         cmd = [sys.executable, __file__, "--one", case, str(jobs), str(draws)]
         done = subprocess.run(cmd, capture_output=True, text=True, check=True)
         results[case] = json.loads(done.stdout.strip().splitlines()[-1])
+    results["rng+fma floor"] = _rust_floor()
+    cases.append(("rng+fma floor", results["rng+fma floor"]["jobs"], 1_000))
 
     def per_eval(r: dict) -> float:
         return r["seconds"] / (r["jobs"] * r["draws"]) * 1e9
@@ -124,9 +147,10 @@ def main() -> None:
     for case, _, _ in cases:
         r = results[case]
         ratio = "" if case in ("M1", "rng+fma floor") else f"{per_eval(r) / m2:,.0f}x"
+        rss = f"{r['peak_rss_mb']:,.0f}" if "peak_rss_mb" in r else "(Rust bench)"
         print(
             f"| {case} | {r['jobs']:,} | {r['draws']:,} | {r['seconds']:.2f} s | "
-            f"{per_eval(r):,.2f} | {ratio} | {r['peak_rss_mb']:,.0f} |"
+            f"{per_eval(r):,.2f} | {ratio} | {rss} |"
         )
     floor = per_eval(results["rng+fma floor"])
     print(

@@ -6,7 +6,13 @@ import numpy as np
 import polars as pl
 
 from fleetcarbon.factors import Factors, load_factors
-from fleetcarbon.reference import HOURS_PER_YEAR, OUTPUTS, KeyLookup
+from fleetcarbon.reference import (
+    HOURS_PER_YEAR,
+    OUTPUTS,
+    KeyLookup,
+    default_parameters,
+    lookups,
+)
 
 _NAN = float("nan")
 
@@ -62,8 +68,8 @@ def estimate_numpy(jobs: pl.DataFrame, factors: Factors | None = None) -> pl.Dat
         ``job_id`` plus the output columns of :func:`fleetcarbon.estimate`.
     """
     factors = load_factors() if factors is None else factors
-    params = dict(zip(factors.defaults["parameter"], factors.defaults["value"], strict=True))
-    lk = {t: KeyLookup(factors, t) for t in ("accelerators", "cpus", "regions", "datacenters")}
+    params = default_parameters(factors)
+    lk = lookups(factors)
     hours = _column(jobs, "duration_h")
     if "start" in jobs.columns and "end" in jobs.columns:
         window = (jobs["end"] - jobs["start"]).dt.total_microseconds().to_numpy() / 3.6e9

@@ -5,7 +5,13 @@ from __future__ import annotations
 import polars as pl
 
 from fleetcarbon.factors import Factors, load_factors
-from fleetcarbon.reference import HOURS_PER_YEAR, OUTPUTS, KeyLookup
+from fleetcarbon.reference import (
+    HOURS_PER_YEAR,
+    OUTPUTS,
+    KeyLookup,
+    default_parameters,
+    lookups,
+)
 
 
 def _canonical(
@@ -36,8 +42,8 @@ def estimate_polars(jobs: pl.DataFrame, factors: Factors | None = None) -> pl.Da
         ``job_id`` plus the output columns of :func:`fleetcarbon.estimate`.
     """
     factors = load_factors() if factors is None else factors
-    params = dict(zip(factors.defaults["parameter"], factors.defaults["value"], strict=True))
-    lk = {t: KeyLookup(factors, t) for t in ("accelerators", "cpus", "regions", "datacenters")}
+    params = default_parameters(factors)
+    lk = lookups(factors)
     cols = set(jobs.columns)
 
     def col(name: str, fill: float | None = None) -> pl.Expr:

@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from fleetcarbon.factors import Factors, load_factors
+from fleetcarbon.schema import RESULT_COLUMNS
 
 __all__ = [
     "HOURS_PER_YEAR",
@@ -23,27 +24,20 @@ __all__ = [
     "Activity",
     "KeyLookup",
     "activity",
+    "default_parameters",
     "estimate_job",
     "estimate_python",
     "footprint",
     "job_factors",
     "job_table_rows",
+    "lookups",
 ]
 
 #: Hours in a (non-leap) year: the amortization convention (§4.3).
 HOURS_PER_YEAR = 8760.0
 
-#: The outputs of :func:`footprint`, in order.
-OUTPUTS = (
-    "it_energy_kwh",
-    "facility_energy_kwh",
-    "operational_kgco2e",
-    "operational_market_kgco2e",
-    "embodied_hardware_kgco2e",
-    "embodied_facility_kgco2e",
-    "embodied_kgco2e",
-    "total_kgco2e",
-)
+#: The outputs of :func:`footprint`, in order (the names of ``docs/model.md`` §4).
+OUTPUTS: tuple[str, ...] = RESULT_COLUMNS
 
 Job = dict[str, Any]
 Row = dict[str, Any]

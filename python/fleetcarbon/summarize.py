@@ -11,22 +11,13 @@ from fleetcarbon import _core
 from fleetcarbon.errors import MissingColumnError
 from fleetcarbon.frames import collect_jobs, group_index
 from fleetcarbon.parameters import check_by, check_threads
-from fleetcarbon.schema import ACCELERATOR_COUNT
+from fleetcarbon.schema import ACCELERATOR_COUNT, RESULT_COLUMNS
 from fleetcarbon.validation import duration_hours
 
 __all__ = ["SUMMED_COLUMNS", "summarize"]
 
 #: Columns of an estimate that are summed per group.
-SUMMED_COLUMNS = (
-    "it_energy_kwh",
-    "facility_energy_kwh",
-    "operational_kgco2e",
-    "operational_market_kgco2e",
-    "embodied_hardware_kgco2e",
-    "embodied_facility_kgco2e",
-    "embodied_kgco2e",
-    "total_kgco2e",
-)
+SUMMED_COLUMNS: tuple[str, ...] = RESULT_COLUMNS
 
 
 def _accelerator_hours(frame: pl.DataFrame) -> np.ndarray:

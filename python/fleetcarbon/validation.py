@@ -62,6 +62,8 @@ class PreparedJobs:
     frame: pl.DataFrame
     jobs: _core.Jobs
     duration_h: pl.Series
+    #: The numpy buffers behind ``jobs`` (the keyword arguments of ``_core.Jobs``).
+    buffers: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -337,7 +339,9 @@ def prepare_jobs(
         )
     if implausible:
         _warn_absurd(work, cols)
-    return PreparedJobs(frame=frame, jobs=_core.Jobs(**buffers), duration_h=work[HOURS])
+    return PreparedJobs(
+        frame=frame, jobs=_core.Jobs(**buffers), duration_h=work[HOURS], buffers=buffers
+    )
 
 
 def _fast_scan(

@@ -7,29 +7,12 @@ use std::time::Instant;
 use fleetcarbon_core::dist::{code, Dist};
 use fleetcarbon_core::quantiles::QuantileMethod;
 use fleetcarbon_core::rng::{first_uniform, mix64, mixed_draw, stream};
-use fleetcarbon_core::simulate::{simulate, JobNoise, RowDists, Simulation};
-use fleetcarbon_core::{Control, Factor, FactorTables};
+use fleetcarbon_core::simulate::{simulate, JobNoise, Simulation};
+use fleetcarbon_core::Control;
 use multiversion::multiversion;
 use rayon::prelude::*;
 
 mod common;
-
-fn pert_dists(t: &FactorTables) -> RowDists {
-    let mut rd = RowDists::default();
-    for f in Factor::ALL {
-        let col = t.column(f);
-        rd.dists[f as usize] = col
-            .iter()
-            .map(|&x| {
-                Dist::from_code(code::PERT, [x * 0.8, x, x * 1.3, 0.0], 0).unwrap_or(Dist::Fixed(x))
-            })
-            .collect();
-        rd.keys[f as usize] = (0..col.len() as u64)
-            .map(|r| mix64(f as u64 * 1000 + r))
-            .collect();
-    }
-    rd
-}
 
 /// The machine's floor for job-draw evaluations: one keyed uniform and one
 /// fused multiply-add per (job, draw), on all threads, vectorized as the kernels
@@ -73,7 +56,7 @@ fn main() {
     let group: Vec<u32> = (0..n).map(|i| (i % 50) as u32).collect();
     let jobs = fleet.columns(None);
     let t = common::tables();
-    let rd = pert_dists(&t);
+    let rd = common::pert_dists(&t);
     let qs = [0.05, 0.5, 0.95];
     let sim = |per_job: bool| Simulation {
         jobs: jobs.clone(),

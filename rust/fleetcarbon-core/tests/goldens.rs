@@ -15,7 +15,11 @@ use fleetcarbon_core::dist::{code, Dist};
 use fleetcarbon_core::quantiles::QuantileMethod;
 use fleetcarbon_core::rng::{first_uniform, fnv1a, mix64, mixed_draw, stream, DrawRng};
 use fleetcarbon_core::sampling::fill;
-use fleetcarbon_core::simulate::{simulate, JobNoise, RowDists, Simulation};
+use fleetcarbon_core::simulate::{simulate, JobNoise, Simulation};
+
+#[path = "../benches/common/mod.rs"]
+#[allow(dead_code)]
+mod common;
 use fleetcarbon_core::{
     estimate, Control, CoreResult, Factor, FactorTables, JobColumns, RowIndex, Table, MISSING,
     N_FACTORS,
@@ -173,24 +177,6 @@ fn tables() -> CoreResult<FactorTables> {
     FactorTables::new(v, vec![MISSING, 2], vec![0, 1, 1], 0)
 }
 
-/// PERT(0.8 x, x, 1.3 x) on every row, keyed by factor and row.
-fn row_dists(t: &FactorTables) -> RowDists {
-    let mut rd = RowDists::default();
-    for f in Factor::ALL {
-        let col = t.column(f);
-        rd.dists[f as usize] = col
-            .iter()
-            .map(|&x| {
-                Dist::from_code(code::PERT, [x * 0.8, x, x * 1.3, 0.0], 0).unwrap_or(Dist::Fixed(x))
-            })
-            .collect();
-        rd.keys[f as usize] = (0..col.len() as u64)
-            .map(|r| mix64(f as u64 * 1000 + r))
-            .collect();
-    }
-    rd
-}
-
 struct Fleet {
     duration: Vec<f64>,
     count: Vec<f64>,
@@ -296,7 +282,7 @@ fn observed() -> CoreResult<Vec<Series>> {
         out.push(Series::of(&format!("estimate_{k}"), column.iter().copied()));
     }
 
-    let rd = row_dists(&t);
+    let rd = common::pert_dists(&t);
     let qs = [0.05, 0.5, 0.95];
     let noise = JobNoise {
         power_fraction: Some(Dist::from_code(code::TRIANGULAR, [0.4, 0.75, 1.0, 0.0], 0)?),

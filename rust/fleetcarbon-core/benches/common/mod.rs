@@ -1,5 +1,8 @@
 //! The synthetic tables and fleet both kernel benchmarks run on.
 
+use fleetcarbon_core::dist::{code, Dist};
+use fleetcarbon_core::rng::mix64;
+use fleetcarbon_core::simulate::RowDists;
 use fleetcarbon_core::{Factor, FactorTables, JobColumns, RowIndex, Table, MISSING, N_FACTORS};
 
 /// 30 accelerators and CPUs, 50 regions, 5 datacenters, one row of defaults.
@@ -56,4 +59,23 @@ impl Fleet {
             overrides: [None; N_FACTORS],
         }
     }
+}
+
+/// PERT(0.8 x, x, 1.3 x) on every factor row, keyed by factor and row.
+#[allow(dead_code)]
+pub fn pert_dists(t: &FactorTables) -> RowDists {
+    let mut rd = RowDists::default();
+    for f in Factor::ALL {
+        let col = t.column(f);
+        rd.dists[f as usize] = col
+            .iter()
+            .map(|&x| {
+                Dist::from_code(code::PERT, [x * 0.8, x, x * 1.3, 0.0], 0).unwrap_or(Dist::Fixed(x))
+            })
+            .collect();
+        rd.keys[f as usize] = (0..col.len() as u64)
+            .map(|r| mix64(f as u64 * 1000 + r))
+            .collect();
+    }
+    rd
 }
