@@ -1,15 +1,25 @@
-"""read_jobs: CSV and Parquet (with globs), column mapping, lazy scanning."""
+"""read_jobs and scan_jobs: CSV and Parquet (with globs), column mapping, checks."""
 
 from __future__ import annotations
 
 import hashlib
+import random
+import warnings
 
 import polars as pl
 import pytest
 
 import fleetcarbon as fc
-from fleetcarbon.errors import MissingColumnError, SchemaError
-from fleetcarbon.io.jobs import read_jobs
+import fleetcarbon.io
+from fleetcarbon.errors import (
+    DroppedRowsWarning,
+    FleetcarbonError,
+    InvalidValueError,
+    MissingColumnError,
+    ParameterError,
+    SchemaError,
+)
+from fleetcarbon.io.jobs import read_jobs, scan_jobs
 
 
 @pytest.fixture
@@ -37,7 +47,7 @@ def test_parquet_glob_with_mapping_estimates_like_the_original(tmp_path, fleet):
     source[:200].write_parquet(tmp_path / "part-1.parquet")
     source[200:].write_parquet(tmp_path / "part-2.parquet")
     before = {p.name: digest(p) for p in tmp_path.iterdir()}
-    jobs = read_jobs(str(tmp_path / "part-*.parquet"), mapping=MAPPING)
+    jobs = scan_jobs(str(tmp_path / "part-*.parquet"), mapping=MAPPING)
     assert isinstance(jobs, pl.LazyFrame)
     got = fc.estimate(jobs).sort("job_id")
     expected = fc.estimate(fleet.drop("start", "end")).sort("job_id")
@@ -48,7 +58,8 @@ def test_parquet_glob_with_mapping_estimates_like_the_original(tmp_path, fleet):
 
 def test_csv_with_dates_is_parsed(tmp_path, fleet):
     fleet.drop("duration_h").write_csv(tmp_path / "jobs.csv")
-    jobs = read_jobs(tmp_path / "jobs.csv").collect()
+    jobs = read_jobs(tmp_path / "jobs.csv")
+    assert isinstance(jobs, pl.DataFrame)
     assert isinstance(jobs.schema["start"], pl.Datetime)
     est = fc.estimate(jobs)
     assert est.height == fleet.height
@@ -56,7 +67,7 @@ def test_csv_with_dates_is_parsed(tmp_path, fleet):
 
 def test_keep_only_mapped_columns(tmp_path, fleet):
     renamed(fleet).write_parquet(tmp_path / "a.parquet")
-    jobs = read_jobs(tmp_path / "a.parquet", mapping=MAPPING, keep_other_columns=False).collect()
+    jobs = read_jobs(tmp_path / "a.parquet", mapping=MAPPING, keep_other_columns=False)
     assert jobs.columns == list(MAPPING)
 
 
@@ -70,3 +81,122 @@ def test_errors(tmp_path, fleet):
         read_jobs(tmp_path / "missing.parquet")
     with pytest.raises(fc.FleetcarbonError, match="already exist"):
         read_jobs(tmp_path / "a.parquet", mapping={"accelerator": "site"})
+    with pytest.raises(MissingColumnError, match="nope"):
+        scan_jobs(tmp_path / "a.parquet", mapping={"duration_h": pl.col("nope") / 3600})
+    with pytest.raises(SchemaError, match="does not fit"):
+        scan_jobs(tmp_path / "a.parquet", mapping={"duration_h": pl.col("site") / 3600})
+
+
+def test_read_is_the_collected_scan(tmp_path, fleet):
+    source = renamed(fleet)
+    source[:200].write_parquet(tmp_path / "part-1.parquet")
+    source[200:].write_parquet(tmp_path / "part-2.parquet")
+    pattern = str(tmp_path / "part-*.parquet")
+    jobs = read_jobs(pattern, mapping=MAPPING)
+    assert isinstance(jobs, pl.DataFrame)
+    assert jobs.equals(scan_jobs(pattern, mapping=MAPPING).collect())
+    assert "scan_jobs" in fleetcarbon.io.__all__ and fleetcarbon.io.scan_jobs is scan_jobs
+
+
+def test_options_are_keyword_only(tmp_path, fleet):
+    fleet.write_parquet(tmp_path / "a.parquet")
+    for reader in (read_jobs, scan_jobs):
+        with pytest.raises(TypeError):
+            reader(tmp_path / "a.parquet", None)  # type: ignore[misc]
+    with pytest.raises(ParameterError, match="on_invalid"):
+        read_jobs(tmp_path / "a.parquet", on_invalid="ignore")  # type: ignore[arg-type]
+
+
+BAD_CSV = (
+    "job_id,duration_h,start,region,cpu_cores\n"
+    "1,2.0,2024-01-01T00:00:00,FR,4\n"
+    "2,abc,2024-01-01T01:00:00,FR,4\n"
+    "3,1.0,yesterday,FR,4\n"
+    "4,1.5,,FR,8\n"
+    "5,n/a,2024-01-01T02:00:00,FR,four\n"
+)
+
+
+def test_unparsable_values_raise(tmp_path):
+    path = tmp_path / "jobs.csv"
+    path.write_text(BAD_CSV)
+    with pytest.raises(InvalidValueError, match=r"duration_h.*not a number.*jobs\.csv") as info:
+        read_jobs(path)
+    err = info.value
+    assert (err.column, err.n_bad, err.examples) == ("duration_h", 2, [(2, "abc"), (5, "n/a")])
+    assert "2 rows" in str(err)
+    # The scan itself does not check: the column is text.
+    assert scan_jobs(path).collect_schema()["duration_h"] == pl.String
+    # A mapped column names its source column.
+    with pytest.raises(InvalidValueError, match="source column 'cpu_cores'") as info:
+        read_jobs(path, mapping={"memory_gb": "cpu_cores"}, keep_other_columns=False)
+    assert info.value.column == "memory_gb"
+    assert info.value.examples == [("row 4", "four")]  # no job_id: row numbers
+
+
+def test_unparsable_values_dropped_with_a_warning(tmp_path):
+    path = tmp_path / "jobs.csv"
+    path.write_text(BAD_CSV)
+    with pytest.warns(DroppedRowsWarning, match=r"dropped 3 rows .*jobs\.csv") as record:
+        jobs = read_jobs(path, on_invalid="drop")
+    message = str(record[0].message)
+    assert "2 with duration_h" in message and "1 with start" in message
+    assert "1 with cpu_cores" in message
+    assert record[0].filename == __file__, "the warning points at the caller"
+    assert jobs["job_id"].to_list() == [1, 4]
+    assert jobs.schema["duration_h"] == pl.Float64 and jobs.schema["cpu_cores"] == pl.Float64
+    assert isinstance(jobs.schema["start"], pl.Datetime)
+    assert jobs["duration_h"].to_list() == [2.0, 1.5]
+    assert jobs["start"][1] is None, "an empty time is null, not invalid"
+    est = fc.estimate(jobs)
+    assert est.height == 2
+
+
+def test_valid_files_are_returned_as_read(tmp_path, fleet):
+    fleet.drop("duration_h").write_csv(tmp_path / "jobs.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DroppedRowsWarning)
+        jobs = read_jobs(tmp_path / "jobs.csv", on_invalid="drop")
+    assert jobs.equals(scan_jobs(tmp_path / "jobs.csv").collect())
+
+
+def test_unparsable_value_after_the_inferred_rows(tmp_path):
+    # Past the rows Polars infers dtypes from, a bad value fails the scan itself:
+    # read_jobs reads the file again with the dtypes inferred from every row.
+    path = tmp_path / "late.csv"
+    rows = "".join(f"{i},1.5,FR,2\n" for i in range(12_000))
+    path.write_text("job_id,duration_h,region,cpu_cores\n" + rows + "12000,abc,FR,2\n")
+    with pytest.raises(pl.exceptions.PolarsError):
+        scan_jobs(path).collect()
+    with pytest.raises(InvalidValueError, match="duration_h") as info:
+        read_jobs(path)
+    assert info.value.examples == [(12_000, "abc")]
+    with pytest.warns(DroppedRowsWarning, match="dropped 1 row "):
+        jobs = read_jobs(path, on_invalid="drop")
+    assert jobs.height == 12_000
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("ragged.csv", b"job_id,duration_h\n1,2.0\n2,3.0,extra,fields\n"),
+        ("binary.csv", b"job_id,duration_h\n1,2\n" + bytes(range(256)) * 8),
+        ("noise.csv", random.Random(1).randbytes(4096)),
+        ("binary.parquet", random.Random(2).randbytes(4096)),
+    ],
+)
+def test_unreadable_files_raise_a_fleetcarbon_error(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(FleetcarbonError, match=name) as info:
+        read_jobs(path)
+    assert not isinstance(info.value, pl.exceptions.PolarsError)
+    with pytest.raises(FleetcarbonError, match=name):
+        read_jobs(path, mapping={"job_id": "job_id"}, on_invalid="drop")
+
+
+def test_unreadable_file_in_a_glob_names_the_pattern(tmp_path, fleet):
+    fleet.write_csv(tmp_path / "part-1.csv")
+    (tmp_path / "part-2.csv").write_bytes(b"job_id\n1,2,3\n")
+    with pytest.raises(SchemaError, match=r"cannot read .*part-\*\.csv"):
+        read_jobs(str(tmp_path / "part-*.csv"))

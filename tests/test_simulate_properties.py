@@ -76,9 +76,11 @@ def test_shards_add_up_and_quantiles_are_ordered(frame, seed):
     sums = np.zeros(60)
     for part in parts:
         if part.height:
-            sums += fc.simulate_detailed(part, FIXED, **options, return_draws=True).draws[
-                "total_kgco2e"
-            ].to_numpy()
+            sums += (
+                fc.simulate_detailed(part, FIXED, **options, return_draws=True)
+                .draws["total_kgco2e"]
+                .to_numpy()
+            )
     total = whole.draws["total_kgco2e"].to_numpy()
     np.testing.assert_allclose(sums, total, rtol=1e-12, atol=1e-300)
     row = whole.summary.row(0, named=True)

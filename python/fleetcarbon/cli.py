@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 import polars as pl
@@ -70,7 +70,7 @@ def _read_input(
         return read_sacct(Path(path), cluster=cluster, fields=fields)
     if cluster is not None or fields is not None:
         raise click.UsageError("--cluster and --fields apply to sacct input only")
-    return read_jobs(path, format=fmt).collect()  # type: ignore[arg-type]
+    return read_jobs(path, format=fmt)  # type: ignore[arg-type]
 
 
 def _factors(directory: str | None) -> Factors:
@@ -101,26 +101,35 @@ def _progress(ctx: click.Context, label: str) -> Iterator[Callable[[int, int], N
     if ctx.obj.get("quiet"):
         yield None
         return
-    state = {"bar": None, "done": 0}
+    bar = _ProgressBar(label)
     try:
-
-        def report(done: int, total: int) -> None:
-            bar = state["bar"]
-            if bar is None:
-                if total <= 0:
-                    return
-                bar = click.progressbar(length=total, label=label, file=sys.stderr)
-                bar.__enter__()
-                state["bar"] = bar
-            if total != bar.length:
-                bar.length = total
-            bar.update(max(done - state["done"], 0))
-            state["done"] = max(done, state["done"])
-
-        yield report
+        yield bar.report
     finally:
-        if state["bar"] is not None:
-            state["bar"].__exit__(None, None, None)
+        bar.close()
+
+
+class _ProgressBar:
+    """A click progress bar opened at the first report (when the total is known)."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar: Any = None
+        self.done = 0
+
+    def report(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if total <= 0:
+                return
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        if total != self.bar.length:
+            self.bar.length = total
+        self.bar.update(max(done - self.done, 0))
+        self.done = max(done, self.done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
 
 
 def _write(frame: pl.DataFrame, output: str) -> None:
