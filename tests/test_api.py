@@ -28,7 +28,7 @@ def test_summarize_and_estimate_take_lazy_frames(jobs):
     est = fc.estimate(jobs.lazy())
     assert est.equals(fc.estimate(jobs))
     assert fc.summarize(est.lazy(), by="team").equals(fc.summarize(est, by="team"))
-    broken = jobs.lazy().with_columns(pl.col("team").cast(pl.Int64))
+    broken = jobs.lazy().with_columns(pl.col("no_such_column") + 1)
     with pytest.raises(errors.SchemaError, match="query failed"):
         fc.estimate(broken)
     with pytest.raises(errors.NotAFrameError):

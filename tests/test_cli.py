@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -77,7 +78,13 @@ def test_estimate_and_simulate_from_parquet(tmp_path, parquet_jobs, capsys):
 def test_estimate_with_user_factors(tmp_path, parquet_jobs):
     directory = tmp_path / "factors"
     assert main(["factors", "export", str(directory)]) == 0
-    dc = pl.read_csv(directory / "datacenters.csv").with_columns(pue=pl.lit(1.0))
+    exported = pl.read_csv(directory / "datacenters.csv")
+    # A value moved outside its bounds is refused, naming the table and column...
+    exported.with_columns(pue=pl.lit(1.0)).write_csv(directory / "datacenters.csv")
+    assert main(["--quiet", "estimate", str(parquet_jobs), "--factors", str(directory)]) == 1
+    # ...and accepted with bounds that hold it.
+    one = pl.lit(1.0)
+    dc = exported.with_columns(pue=one, pue_low=one, pue_high=one)
     dc.write_csv(directory / "datacenters.csv")
     out = tmp_path / "est.parquet"
     assert (
@@ -128,8 +135,8 @@ def test_estimate_a_real_sacct_sample_from_the_cli(tmp_path, capsys):
         [str(sacct / "ga4hpc" / "example_sacctOutput_raw.txt")],
         [str(sacct / "xdmod" / "input" / "accounting-logs.log"), "--fields", XDMOD_FIELDS],
     ]
-    for run in runs:
-        out = tmp_path / "jobs.parquet"
+    for i, run in enumerate(runs):
+        out = tmp_path / f"jobs{i}.parquet"  # -o never replaces a file without --overwrite
         args = ["--quiet", "estimate", *run, "--cluster", str(config), "-o", str(out)]
         code = main([*args, "--by", "state"])
         assert code == 0, capsys.readouterr().err
@@ -189,3 +196,323 @@ def test_real_sacct_sample_through_estimate_then_report(tmp_path, capsys):
     html_dir = tmp_path / "html"
     assert main([*report_args, "--html", "-o", str(html_dir)]) == 0
     assert (html_dir / "report.html").exists()
+
+
+# --- outputs: interrupts, inputs, existing files ---------------------------------------------
+
+
+def leftovers(folder):
+    """Entries of ``folder`` left by an incomplete write (partial files or folders)."""
+    marks = (".fleetcarbon-partial-", ".fleetcarbon-old-")
+    return sorted(p.name for p in folder.iterdir() if any(m in p.name for m in marks))
+
+
+def interrupting_writer(real):
+    """A frame writer that writes part of the file, then is interrupted (as by Ctrl-C)."""
+
+    def write(frame, file, *args, **kwargs):
+        real(frame.head(frame.height // 2), file, *args, **kwargs)
+        raise KeyboardInterrupt
+
+    return write
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_interrupted_write_leaves_no_output_and_exits_130(
+    tmp_path, parquet_jobs, capsys, monkeypatch, suffix
+):
+    writer = "write_csv" if suffix == ".csv" else "write_parquet"
+    monkeypatch.setattr(pl.DataFrame, writer, interrupting_writer(getattr(pl.DataFrame, writer)))
+    out = tmp_path / f"est{suffix}"
+    assert main(["--quiet", "estimate", str(parquet_jobs), "-o", str(out)]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["fleetcarbon: interrupted"]
+    assert not out.exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_interrupted_overwrite_keeps_the_previous_output(
+    tmp_path, parquet_jobs, capsys, monkeypatch
+):
+    out = tmp_path / "est.csv"
+    out.write_text("previous\n", encoding="utf-8")
+    monkeypatch.setattr(pl.DataFrame, "write_csv", interrupting_writer(pl.DataFrame.write_csv))
+    args = ["--quiet", "simulate", str(parquet_jobs), "--draws", "20", "--seed", "1"]
+    assert main([*args, "-o", str(out), "--overwrite"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert out.read_text(encoding="utf-8") == "previous\n"
+    assert leftovers(tmp_path) == []
+
+
+def test_interrupt_in_the_core_exits_130(parquet_jobs, capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fc, "estimate", interrupted)
+    assert main(["--quiet", "estimate", str(parquet_jobs)]) == 130
+    assert capsys.readouterr().err == "fleetcarbon: interrupted\n"
+
+
+@pytest.fixture(scope="module")
+def big_jobs(tmp_path_factory):
+    path = tmp_path_factory.mktemp("big") / "big.parquet"
+    fc.synthetic_fleet(3_000_000, seed=2).write_parquet(path)
+    return path
+
+
+@pytest.mark.parametrize(("cue", "suffix"), [("estimating", ".parquet"), ("estimated", ".csv")])
+def test_sigint_to_a_running_cli(tmp_path, big_jobs, cue, suffix):
+    """A real Ctrl-C: in the core ("estimating"), or while writing (just after "estimated")."""
+    import signal
+    import sys
+    import time
+
+    out = tmp_path / f"out{suffix}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fleetcarbon.cli", "estimate", str(big_jobs), "-o", str(out)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        seen = []
+        for line in process.stderr:
+            seen.append(line)
+            if line.startswith(cue):
+                break
+        else:
+            pytest.fail(f"the CLI ended before printing {cue!r}: {''.join(seen)}")
+        time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        sent = time.perf_counter()
+        rest = process.stderr.read()
+        code = process.wait(timeout=60)
+        delay = time.perf_counter() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    print(f"SIGINT at {cue!r}: exit {code} {delay:.2f} s after the signal")
+    assert code == 130, "".join(seen) + rest
+    assert rest.strip().splitlines()[-1] == "fleetcarbon: interrupted"
+    assert "Traceback" not in rest
+    # writing 3M rows of CSV takes seconds: the signal lands before the output is complete
+    assert not out.exists()
+    assert leftovers(tmp_path) == []
+    assert delay < 3  # not the seconds the rest of the write would take
+
+
+def test_estimate_refuses_to_write_onto_its_input(tmp_path, capsys):
+    sacct = tmp_path / "s.csv"
+    sacct.write_text(
+        "JobID|Start|End|ElapsedRaw|NCPUS|AllocTRES\n"
+        "1|2025-01-01T00:00:00|2025-01-01T01:00:00|3600|4|cpu=4\n"
+        "2|2025-01-02T00:00:00|2025-01-02T02:00:00|7200|8|cpu=8,gres/gpu=1\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "c.toml"
+    config.write_text(
+        'region = "US"\ntimezone = "America/New_York"\naccelerator = "nvidia-v100-pcie-32gb"\n',
+        encoding="utf-8",
+    )
+    raw, toml = sacct.read_bytes(), config.read_bytes()
+    base = ["estimate", str(sacct), "--format", "sacct", "--cluster", str(config)]
+    assert main([*base, "-o", str(tmp_path / "ok.csv")]) == 0  # the inputs are fine
+    capsys.readouterr()
+    (tmp_path / "link.csv").symlink_to(sacct)
+    os.link(sacct, tmp_path / "hard.csv")
+    for target in ("s.csv", "./s.csv", "link.csv", "hard.csv"):
+        for extra in ([], ["--overwrite"]):
+            assert main([*base, "-o", str(tmp_path / target), *extra]) == 1, target
+            err = capsys.readouterr().err
+            assert err.startswith("fleetcarbon: error:") and len(err.strip().splitlines()) == 1
+            assert "input" in err, err
+    assert sacct.read_bytes() == raw and config.read_bytes() == toml
+    config_csv = tmp_path / "c.csv"  # a cluster config is an input too, whatever its name
+    config_csv.write_bytes(toml)
+    args = ["estimate", str(sacct), "--format", "sacct", "--cluster", str(config_csv)]
+    assert main([*args, "-o", str(config_csv), "--overwrite"]) == 1
+    assert "input" in capsys.readouterr().err
+    assert config_csv.read_bytes() == toml
+
+
+def test_refuses_to_write_onto_globbed_inputs_and_factor_files(tmp_path, capsys):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    jobs = fc.synthetic_fleet(200, seed=1)
+    jobs.head(100).write_csv(logs / "a.csv")
+    jobs.tail(100).write_csv(logs / "b.csv")
+    before = (logs / "b.csv").read_bytes()
+    pattern = str(logs / "*.csv")
+    assert main(["estimate", pattern, "-o", str(logs / "b.csv"), "--overwrite"]) == 1
+    assert "input" in capsys.readouterr().err
+    assert (logs / "b.csv").read_bytes() == before
+    directory = tmp_path / "factors"
+    assert main(["factors", "export", str(directory)]) == 0
+    table = directory / "regions.csv"
+    kept = table.read_bytes()
+    args = ["simulate", pattern, "--draws", "10", "--factors", str(directory)]
+    assert main([*args, "-o", str(table), "--overwrite"]) == 1
+    assert "input" in capsys.readouterr().err
+    assert table.read_bytes() == kept
+
+
+def test_existing_output_is_replaced_only_with_overwrite(tmp_path, parquet_jobs, capsys):
+    out = tmp_path / "est.csv"
+    out.write_text("keep me\n", encoding="utf-8")
+    args = ["--quiet", "estimate", str(parquet_jobs), "-o", str(out)]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("fleetcarbon: error:") and "--overwrite" in err
+    assert len(err.strip().splitlines()) == 1
+    assert out.read_text(encoding="utf-8") == "keep me\n"
+    assert main([*args, "--overwrite"]) == 0
+    assert pl.read_csv(out).height == 2000
+    assert leftovers(tmp_path) == []
+
+
+def test_existing_output_is_refused_before_any_work(tmp_path, parquet_jobs, capsys, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("estimated although the output would be refused")
+
+    monkeypatch.setattr(fc, "estimate", never)
+    monkeypatch.setattr(fc, "simulate", never)
+    out = tmp_path / "est.parquet"
+    out.write_bytes(b"x")
+    assert main(["estimate", str(parquet_jobs), "-o", str(out)]) == 1
+    assert main(["simulate", str(parquet_jobs), "-o", str(out)]) == 1
+    assert main(["estimate", str(parquet_jobs), "-o", str(tmp_path / "no" / "x.csv")]) == 1
+    assert main(["estimate", str(parquet_jobs), "-o", str(tmp_path)]) != 0
+    capsys.readouterr()
+
+
+def test_factors_export_replaces_files_only_with_overwrite(tmp_path, capsys):
+    directory = tmp_path / "factors"
+    directory.mkdir()
+    edited = directory / "regions.csv"
+    edited.write_text("key\nmine\n", encoding="utf-8")
+    (directory / "notes.txt").write_text("mine\n", encoding="utf-8")
+    assert main(["factors", "export", str(directory)]) == 1
+    assert "--overwrite" in capsys.readouterr().err
+    assert edited.read_text(encoding="utf-8") == "key\nmine\n"
+    assert sorted(p.name for p in directory.iterdir()) == ["notes.txt", "regions.csv"]
+    assert main(["factors", "export", str(directory), "--overwrite"]) == 0
+    assert pl.read_csv(edited).height > 1
+    assert (directory / "notes.txt").read_text(encoding="utf-8") == "mine\n"
+    assert leftovers(directory) == [] and leftovers(tmp_path) == []
+
+
+def test_interrupted_factors_export_writes_no_table(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(pl.DataFrame, "write_csv", interrupting_writer(pl.DataFrame.write_csv))
+    directory = tmp_path / "factors"
+    assert main(["factors", "export", str(directory)]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# --- report folders ----------------------------------------------------------------------------
+
+
+def report_files(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@pytest.fixture
+def no_matplotlib(monkeypatch):
+    """Hide matplotlib: every ``import matplotlib...`` raises ImportError."""
+    import sys
+
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+def test_report_refuses_a_folder_it_did_not_write(tmp_path, parquet_jobs, capsys):
+    pytest.importorskip("matplotlib")
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine\n", encoding="utf-8")
+    (folder / "summary.csv").write_text("mine\n", encoding="utf-8")
+    for extra in ([], ["--overwrite"]):
+        args = ["--quiet", "report", str(parquet_jobs), "--draws", "0", "-o", str(folder)]
+        assert main([*args, *extra]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("fleetcarbon: error:") and len(err.strip().splitlines()) == 1
+    assert report_files(folder) == {"notes.txt": b"mine\n", "summary.csv": b"mine\n"}
+    assert leftovers(tmp_path) == []
+
+
+def test_report_replaces_its_own_previous_report_only_with_overwrite(
+    tmp_path, parquet_jobs, capsys
+):
+    pytest.importorskip("matplotlib")
+    folder = tmp_path / "report"
+    args = ["--quiet", "report", str(parquet_jobs), "--by", "team", "-o", str(folder)]
+    assert main([*args, "--draws", "50", "--seed", "1"]) == 0
+    first = report_files(folder)
+    assert {"simulation.csv", "distribution.png", ".fleetcarbon-report"} <= set(first)
+    (folder / "notes.txt").write_text("mine\n", encoding="utf-8")
+    assert main([*args, "--draws", "0"]) == 1
+    assert "--overwrite" in capsys.readouterr().err
+    assert report_files(folder) == {**first, "notes.txt": b"mine\n"}
+    assert main([*args, "--draws", "0", "--overwrite"]) == 0
+    second = report_files(folder)
+    # the previous run's simulation and its figure are gone; the user's file stays
+    assert "simulation.csv" not in second and "distribution.png" not in second
+    assert second["notes.txt"] == b"mine\n"
+    assert {"report.md", "summary.csv", "breakdown.png"} <= set(second)
+    assert leftovers(tmp_path) == [] and leftovers(folder) == []
+
+
+def test_interrupted_report_keeps_the_previous_one(tmp_path, parquet_jobs, capsys, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from fleetcarbon import plots
+
+    folder = tmp_path / "report"
+    args = ["--quiet", "report", str(parquet_jobs), "--draws", "50", "--seed", "1"]
+    assert main([*args, "-o", str(folder)]) == 0
+    first = report_files(folder)
+    real_save = plots.save
+    calls = []
+
+    def save(fig, path, **kwargs):
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_save(fig, path, **kwargs)
+
+    monkeypatch.setattr(plots, "save", save)
+    assert main([*args, "--by", "team", "-o", str(folder), "--overwrite"]) == 130
+    assert capsys.readouterr().err == "fleetcarbon: interrupted\n"
+    assert report_files(folder) == first
+    assert leftovers(tmp_path) == []
+    calls.clear()
+    fresh = tmp_path / "fresh"
+    assert main([*args, "-o", str(fresh)]) == 130
+    assert not fresh.exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_report_without_matplotlib_fails_in_one_line_before_writing(
+    tmp_path, parquet_jobs, capsys, no_matplotlib
+):
+    folder = tmp_path / "report"
+    assert main(["report", str(parquet_jobs), "--draws", "10", "-o", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "pip install 'fleetcarbon[plot]'" in err and "--no-figures" in err
+    assert not folder.exists()
+
+
+def test_report_no_figures_needs_no_matplotlib(tmp_path, parquet_jobs, capsys, no_matplotlib):
+    folder = tmp_path / "report"
+    args = ["--quiet", "report", str(parquet_jobs), "--by", "team", "--draws", "20"]
+    assert main([*args, "--no-figures", "-o", str(folder)]) == 0, capsys.readouterr().err
+    assert set(report_files(folder)) == {
+        "report.md",
+        "summary.csv",
+        "simulation.csv",
+        ".fleetcarbon-report",
+    }
+    text = (folder / "report.md").read_text(encoding="utf-8")
+    assert ".png" not in text and "tCO2e" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import warnings
 from datetime import datetime
@@ -27,6 +28,8 @@ from fleetcarbon.errors import (
     SchemaError,
 )
 from fleetcarbon.report import write_report
+
+MARKER = ".fleetcarbon-report"
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 UTC = ZoneInfo("UTC")
@@ -277,7 +280,7 @@ def test_write_report_full(est, sim, draws, tmp_path, fmt):
     name = "report.md" if fmt == "markdown" else "report.html"
     assert path == out / name
     files = {p.name for p in out.iterdir()}
-    assert files == {
+    written = {
         name,
         "summary.csv",
         "simulation.csv",
@@ -285,6 +288,8 @@ def test_write_report_full(est, sim, draws, tmp_path, fmt):
         "over_time.png",
         "distribution.png",
     }
+    assert files == {*written, MARKER}
+    assert set(json.loads((out / MARKER).read_text(encoding="utf-8"))["files"]) == written
     for png in ("breakdown.png", "over_time.png", "distribution.png"):
         assert_nontrivial_png(out / png)
         assert (f"({png})" if fmt == "markdown" else f'src="{png}"') in path.read_text()
@@ -316,7 +321,7 @@ def test_write_report_minimal_and_escaping(est, tmp_path):
     no_window = est.drop("start", "end")
     path = write_report(no_window, tmp_path, title="<script>x</script> & co", format="html")
     files = {p.name for p in tmp_path.iterdir()}
-    assert files == {"report.html", "summary.csv", "breakdown.png"}
+    assert files == {"report.html", "summary.csv", "breakdown.png", MARKER}
     text = path.read_text()
     assert "<script>" not in text and "&lt;script&gt;x&lt;/script&gt; &amp; co" in text
     assert "over_time.png" not in text and "distribution.png" not in text
@@ -393,3 +398,144 @@ def test_missing_matplotlib_names_the_extra(est, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
     with pytest.raises(ImportError, match=r"pip install 'fleetcarbon\[plot\]'"):
         plots.breakdown(est, "team")
+
+
+# --- writing files: atomic figures, fresh report folders --------------------------------------
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Entries of ``folder`` left by an incomplete write (partial files or folders)."""
+    marks = (".fleetcarbon-partial-", ".fleetcarbon-old-")
+    return sorted(p.name for p in folder.iterdir() if any(m in p.name for m in marks))
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_save_never_leaves_a_partial_png(est, tmp_path, monkeypatch):
+    target = tmp_path / "b.png"
+    target.write_bytes(b"previous")
+    real = Figure.savefig
+
+    def interrupted(fig, fname, **kwargs):
+        Path(fname).write_bytes(PNG_SIGNATURE)  # half an image...
+        raise KeyboardInterrupt  # ...then Ctrl-C
+
+    monkeypatch.setattr(Figure, "savefig", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        plots.save(plots.breakdown(est, "team"), target)
+    with pytest.raises(KeyboardInterrupt):
+        plots.save(plots.breakdown(est, "team"), tmp_path / "new.png")
+    assert contents(tmp_path) == {"b.png": b"previous"}
+    monkeypatch.setattr(Figure, "savefig", real)
+    assert_nontrivial_png(plots.save(plots.breakdown(est, "team"), target))
+    assert leftovers(tmp_path) == []
+
+
+def test_write_report_refuses_a_folder_it_did_not_write(est, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    for overwrite in (False, True):
+        with pytest.raises(FileExistsError, match="not empty"):
+            write_report(est, tmp_path, overwrite=overwrite)
+    assert contents(tmp_path) == {"notes.txt": b"mine"}
+    not_a_folder = tmp_path / "notes.txt"
+    with pytest.raises(NotADirectoryError):
+        write_report(est, not_a_folder, overwrite=True)
+    assert contents(tmp_path) == {"notes.txt": b"mine"}
+
+
+def test_write_report_replaces_its_own_report_only_with_overwrite(est, sim, draws, tmp_path):
+    out = tmp_path / "report"
+    write_report(est, out, by="team", simulation=sim, draws=draws)
+    first = contents(out)
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        write_report(est.drop("start", "end"), out)
+    assert contents(out) == {**first, "notes.txt": b"mine"}
+    path = write_report(est.drop("start", "end"), out, format="html", overwrite=True)
+    assert path == out / "report.html"
+    # only the new report's files, and the user's: no stale simulation, draws or markdown
+    assert set(contents(out)) == {
+        "report.html",
+        "summary.csv",
+        "breakdown.png",
+        MARKER,
+        "notes.txt",
+    }
+    assert (out / "notes.txt").read_bytes() == b"mine"
+    assert leftovers(tmp_path) == [] and leftovers(out) == []
+
+
+def test_write_report_refuses_to_replace_a_file_it_did_not_write(est, tmp_path):
+    out = tmp_path / "report"
+    write_report(est.drop("start", "end"), out)
+    (out / "over_time.png").write_bytes(b"mine")  # not written by the first report
+    with pytest.raises(FileExistsError, match=r"over_time\.png"):
+        write_report(est, out, overwrite=True)
+    assert (out / "over_time.png").read_bytes() == b"mine"
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, OSError])
+def test_interrupted_write_report_leaves_the_previous_one(
+    est, sim, tmp_path, monkeypatch, interrupt
+):
+    out = tmp_path / "report"
+    write_report(est, out, by="team", simulation=sim)
+    first = contents(out)
+    real_save = plots.save
+
+    def save(fig, path, **kwargs):
+        if Path(path).name == "over_time.png":
+            raise interrupt
+        return real_save(fig, path, **kwargs)
+
+    monkeypatch.setattr(plots, "save", save)
+    with pytest.raises(interrupt):
+        write_report(est, out, by="phase", overwrite=True)
+    assert contents(out) == first
+    with pytest.raises(interrupt):
+        write_report(est, tmp_path / "fresh")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+
+
+def test_an_interrupt_while_the_files_move_in_is_rolled_back(est, sim, tmp_path, monkeypatch):
+    import os
+
+    out = tmp_path / "report"
+    write_report(est, out, by="team", simulation=sim)
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    before = contents(out)
+    real_rename = os.rename
+    raised = []
+
+    def rename(src, dst):
+        if Path(dst) == out / "report.md" and not raised:  # some new files are in, old ones out
+            raised.append(src)
+            raise KeyboardInterrupt
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(KeyboardInterrupt):
+        write_report(est, out, overwrite=True)
+    monkeypatch.setattr(os, "rename", real_rename)
+    assert contents(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+
+
+@pytest.fixture
+def no_matplotlib(monkeypatch):
+    """Hide matplotlib: every ``import matplotlib...`` raises ImportError."""
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+def test_write_report_without_matplotlib_writes_nothing(est, tmp_path, no_matplotlib):
+    out = tmp_path / "report"
+    with pytest.raises(ImportError, match=r"pip install 'fleetcarbon\[plot\]'"):
+        write_report(est, out)
+    assert not out.exists()
+    path = write_report(est, out, by="team", figures=False)
+    assert set(contents(out)) == {"report.md", "summary.csv", MARKER}
+    text = path.read_text(encoding="utf-8")
+    assert ".png" not in text and "whiskers" not in text and "By team" in text

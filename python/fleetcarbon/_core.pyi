@@ -40,6 +40,7 @@ __all__ = [
     "record_keys",
     "scan_domains",
     "simulate",
+    "simulation_bytes",
     "summarize_draws",
 ]
 
@@ -164,6 +165,19 @@ def simulate(
     progress: _Progress | None = None,
 ) -> tuple[_F64, _F64 | None, _F64 | None]:
     """Run the Monte Carlo: ``(group draws [group, metric, draw], job means, job quantiles)``."""
+
+def simulation_bytes(
+    jobs: Jobs,
+    tables: Tables,
+    uncertainty: Uncertainty,
+    *,
+    job_keys: _U64,
+    group: _U32,
+    n_groups: int,
+    draws: int,
+    per_job_quantiles: list[float] | None = None,
+) -> int:
+    """Return the bytes ``simulate`` would hold at its peak for these arguments."""
 
 def grouped_sums(
     group: _U32,

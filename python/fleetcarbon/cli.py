@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import glob
+import os
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,12 +15,18 @@ from typing import TYPE_CHECKING, Any
 import click
 import polars as pl
 
-from fleetcarbon.errors import FleetcarbonError
+from fleetcarbon.errors import FleetcarbonError, ParameterError
 
 if TYPE_CHECKING:
     from fleetcarbon.factors import Factors
 
 TABLE_FILES = ("accelerators", "cpus", "regions", "datacenters", "defaults")
+#: Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
+
+
+class _Interrupted(Exception):
+    """Ctrl-C, carried past click (which would turn a KeyboardInterrupt into Abort) to main()."""
 
 
 class _Group(click.Group):
@@ -26,7 +35,17 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except (FleetcarbonError, ValueError, OSError, pl.exceptions.PolarsError) as exc:
+        except KeyboardInterrupt as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            raise _Interrupted from exc
+        except (
+            FleetcarbonError,
+            ValueError,
+            OSError,
+            ImportError,
+            pl.exceptions.PolarsError,
+        ) as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             click.echo(f"fleetcarbon: error: {exc}".splitlines()[0], err=True)
@@ -132,14 +151,58 @@ class _ProgressBar:
             self.bar.__exit__(None, None, None)
 
 
-def _write(frame: pl.DataFrame, output: str) -> None:
-    suffix = Path(output).suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        frame.write_parquet(output)
-    elif suffix == ".csv":
-        frame.write_csv(output)
-    else:
+def _input_files(input_path: str, cluster: str | None, factors: str | None) -> list[Path]:
+    """List the files a command reads: INPUT (every file a glob matches), --cluster, --factors."""
+    files = [Path(input_path)]
+    if glob.has_magic(input_path):
+        files += [Path(p) for p in glob.glob(input_path, recursive=True)]
+    if cluster is not None:
+        files.append(Path(cluster))
+    if factors is not None:
+        files += [p for p in Path(factors).iterdir() if p.is_file()]
+    return files
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Tell whether two paths name one file: same path once resolved, or same inode."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist
+        return False
+
+
+def _refuse_inputs(output: str, targets: Sequence[Path], inputs: Sequence[Path]) -> None:
+    """Raise if writing ``targets`` (for ``-o output``) would replace an input file."""
+    for target in targets:
+        for source in inputs:
+            if _same_file(target, source):
+                raise ParameterError(
+                    f"-o {output} would replace the input file {source}; write elsewhere"
+                )
+
+
+def _check_output(output: str, inputs: Sequence[Path], overwrite: bool) -> None:
+    """Check ``-o output`` before any work: format, folder, inputs, existing file."""
+    from fleetcarbon.outputs import FRAME_SUFFIXES
+
+    path = Path(output)
+    if path.suffix.lower() not in FRAME_SUFFIXES:
         raise click.UsageError(f"-o {output}: write .parquet or .csv")
+    if path.is_dir():
+        raise IsADirectoryError(f"-o {output} is a folder")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"-o {output}: folder {path.parent} does not exist")
+    _refuse_inputs(output, [path], inputs)
+    if os.path.lexists(path) and not overwrite:
+        raise FileExistsError(f"-o {output} already exists; pass --overwrite to replace it")
+
+
+def _write(frame: pl.DataFrame, output: str, overwrite: bool) -> None:
+    from fleetcarbon.outputs import write_frame
+
+    write_frame(frame, output, overwrite=overwrite)
 
 
 def _by(by: str | None) -> list[str]:
@@ -174,10 +237,16 @@ def input_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
+OVERWRITE = click.option(
+    "--overwrite", is_flag=True, help="Replace the output if it exists (never an input)."
+)
+
+
 @cli.command()
 @input_options
 @click.option("--by", help="Comma-separated columns for the printed summary.")
 @click.option("-o", "--output", help="Write per-job estimates (.parquet or .csv).")
+@OVERWRITE
 @click.pass_context
 def estimate(
     ctx: click.Context,
@@ -188,6 +257,7 @@ def estimate(
     factors: str | None,
     by: str | None,
     output: str | None,
+    overwrite: bool,
 ) -> None:
     """Estimate energy and lifecycle carbon of every job in INPUT.
 
@@ -196,18 +266,20 @@ def estimate(
       fleetcarbon estimate sacct.txt --cluster cluster.toml -o jobs.parquet
       fleetcarbon estimate noheader.txt --fields JobID,Start,End,ElapsedRaw,NCPUS,AllocTRES
       fleetcarbon estimate jobs.parquet --by team
-      fleetcarbon estimate jobs.csv --factors my-factors/ -o out.csv
+      fleetcarbon estimate jobs.csv --factors my-factors/ -o out.csv --overwrite
     """
     from fleetcarbon import estimate as run_estimate
     from fleetcarbon import summarize
 
+    if output:
+        _check_output(output, _input_files(input_path, cluster, factors), overwrite)
     t0 = time.perf_counter()
     jobs = _read_input(input_path, fmt, cluster, fields)
     with _progress(ctx, "estimating") as progress:
         est = run_estimate(jobs, _factors(factors), progress=progress)
     _say(ctx, f"estimated {est.height:,} jobs in {time.perf_counter() - t0:.2f} s")
     if output:
-        _write(est, output)
+        _write(est, output, overwrite)
         _say(ctx, f"wrote {output}")
     _print_table(summarize(est, by=_by(by)))
 
@@ -218,6 +290,7 @@ def estimate(
 @click.option("--by", help="Comma-separated grouping columns.")
 @click.option("--seed", type=int, help="Seed (default: random, and reported).")
 @click.option("-o", "--output", help="Write the summary (.parquet or .csv).")
+@OVERWRITE
 @click.pass_context
 def simulate(
     ctx: click.Context,
@@ -230,6 +303,7 @@ def simulate(
     by: str | None,
     seed: int | None,
     output: str | None,
+    overwrite: bool,
 ) -> None:
     """Monte Carlo uncertainty of the totals of INPUT, per group.
 
@@ -240,6 +314,8 @@ def simulate(
     """
     from fleetcarbon import simulate as run_simulate
 
+    if output:
+        _check_output(output, _input_files(input_path, cluster, factors), overwrite)
     t0 = time.perf_counter()
     jobs = _read_input(input_path, fmt, cluster, fields)
     with _progress(ctx, "simulating") as progress:
@@ -248,7 +324,7 @@ def simulate(
         )
     _say(ctx, f"{draws:,} draws in {time.perf_counter() - t0:.2f} s, seed {summary['seed'][0]}")
     if output:
-        _write(summary, output)
+        _write(summary, output, overwrite)
         _say(ctx, f"wrote {output}")
     keys = _by(by)
     shown = [
@@ -267,7 +343,13 @@ def simulate(
 @click.option("--draws", default=2_000, show_default=True, help="Monte Carlo draws (0: none).")
 @click.option("--seed", type=int, help="Seed of the Monte Carlo (default: random, reported).")
 @click.option("--html", is_flag=True, help="Write report.html instead of report.md.")
-@click.option("-o", "--output", required=True, help="Folder for the report, tables and figures.")
+@click.option("--no-figures", is_flag=True, help="Write the text and tables only (no matplotlib).")
+@click.option(
+    "-o", "--output", required=True, help="Folder for the report, tables and figures (new)."
+)
+@click.option(
+    "--overwrite", is_flag=True, help="Replace a previous report in the folder (its files only)."
+)
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -280,19 +362,29 @@ def report(
     draws: int,
     seed: int | None,
     html: bool,
+    no_figures: bool,
     output: str,
+    overwrite: bool,
 ) -> None:
     """Write a report (Markdown or HTML) with tables and figures for INPUT.
+
+    The folder must be new, empty, or hold a previous report, which only
+    --overwrite replaces (removing the files that report wrote, and no others).
 
     \b
     Examples:
       fleetcarbon report sacct.txt --cluster cluster.toml --by partition -o report/
-      fleetcarbon report jobs.parquet --by team --draws 5000 --html -o report/
+      fleetcarbon report jobs.parquet --by team --draws 5000 --html -o report/ --overwrite
+      fleetcarbon report jobs.parquet --no-figures -o tables/
     """
     from fleetcarbon import estimate as run_estimate
     from fleetcarbon import simulate_detailed
-    from fleetcarbon.report import write_report
+    from fleetcarbon.report import check_folder, require_matplotlib, write_report
 
+    if not no_figures:
+        require_matplotlib(hint="--no-figures")
+    plan = check_folder(output, overwrite=overwrite, flag="--overwrite")
+    _refuse_inputs(output, plan.removed, _input_files(input_path, cluster, factors))
     jobs = _read_input(input_path, fmt, cluster, fields)
     chosen = _factors(factors)
     with _progress(ctx, "estimating") as progress:
@@ -317,6 +409,8 @@ def report(
         simulation=simulation,
         draws=draw_frame,
         format="html" if html else "markdown",
+        figures=not no_figures,
+        overwrite=overwrite,
     )
     _say(ctx, f"wrote {path}")
 
@@ -424,30 +518,49 @@ def factors_show(key: str) -> None:
 
 @factors.command("export")
 @click.argument("directory", type=click.Path(file_okay=False))
-def factors_export(directory: str) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace tables already in DIRECTORY.")
+def factors_export(directory: str, overwrite: bool) -> None:
     """Write every table as CSV into DIRECTORY (edit them, then pass --factors)."""
     from fleetcarbon import load_factors
+    from fleetcarbon.outputs import atomic_folder, write_frame, write_text
 
     f = load_factors()
     out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in (*TABLE_FILES, "aliases", "sources"):
-        f.table(name).write_csv(out / f"{name}.csv")
-    (out / "VERSION").write_text(f.version + "\n", encoding="utf-8")
+    tables = (*TABLE_FILES, "aliases", "sources")
+    names = [*(f"{name}.csv" for name in tables), "VERSION"]
+    existing = [n for n in names if os.path.lexists(out / n)]
+    if existing and not overwrite:
+        raise FileExistsError(
+            f"{out / existing[0]} already exists; pass --overwrite to replace the exported tables"
+        )
+    # All files or none: written beside DIRECTORY, then moved in together.
+    with atomic_folder(out, replace=lambda: names if overwrite else ()) as stage:
+        for name in tables:
+            write_frame(f.table(name), stage / f"{name}.csv")
+        write_text(stage / "VERSION", f.version + "\n")
     click.echo(f"wrote {len(TABLE_FILES) + 2} tables to {out}")
 
 
+def _interrupted() -> int:
+    click.echo("fleetcarbon: interrupted", err=True)
+    return EXIT_INTERRUPTED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit code."""
+    """Run the CLI; return the exit code (130 after Ctrl-C, which leaves no partial output)."""
     try:
         # Outside standalone mode, click returns the code of `ctx.exit(code)`.
         code = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except (_Interrupted, KeyboardInterrupt):
+        return _interrupted()
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # Ctrl-C while click parsed arguments
+            return _interrupted()
         return 1
     return code if isinstance(code, int) else 0
 

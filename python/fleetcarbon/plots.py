@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import polars as pl
 
+from fleetcarbon import outputs
 from fleetcarbon._compat import EXPLODE_KWARGS, JOIN_NULLS_KWARGS
 from fleetcarbon.errors import DroppedRowsWarning, MissingColumnError, SchemaError
 from fleetcarbon.parameters import check_quantiles
@@ -111,6 +112,10 @@ def _no_data(ax: Axes, message: str) -> None:
 def save(fig: Figure, path: str | Path, *, dpi: int = _DPI) -> Path:
     """Write a figure as PNG and close it.
 
+    The PNG is written atomically (see :func:`fleetcarbon.outputs.atomic_path`):
+    under a temporary name beside ``path``, renamed over ``path`` when complete,
+    so that an error or an interrupt never leaves a partial image.
+
     Parameters
     ----------
     fig : matplotlib.figure.Figure
@@ -127,7 +132,8 @@ def save(fig: Figure, path: str | Path, *, dpi: int = _DPI) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, format="png")
+    with outputs.atomic_path(path, overwrite=True) as partial:
+        fig.savefig(partial, dpi=dpi, format="png")
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is not None:  # only figures made through pyplot are registered there
         pyplot.close(fig)

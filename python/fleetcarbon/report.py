@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import json
+import os
 import re
 import warnings
 from collections.abc import Sequence
@@ -12,6 +14,7 @@ from typing import Literal
 
 import polars as pl
 
+from fleetcarbon import outputs
 from fleetcarbon._core import __version__
 from fleetcarbon.errors import DroppedRowsWarning, MissingColumnError
 from fleetcarbon.schema import END, START
@@ -27,6 +30,10 @@ _FIGURES = {
     "over_time": "over_time.png",
     "distribution": "distribution.png",
 }
+#: The marker file of a report folder: it lists the files the report wrote.
+MARKER = ".fleetcarbon-report"
+#: Every file a report may write.
+REPORT_FILES = ("report.md", "report.html", "summary.csv", "simulation.csv", *_FIGURES.values())
 
 
 @dataclass
@@ -65,8 +72,10 @@ def write_report(
     draws: pl.DataFrame | None = None,
     title: str = "Carbon report",
     format: Literal["markdown", "html"] = "markdown",
+    figures: bool = True,
+    overwrite: bool = False,
 ) -> Path:
-    """Write a carbon report, its tables and its figures into one folder.
+    """Write a carbon report, its tables and its figures into a fresh folder.
 
     The folder receives:
 
@@ -77,9 +86,21 @@ def write_report(
     - ``summary.csv``: :func:`fleetcarbon.summarize` of ``estimates`` by ``by``;
     - ``simulation.csv``: ``simulation`` as given, when given;
     - ``breakdown.png`` (always), ``over_time.png`` (when ``start`` and ``end``
-      exist and some job has both) and ``distribution.png`` (when ``draws`` is given).
+      exist and some job has both) and ``distribution.png`` (when ``draws`` is
+      given), unless ``figures=False``;
+    - ``.fleetcarbon-report``: a marker listing the files above, by which a
+      later call recognizes the folder as a report it may replace.
 
-    Existing files of these names are overwritten; other files are left alone.
+    ``out_dir`` must be missing, empty, or hold a previous report (it has the
+    marker); a previous report is replaced only with ``overwrite=True``, and
+    then only the files it lists are removed: other files in the folder stay
+    (unless one has the name of a report file, which is refused). The report
+    is built in a temporary folder beside ``out_dir``
+    (``.<name>.fleetcarbon-partial-<random>``), which becomes ``out_dir`` at
+    the end, or whose files then replace the previous report's (see
+    :func:`fleetcarbon.outputs.atomic_folder`), so that an error or an
+    interrupt leaves ``out_dir`` as it was.
+
     The HTML page is self-contained (inline style, no external assets) apart
     from the PNGs beside it, and all text in it is escaped.
 
@@ -88,7 +109,7 @@ def write_report(
     estimates : pl.DataFrame
         Output of :func:`fleetcarbon.estimate`.
     out_dir : str or Path
-        Folder to write into; created if missing.
+        Folder to write; created if missing (with its parents).
     by : str or sequence of str, optional
         Grouping columns of the tables and figures; none gives fleet-wide rows.
     simulation : pl.DataFrame, optional
@@ -102,6 +123,11 @@ def write_report(
         Title of the report.
     format : {"markdown", "html"}, default "markdown"
         Format of the report text.
+    figures : bool, default True
+        Draw the PNG figures (needs matplotlib). With False, the report has
+        the text and the tables only.
+    overwrite : bool, default False
+        Replace a previous report in ``out_dir``.
 
     Returns
     -------
@@ -112,8 +138,14 @@ def write_report(
     ------
     fleetcarbon.errors.MissingColumnError
         If ``estimates`` lacks the output columns of ``estimate()`` or a ``by`` column.
+    FileExistsError
+        If ``out_dir`` is not empty and holds no report, or holds one and
+        ``overwrite`` is false; nothing is written.
+    NotADirectoryError
+        If ``out_dir`` is a file.
     ImportError
-        If matplotlib is not installed (``pip install 'fleetcarbon[plot]'``).
+        If ``figures`` is true and matplotlib is not installed
+        (``pip install 'fleetcarbon[plot]'``); checked before anything is written.
     """
     from fleetcarbon import plots  # matplotlib itself is imported when drawing
 
@@ -125,44 +157,178 @@ def write_report(
         raise MissingColumnError(
             f"write_report needs the output of estimate(); missing column(s) {missing}"
         )
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if figures:
+        require_matplotlib()
+    check_folder(out_dir, overwrite=overwrite)
 
     summary = summarize(estimates, by=keys)
-    summary.write_csv(out / "summary.csv")
-    if simulation is not None:
-        simulation.write_csv(out / "simulation.csv")
+    whiskers = figures and simulation is not None and _has_interval(simulation, keys)
+    timed = _jobs_with_window(estimates) if figures else 0
+    written: list[str] = []
 
-    whiskers = simulation is not None and _has_interval(simulation, keys)
-    plots.save(
-        plots.breakdown(estimates, keys, simulation=simulation if whiskers else None),
-        out / _FIGURES["breakdown"],
-    )
-    timed = _jobs_with_window(estimates)
-    if timed:
-        with warnings.catch_warnings():  # the report states the count itself
-            warnings.simplefilter("ignore", category=DroppedRowsWarning)
-            plots.save(plots.over_time(estimates, keys), out / _FIGURES["over_time"])
-    if draws is not None:
-        plots.save(plots.distribution(draws), out / _FIGURES["distribution"])
+    def replaced() -> list[str]:  # checked again when the files move in
+        return [p.name for p in check_folder(out_dir, overwrite=overwrite).removed]
 
-    blocks = _blocks(
-        estimates,
-        summary,
-        keys,
-        title=title,
-        simulation=simulation,
-        whiskers=whiskers,
-        timed=timed,
-        with_draws=draws is not None,
-    )
-    if format == "html":
-        path = out / "report.html"
-        path.write_text(_to_html(blocks, title), encoding="utf-8")
-    else:
-        path = out / "report.md"
-        path.write_text(_to_markdown(blocks), encoding="utf-8")
-    return path
+    with outputs.atomic_folder(out_dir, replace=replaced, last=MARKER) as stage:
+
+        def done(name: str) -> Path:
+            written.append(name)
+            return stage / name
+
+        outputs.write_frame(summary, done("summary.csv"))
+        if simulation is not None:
+            outputs.write_frame(simulation, done("simulation.csv"))
+        if figures:
+            plots.save(
+                plots.breakdown(estimates, keys, simulation=simulation if whiskers else None),
+                done(_FIGURES["breakdown"]),
+            )
+            if timed:
+                with warnings.catch_warnings():  # the report states the count itself
+                    warnings.simplefilter("ignore", category=DroppedRowsWarning)
+                    plots.save(plots.over_time(estimates, keys), done(_FIGURES["over_time"]))
+            if draws is not None:
+                plots.save(plots.distribution(draws), done(_FIGURES["distribution"]))
+
+        blocks = _blocks(
+            estimates,
+            summary,
+            keys,
+            title=title,
+            simulation=simulation,
+            whiskers=whiskers,
+            timed=timed,
+            with_draws=figures and draws is not None,
+            figures=figures,
+        )
+        if format == "html":
+            name = "report.html"
+            outputs.write_text(done(name), _to_html(blocks, title))
+        else:
+            name = "report.md"
+            outputs.write_text(done(name), _to_markdown(blocks))
+        marker = {"fleetcarbon_report": 1, "version": __version__, "files": written}
+        outputs.write_text(stage / MARKER, json.dumps(marker, indent=1) + "\n")
+    return Path(out_dir) / name
+
+
+def require_matplotlib(hint: str = "figures=False") -> None:
+    """Check that the report's figures can be drawn.
+
+    Parameters
+    ----------
+    hint : str, default "figures=False"
+        How to do without figures, for the message.
+
+    Raises
+    ------
+    ImportError
+        If matplotlib is not installed; the message gives
+        ``pip install 'fleetcarbon[plot]'`` and ``hint``.
+    """
+    from fleetcarbon import plots
+
+    try:
+        plots._matplotlib()
+    except ImportError as exc:
+        raise ImportError(
+            "the report's figures need matplotlib: pip install 'fleetcarbon[plot]' "
+            f"(or pass {hint} for the text and tables only)"
+        ) from exc
+
+
+@dataclass
+class FolderPlan:
+    """What writing a report into an existing folder does to it.
+
+    Attributes
+    ----------
+    kept : list of str
+        Entries of the folder that stay (the report did not write them).
+    removed : list of Path
+        Files of the previous report that are removed (the marker included).
+    """
+
+    kept: list[str]
+    removed: list[Path]
+
+
+def check_folder(
+    out_dir: str | Path, *, overwrite: bool = False, flag: str = "overwrite=True"
+) -> FolderPlan:
+    """Check that a report may be written into ``out_dir``; say what it replaces.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The report folder.
+    overwrite : bool, default False
+        Whether a previous report there may be replaced.
+    flag : str, default "overwrite=True"
+        How to ask for ``overwrite``, for the message.
+
+    Returns
+    -------
+    FolderPlan
+        Entries kept and files removed (both empty for a missing or empty folder).
+
+    Raises
+    ------
+    FileExistsError
+        If the folder is not empty and holds no report (no readable marker),
+        holds one and ``overwrite`` is false, or holds a file the report
+        would replace that the previous report did not write.
+    NotADirectoryError
+        If ``out_dir`` is a file.
+    """
+    folder = Path(out_dir)
+    if not os.path.lexists(folder):
+        return FolderPlan([], [])
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder} exists and is not a folder")
+    entries = sorted(os.listdir(folder))
+    if not entries:
+        return FolderPlan([], [])
+    listed = _read_marker(folder / MARKER)
+    if listed is None:
+        raise FileExistsError(
+            f"{folder} is not empty and holds no fleetcarbon report (no readable {MARKER}); "
+            "write the report into a new or empty folder"
+        )
+    if not overwrite:
+        raise FileExistsError(f"{folder} holds a previous report; pass {flag} to replace it")
+    ours = {MARKER} | {
+        n for n in listed if (folder / n).is_file() and not (folder / n).is_symlink()
+    }
+    kept = [e for e in entries if e not in ours]
+    clash = sorted(set(kept) & set(REPORT_FILES))
+    if clash:
+        raise FileExistsError(
+            f"{folder / clash[0]} was not written by the previous report; move it away first"
+        )
+    return FolderPlan(kept, [folder / n for n in sorted(ours)])
+
+
+def _read_marker(path: Path) -> list[str] | None:
+    """Return the file names a report's marker lists, or None if there is no valid marker."""
+    if not _regular_file(path):
+        return None
+    try:
+        marker = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    files = marker.get("files") if isinstance(marker, dict) else None
+    if not isinstance(files, list):
+        return None
+    plain = [
+        f for f in files if isinstance(f, str) and f == Path(f).name and f not in ("", ".", "..")
+    ]
+    return plain if len(plain) == len(files) else None
+
+
+def _regular_file(path: Path) -> bool:
+    """Tell whether ``path`` is a file itself (not a folder, nor a symbolic link)."""
+    return path.is_file() and not path.is_symlink()
 
 
 def _has_interval(simulation: pl.DataFrame, keys: list[str]) -> bool:
@@ -210,6 +376,7 @@ def _blocks(
     whiskers: bool,
     timed: int,
     with_draws: bool,
+    figures: bool = True,
 ) -> list[_Block]:
     n = estimates.height
     versions = sorted(
@@ -254,11 +421,14 @@ def _blocks(
         ),
         _Heading(f"By {grouping}"),
         _summary_table(summary, keys),
-        _Image(_FIGURES["breakdown"], f"Operational and embodied carbon by {grouping}"),
     ]
+    if figures:
+        blocks.append(
+            _Image(_FIGURES["breakdown"], f"Operational and embodied carbon by {grouping}")
+        )
     if whiskers:
         blocks.append(_Paragraph("Whiskers: Monte Carlo 5–95% interval of the total."))
-    elif simulation is not None:
+    elif figures and simulation is not None:
         blocks.append(
             _Paragraph(
                 f"The simulation is not grouped by {grouping} with 5% and 95% quantiles, "

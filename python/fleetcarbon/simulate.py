@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 import os
 import secrets
 from collections.abc import Callable, Mapping, Sequence
@@ -15,7 +16,13 @@ import polars as pl
 
 from fleetcarbon import _core
 from fleetcarbon.correlation import copula_arguments
-from fleetcarbon.errors import DistributionError, FleetcarbonError, MissingColumnError
+from fleetcarbon.errors import (
+    DistributionError,
+    FleetcarbonError,
+    InvalidValueError,
+    MissingColumnError,
+    ParameterError,
+)
 from fleetcarbon.estimate import run_estimate, strip_outputs
 from fleetcarbon.factors import Factors, resolve_factors
 from fleetcarbon.frames import collect_jobs, group_index
@@ -44,7 +51,14 @@ from fleetcarbon.validation import prepare_jobs
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["METRICS", "SimulateOptions", "SimulationResult", "simulate", "simulate_detailed"]
+__all__ = [
+    "METRICS",
+    "SimulateOptions",
+    "SimulationResult",
+    "peak_memory",
+    "simulate",
+    "simulate_detailed",
+]
 
 #: Per-job noise that can be declared, and the core argument that carries it.
 NOISE_KINDS = {
@@ -291,26 +305,29 @@ def _seed(seed: object) -> int:
     return check_int("seed", seed, low=0, high=2**64 - 1)
 
 
-def _run(
-    jobs: pl.DataFrame | pl.LazyFrame,
-    factors: Factors | None,
-    *,
-    per_job: bool,
-    return_draws: bool,
-    options: Mapping[str, Any],
-) -> SimulationResult:
-    o = _options(options)
+@dataclass
+class _Setup:
+    """A validated simulation, ready to run: everything but the draws themselves."""
+
+    frame: pl.DataFrame
+    factors: Factors
+    jobs: _core.Jobs
+    point: dict[str, np.ndarray]
+    group: np.ndarray
+    keys: pl.DataFrame
+    by: list[str]
+    n_groups: int
+    uncertainty: _core.Uncertainty
+    job_keys: np.ndarray
+    seed: int
+
+
+def _setup(
+    jobs: pl.DataFrame | pl.LazyFrame, factors: Factors | None, o: Mapping[str, Any]
+) -> _Setup:
     frame = collect_jobs(jobs)
     threads = check_threads(o["threads"])
-    progress = check_progress(o["progress"])
-    draws = check_int("draws", o["draws"], low=2)
-    max_draws = check_int("max_draws", o["max_draws"], low=draws)
-    qs = check_quantiles(o["quantiles"])
-    method = check_quantile_method(o["quantile_method"])
     on_invalid = check_on_invalid(o["on_invalid"])
-    rel_error = o["rel_error"]
-    if rel_error is not None and not (isinstance(rel_error, (int, float)) and rel_error > 0):
-        raise FleetcarbonError(f"rel_error must be a number > 0, got {rel_error!r}")
     by = check_by(o["by"])
     _check_group_names(by)
     factors = resolve_factors(factors)
@@ -321,16 +338,54 @@ def _run(
         raise MissingColumnError(f"simulate: grouping column(s) {missing} are not in the jobs")
     if frame.height == 0:
         raise FleetcarbonError("simulate() needs at least one job")
-
     prepared = prepare_jobs(frame, factors, on_invalid=on_invalid)
     frame = prepared.frame
     _, point_columns = run_estimate(prepared, factors, threads)
-    point = dict(zip(RESULT_COLUMNS, point_columns, strict=True))
     group, keys = group_index(frame, by)
-    n_groups = max(keys.height, 1) if by else 1
-    _check_memory(n_groups, draws)
-    uncertainty = _uncertainty(factors, frame, o)
-    run_core = _core_runner(prepared.jobs, factors, uncertainty, frame, group, n_groups, seed)
+    return _Setup(
+        frame=frame,
+        factors=factors,
+        jobs=prepared.jobs,
+        point=dict(zip(RESULT_COLUMNS, point_columns, strict=True)),
+        group=group,
+        keys=keys,
+        by=by,
+        n_groups=max(keys.height, 1) if by else 1,
+        uncertainty=_uncertainty(factors, frame, o),
+        job_keys=_job_keys(frame),
+        seed=seed,
+    )
+
+
+def _run(
+    jobs: pl.DataFrame | pl.LazyFrame,
+    factors: Factors | None,
+    *,
+    per_job: bool,
+    return_draws: bool,
+    options: Mapping[str, Any],
+) -> SimulationResult:
+    o = _options(options)
+    threads = check_threads(o["threads"])
+    progress = check_progress(o["progress"])
+    draws = check_int("draws", o["draws"], low=2)
+    max_draws = check_int("max_draws", o["max_draws"], low=draws if o["rel_error"] else 2)
+    qs = check_quantiles(o["quantiles"])
+    method = check_quantile_method(o["quantile_method"])
+    rel_error = _rel_error(o["rel_error"])
+    s = _setup(jobs, factors, o)
+    frame, point, group, keys, by, n_groups, seed = (
+        s.frame,
+        s.point,
+        s.group,
+        s.keys,
+        s.by,
+        s.n_groups,
+        s.seed,
+    )
+    job_q_levels = qs if per_job else None
+    _check_memory(s, draws, job_q_levels, return_draws, batches=1)
+    run_core = _core_runner(s)
 
     def batch(first: int, count: int, job_q: list[float] | None, planned: int):
         report = None if progress is None else _draw_progress(progress, first, count, planned)
@@ -351,12 +406,15 @@ def _run(
             break
         # The standard error falls as 1/sqrt(draws): aim 10% past what the worst
         # group needs, in at least one more batch of `draws`.
-        needed = math.ceil(total_draws * (worst / rel_error) ** 2 * 1.1)
-        extra = min(max(needed - total_draws, draws), max_draws - total_draws)
-        _check_memory(n_groups, total_draws + extra)
+        # In floats: a tiny rel_error asks for more draws than an int can hold.
+        ratio = worst / rel_error
+        needed = total_draws * ratio * ratio * 1.1
+        wanted = max_draws if not needed < max_draws else math.ceil(needed)
+        extra = min(max(wanted - total_draws, draws), max_draws - total_draws)
+        _check_memory(s, total_draws + extra, job_q_levels, return_draws, batches=2)
         batches.append(batch(total_draws, extra, None, total_draws + extra)[0])
         total_draws += extra
-    group_draws = np.concatenate(batches, axis=-1)
+    group_draws = batches[0] if len(batches) == 1 else np.concatenate(batches, axis=-1)
     _check_finite(group_draws, keys, by)
 
     per_job_out = None
@@ -368,13 +426,25 @@ def _run(
         )
     return SimulationResult(
         summary=summary_frame(
-            point, group, keys, by, n_groups, group_draws, qs, method, seed, factors.version
+            point, group, keys, by, n_groups, group_draws, qs, method, seed, s.factors.version
         ),
         seed=seed,
         n_draws=total_draws,
         _per_job=per_job_out,
         _draws=draws_frame(keys, by, group_draws, seed) if return_draws else None,
     )
+
+
+def _rel_error(value: object) -> float | None:
+    """Return ``rel_error`` as a float, refusing anything but a finite number > 0."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ParameterError(f"rel_error must be a finite number > 0, got {value!r}")
+    number = float(value)
+    if not 0 < number < math.inf:
+        raise ParameterError(f"rel_error must be a finite number > 0, got {value!r}")
+    return number
 
 
 def _check_group_names(by: list[str]) -> None:
@@ -400,26 +470,19 @@ def _draw_progress(
 
 
 def _core_runner(
-    jobs: _core.Jobs,
-    factors: Factors,
-    uncertainty: _core.Uncertainty,
-    frame: pl.DataFrame,
-    group: np.ndarray,
-    n_groups: int,
-    seed: int,
+    s: _Setup,
 ) -> Callable[..., tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]:
     """Return a call of ``_core.simulate`` on handles built once for every batch."""
-    job_keys = _job_keys(frame)
 
     def run(first, count, per_job_quantiles, method, threads, progress):
         return _core.simulate(
-            jobs,
-            factors.engine,
-            uncertainty,
-            job_keys=job_keys,
-            group=group,
-            n_groups=n_groups,
-            seed=seed,
+            s.jobs,
+            s.factors.engine,
+            s.uncertainty,
+            job_keys=s.job_keys,
+            group=s.group,
+            n_groups=s.n_groups,
+            seed=s.seed,
             draws=count,
             first_draw=first,
             per_job_quantiles=per_job_quantiles,
@@ -483,10 +546,16 @@ def _override_bounds(frame: pl.DataFrame) -> dict[str, tuple[np.ndarray, np.ndar
             hi = frame[high].cast(pl.Float64)
             value = frame[f].cast(pl.Float64)
             d = FACTOR_DOMAINS[f]
-            bad = (lo > value) | (hi < value) | (lo < d.low) | (hi > d.high)
-            if bad.fill_null(False).any():
-                raise DistributionError(
-                    f"per-job bounds '{low}'/'{high}' must bracket '{f}' within {d.describe()}"
+            outside = (lo < d.low) | (hi > d.high) | ~lo.is_finite() | ~hi.is_finite()
+            bad = ((lo > value) | (hi < value) | outside).fill_null(False)
+            if bad.any():
+                examples = frame.filter(bad).select(JOB_ID, low, f, high).head(5).rows()
+                raise InvalidValueError(
+                    f"{low}/{high}",
+                    int(bad.sum()),
+                    f"per-job bounds that do not bracket '{f}' with finite values "
+                    f"{d.describe()} (shown as (job_id, low, value, high))",
+                    examples,
                 )
             out[f] = (
                 np.ascontiguousarray(lo.fill_null(float("nan")).to_numpy(), dtype=np.float64),
@@ -496,28 +565,98 @@ def _override_bounds(frame: pl.DataFrame) -> dict[str, tuple[np.ndarray, np.ndar
 
 
 def _job_keys(frame: pl.DataFrame) -> np.ndarray:
+    """Stable keys of the jobs' ids: integers by their 64-bit pattern, strings hashed."""
     ids = frame[JOB_ID]
+    if ids.dtype == pl.UInt64:
+        # Ids of 2**63 and above do not fit Int64: reuse their bits (the same
+        # pattern as the Int64 of every smaller id), so no id is refused.
+        return np.asarray(_core.record_keys(ids.to_numpy().view(np.int64)), dtype=np.uint64)
     if ids.dtype.is_integer():
         return np.asarray(_core.record_keys(ids.cast(pl.Int64).to_numpy()), dtype=np.uint64)
     return np.asarray(_core.record_keys(ids.cast(pl.String).to_list()), dtype=np.uint64)
 
 
-def _check_memory(n_groups: int, draws: int) -> None:
-    """Refuse, before starting, runs whose draws cannot fit in this machine's memory.
+def peak_memory(
+    jobs: pl.DataFrame | pl.LazyFrame,
+    factors: Factors | None = None,
+    *,
+    per_job: bool = False,
+    return_draws: bool = False,
+    **options: Unpack[SimulateOptions],
+) -> int:
+    """Estimate the peak memory, in bytes, of the process running this simulation.
 
-    The group draws take groups × 4 metrics × draws × 8 bytes, and the summary
-    sorts a copy of them.
+    The same arguments as :func:`simulate_detailed`. ``simulate`` refuses a
+    run whose estimate exceeds the machine's memory; this says how much a run
+    would need before starting it (without ``rel_error``'s extra batches).
+
+    Returns
+    -------
+    int
+        The process's resident memory now plus what the run would add at its
+        peak: the core's buffers (every shared factor row's draws, the group
+        draws, the streamed blocks, per-job outputs) and the frames returned.
     """
-    needed = n_groups * len(METRICS) * draws * 8 * 2
+    o = _options(options)
+    draws = check_int("draws", o["draws"], low=2)
+    qs = check_quantiles(o["quantiles"])
+    return _peak_bytes(_setup(jobs, factors, o), draws, qs if per_job else None, return_draws, 1)
+
+
+def _peak_bytes(
+    s: _Setup, draws: int, job_q: list[float] | None, return_draws: bool, batches: int
+) -> int:
+    core = _core.simulation_bytes(
+        s.jobs,
+        s.factors.engine,
+        s.uncertainty,
+        job_keys=s.job_keys,
+        group=s.group,
+        n_groups=s.n_groups,
+        draws=draws,
+        per_job_quantiles=job_q,
+    )
+    cells = s.n_groups * draws  # one value per group and draw
+    # After the core returns, its buffers are freed; what stays is its output
+    # (the group draws, per-job statistics) and what Python builds from it.
+    output = len(METRICS) * cells * 8
+    python = output + 2 * len(METRICS) * cells  # the finiteness check's two boolean arrays
+    if batches > 1:
+        python += output  # the batches' concatenation
+    if return_draws:
+        # draw, seed and the metrics as numpy arrays, then as frame columns, and
+        # the gathered group keys.
+        python += (2 + len(METRICS)) * cells * 8 * 2 + cells * 8 * len(s.by)
+    if job_q is not None:
+        python += 3 * s.frame.height * (1 + len(job_q)) * 8
+    return _resident_bytes() + max(core, python)
+
+
+def _resident_bytes() -> int:
+    """Return the process's resident memory now (0 where it cannot be read)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            pages = int(fh.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0
+
+
+def _check_memory(
+    s: _Setup, draws: int, job_q: list[float] | None, return_draws: bool, *, batches: int
+) -> None:
+    """Refuse, before starting, a run whose peak cannot fit in this machine's memory."""
     try:
         physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):  # not POSIX: no check
         return
+    needed = _peak_bytes(s, draws, job_q, return_draws, batches)
     if needed > physical:
         raise FleetcarbonError(
-            f"{draws:,} draws for {n_groups:,} groups need about {needed / 2**30:,.1f} GiB, "
-            f"more than this machine's {physical / 2**30:,.1f} GiB: use fewer draws "
-            "(or max_draws) or coarser groups"
+            f"{draws:,} draws for {s.n_groups:,} groups would need about "
+            f"{needed / 2**30:,.1f} GiB at their peak (estimated), more than this machine's "
+            f"{physical / 2**30:,.1f} GiB: use fewer draws (or max_draws), coarser groups, "
+            "or leave out per-job output and the draws"
         )
 
 

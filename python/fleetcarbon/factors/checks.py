@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from fleetcarbon.errors import AbsurdValueWarning, InvalidValueError, MissingColumnError
+from fleetcarbon.errors import (
+    AbsurdValueWarning,
+    InvalidValueError,
+    MissingColumnError,
+    SchemaError,
+)
 from fleetcarbon.factors.names import (
     GENERIC_CPU,
     GENERIC_DATACENTER,
@@ -19,14 +24,20 @@ from fleetcarbon.factors.names import (
     columns_of,
     factors_of,
 )
-from fleetcarbon.schema import FACTOR_DOMAINS, table_column
+from fleetcarbon.schema import FACTOR_DOMAINS, Domain, table_column
 
 if TYPE_CHECKING:
     from fleetcarbon.factors.tables import Factors
 
 
 def check_tables(f: Factors) -> None:
-    """Validate table structure and factor domains, naming table, column and keys."""
+    """Validate table structure, keys, links, factor values and their bounds.
+
+    Every factor value, and each of its ``_low``/``_high`` bounds where the
+    table has them, must be a number in the factor's domain, with
+    ``low <= value <= high``. Errors name the table, the column, the number of
+    bad rows, the first row keys and the limit broken.
+    """
     for table in KEYED_TABLES:
         frame = f.table(table)
         needed = ["key", *columns_of(table)]
@@ -34,16 +45,18 @@ def check_tables(f: Factors) -> None:
         missing = [c for c in needed if c not in frame.columns]
         if missing:
             raise MissingColumnError(f"the {table} table lacks column(s) {missing}")
-        if frame["key"].null_count() or frame["key"].is_duplicated().any():
-            dup = frame.filter(pl.col("key").is_duplicated() | pl.col("key").is_null())["key"]
-            raise InvalidValueError(
-                f"{table}.key", len(dup), "null or duplicated keys", dup.head(5).to_list()
-            )
+        _check_keys(frame, "key", f"{table}.key")
         for factor in factors_of(table):
             column = table_column(factor)
             required = factor not in NULLABLE_FACTORS
-            _check_domain(frame, factor, column, f"{table}.{column}", required)
-    params = f.defaults["parameter"].to_list()
+            bounds = (f"{column}_low", f"{column}_high")
+            _check_factor(frame, factor, "key", column, bounds, table, required)
+    defaults = f.defaults
+    for column in ("parameter", "value"):
+        if column not in defaults.columns:
+            raise MissingColumnError(f"the defaults table lacks column '{column}'")
+    _check_keys(defaults, "parameter", "defaults.parameter")
+    params = defaults["parameter"].to_list()
     unknown = sorted(set(params) - set(factors_of("defaults")))
     if unknown:
         raise InvalidValueError(
@@ -52,8 +65,8 @@ def check_tables(f: Factors) -> None:
     for factor in factors_of("defaults"):
         if factor not in params:
             raise MissingColumnError(f"the defaults table lacks parameter '{factor}'")
-        row = f.defaults.filter(pl.col("parameter") == factor).rename({"parameter": "key"})
-        _check_domain(row, factor, "value", f"defaults.{factor}", True)
+        row = defaults.filter(pl.col("parameter") == factor)
+        _check_factor(row, factor, "parameter", "value", ("low", "high"), "defaults", True)
     for table, key in (("datacenters", GENERIC_DATACENTER), ("cpus", GENERIC_CPU)):
         if key not in f.table(table)["key"].to_list():
             raise InvalidValueError(f"{table}.key", 1, f"no required '{key}' row")
@@ -61,26 +74,116 @@ def check_tables(f: Factors) -> None:
     _check_link(f.regions, "default_datacenter", f.datacenters, "regions.default_datacenter")
 
 
-def _check_domain(
-    frame: pl.DataFrame, factor: str, column: str, label: str, required: bool
+def _check_keys(frame: pl.DataFrame, column: str, label: str) -> None:
+    keys = frame[column]
+    bad = frame.filter(keys.is_duplicated() | keys.is_null())[column]
+    if bad.len():
+        shown = bad.unique(maintain_order=True).head(5).to_list()
+        raise InvalidValueError(label, bad.len(), "null or duplicated keys", shown)
+
+
+def _numbers(frame: pl.DataFrame, column: str, label: str) -> pl.Series:
+    """Return the column as Float64; a column that is not numeric is a schema error."""
+    series = frame[column]
+    if not (series.dtype.is_numeric() or series.dtype == pl.Null):
+        raise SchemaError(f"column '{label}' must be numeric, got {series.dtype}")
+    return series.cast(pl.Float64)
+
+
+def _check_factor(
+    frame: pl.DataFrame,
+    factor: str,
+    key: str,
+    column: str,
+    bounds: tuple[str, str],
+    table: str,
+    required: bool,
 ) -> None:
-    values = frame[column].cast(pl.Float64, strict=False)
+    """Check a factor's values and bounds against its domain and each other."""
+    label = f"{table}.{column}" if table != "defaults" else f"defaults.{factor}"
     domain = FACTOR_DOMAINS[factor]
+    values = _numbers(frame, column, label)
+    _check_in_domain(frame, key, values, domain, label, required, "values")
+    low_col, high_col = bounds
+    present = [b for b in bounds if b in frame.columns]
+    if not present:
+        _warn_implausible(frame, key, values, domain, label)
+        return
+    low = _numbers(frame, low_col, f"{label} low") if low_col in frame.columns else None
+    high = _numbers(frame, high_col, f"{label} high") if high_col in frame.columns else None
+    for name, series in ((low_col, low), (high_col, high)):
+        if series is not None:
+            where = f"{table}.{name}" if table != "defaults" else f"defaults.{factor}.{name}"
+            _check_in_domain(frame, key, series, domain, where, False, "bounds")
+    if low is not None and high is not None:
+        one_sided = low.is_null() ^ high.is_null()
+        if one_sided.any():
+            bad = frame.filter(one_sided)
+            raise InvalidValueError(
+                label,
+                bad.height,
+                f"a {low_col} without a {high_col} or the other way round (give both or neither)",
+                bad[key].head(5).to_list(),
+            )
+    lo = low if low is not None else values
+    hi = high if high is not None else values
+    unordered = ((lo > values) | (values > hi)).fill_null(False)
+    if unordered.any():
+        bad = frame.filter(unordered)
+        examples = list(
+            zip(
+                bad[key].to_list(),
+                zip(
+                    lo.filter(unordered),
+                    values.filter(unordered),
+                    hi.filter(unordered),
+                    strict=True,
+                ),
+                strict=True,
+            )
+        )[:5]
+        raise InvalidValueError(
+            label,
+            bad.height,
+            f"values outside their own bounds (need {low_col} <= value <= {high_col}; "
+            "shown as (low, value, high); when you change a value, give its bounds too)",
+            examples,
+        )
+    _warn_implausible(frame, key, values, domain, label)
+
+
+def _check_in_domain(
+    frame: pl.DataFrame,
+    key: str,
+    values: pl.Series,
+    domain: Domain,
+    label: str,
+    required: bool,
+    what: str,
+) -> None:
     above = values > domain.low if not domain.low_inclusive else values >= domain.low
     ok = values.is_finite() & above & (values <= domain.high)
     bad = frame.filter(~ok.fill_null(not required))
     if bad.height:
-        examples = list(zip(bad["key"].to_list(), bad[column].to_list(), strict=True))[:5]
-        problem = f"values not {domain.describe()}" + ("" if not required else " or null")
-        raise InvalidValueError(label, bad.height, problem, examples)
-    implausible = frame.filter(values > domain.plausible_high)
-    if implausible.height:
-        examples = list(zip(implausible["key"], implausible[column], strict=True))[:5]
+        examples = list(
+            zip(bad[key].to_list(), values.filter(~ok.fill_null(not required)), strict=True)
+        )
+        problem = f"{what} not {domain.describe()}" + ("" if not required else " or null")
+        raise InvalidValueError(label, bad.height, problem, examples[:5])
+
+
+def _warn_implausible(
+    frame: pl.DataFrame, key: str, values: pl.Series, domain: Domain, label: str
+) -> None:
+    implausible = (values > domain.plausible_high).fill_null(False)
+    if implausible.any():
+        bad = frame.filter(implausible)
+        examples = list(zip(bad[key], values.filter(implausible), strict=True))[:5]
         warnings.warn(
-            f"{label}: {implausible.height} values above {domain.plausible_high:g}, which is "
+            f"{label}: {bad.height} values above {domain.plausible_high:g}, which is "
             f"implausible (a unit mistake?); first: {examples}",
             AbsurdValueWarning,
-            stacklevel=5,
+            stacklevel=6,
         )
 
 

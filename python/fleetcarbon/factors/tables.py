@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 
 from fleetcarbon import _core
-from fleetcarbon.errors import InvalidValueError, MissingColumnError, SchemaError
+from fleetcarbon.errors import InvalidValueError, MissingColumnError, NotAFrameError, SchemaError
 from fleetcarbon.factors.checks import check_tables
 from fleetcarbon.factors.keys import KeyIndex
 from fleetcarbon.factors.names import (
@@ -186,7 +186,12 @@ class TableLinks:
     generic_cpu: int
 
 
-def _upsert(old: pl.DataFrame, new: pl.DataFrame, *, key: str, table: str) -> pl.DataFrame:
+def _upsert(old: pl.DataFrame, new: object, *, key: str, table: str) -> pl.DataFrame:
+    """Return ``old`` with ``new``'s rows updated (by ``key``, column by column) or added."""
+    if not isinstance(new, pl.DataFrame):
+        raise NotAFrameError(
+            f"rows for the {table} table must be a polars DataFrame, got {type(new).__name__}"
+        )
     if key not in new.columns:
         raise MissingColumnError(f"rows for the {table} table need a '{key}' column")
     extra = sorted(set(new.columns) - set(old.columns))
@@ -195,7 +200,19 @@ def _upsert(old: pl.DataFrame, new: pl.DataFrame, *, key: str, table: str) -> pl
     if new[key].is_duplicated().any():
         dup = new.filter(pl.col(key).is_duplicated())[key].unique().head(5).to_list()
         raise InvalidValueError(key, len(dup), f"duplicated keys in the new {table} rows", dup)
-    new = new.select([pl.col(c).cast(old.schema[c]) for c in new.columns])
+    casts = []
+    for c in new.columns:
+        target = old.schema[c]
+        cast = new[c].cast(target, strict=False)
+        failed = cast.is_null() & new[c].is_not_null()
+        if failed.any():
+            shown = list(zip(new[key].filter(failed), new[c].filter(failed), strict=True))[:5]
+            raise SchemaError(
+                f"column '{table}.{c}' holds {target} values; {int(failed.sum())} new rows "
+                f"do not convert; first: {shown}"
+            )
+        casts.append(cast)
+    new = pl.DataFrame(casts)
     cols = [c for c in new.columns if c != key]
     merged = (
         old.with_row_index("__order")

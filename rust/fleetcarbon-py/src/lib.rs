@@ -103,6 +103,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<uncertainty::Uncertainty>()?;
     m.add_function(wrap_pyfunction!(estimate::estimate, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate::simulation_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(numeric::grouped_sums, m)?)?;
     m.add_function(wrap_pyfunction!(numeric::scan_domains, m)?)?;
     m.add_function(wrap_pyfunction!(numeric::quantiles, m)?)?;

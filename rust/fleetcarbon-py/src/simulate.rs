@@ -19,6 +19,48 @@ type SimulateOutput<'py> = (
     Option<Bound<'py, PyArray1<f64>>>,
 );
 
+/// Bytes the Monte Carlo would hold at its peak (see `fleetcarbon_core::simulate::memory`).
+#[pyfunction]
+#[pyo3(signature = (
+    jobs, tables, uncertainty, *, job_keys, group, n_groups, draws, per_job_quantiles = None
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn simulation_bytes<'py>(
+    py: Python<'py>,
+    jobs: &Jobs,
+    tables: &Tables,
+    uncertainty: &Uncertainty,
+    job_keys: PyReadonlyArray1<'py, u64>,
+    group: PyReadonlyArray1<'py, u32>,
+    n_groups: usize,
+    draws: usize,
+    per_job_quantiles: Option<Vec<f64>>,
+) -> PyResult<u64> {
+    let borrows = jobs.borrow(py)?;
+    let bounds = uncertainty.borrow_bounds(py);
+    let sim = Simulation {
+        jobs: borrows.columns()?,
+        job_keys: as_slice("job_keys", &job_keys)?,
+        group: as_slice("group", &group)?,
+        n_groups,
+        seed: 0,
+        draws,
+        first_draw: 0,
+        per_job_quantiles: per_job_quantiles.as_deref(),
+        quantile_method: QuantileMethod::Linear,
+        pool: &uncertainty.pool,
+    };
+    let noise = uncertainty.noise(&bounds)?;
+    run(py, None, None, |_| {
+        fleetcarbon_core::simulate::memory::peak_bytes(
+            &sim,
+            &tables.inner,
+            &uncertainty.rows,
+            &noise,
+        )
+    })
+}
+
 /// Monte Carlo of group totals. See `fleetcarbon._core.pyi` for the contract.
 #[pyfunction]
 #[pyo3(signature = (

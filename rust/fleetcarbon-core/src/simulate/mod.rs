@@ -18,6 +18,7 @@
 
 mod cells;
 mod kernels;
+pub mod memory;
 mod sources;
 mod streaming;
 
