@@ -28,7 +28,7 @@ import statistics
 import sys
 from pathlib import Path
 
-DATASET_VERSION = "2026.11.1"
+DATASET_VERSION = "2026.12.0"
 
 REPO = Path(__file__).resolve().parent.parent
 FIGURES = REPO / "data" / "figures"
@@ -1070,9 +1070,11 @@ def build_defaults(lic):
     return out
 
 
-def build_aliases(iso, mapping, keys, skipped):
+def build_aliases(iso, mapping, keys, skipped, regions):
     """keys: every canonical key (all tables); new-grid code aliases that would
-    collide with a key or another alias (case-insensitively) are skipped."""
+    collide with a key or another alias (case-insensitively) are skipped.
+    Country names (Germany -> DE) become aliases too, unless a sub-national grid
+    bears the same name (Georgia is also a US state): those are skipped."""
     out = [dict(r) for r in read_csv(FIGURES / "aliases.csv")]
     for iso3, iso2 in iso.items():
         out.append({"alias": iso3, "table": "regions", "key": iso2, "source": "iso-3166"})
@@ -1100,6 +1102,21 @@ def build_aliases(iso, mapping, keys, skipped):
             skipped.append(cand[a][0]["alias"])
             continue
         out.append(cand[a][0])
+    taken = {a["alias"].lower() for a in out} | {k.lower() for k in keys}
+    named: dict[str, list[dict[str, str]]] = {}
+    # Cloud rows' names say where they are (AWS "Ireland"), not what they are:
+    # only a country or a sub-national grid of the same name is ambiguous.
+    for r in regions:
+        if r["kind"] != "cloud":
+            named.setdefault(r["name"].strip().lower(), []).append(r)
+    for r in sorted((r for r in regions if r["kind"] == "country"), key=lambda r: r["key"]):
+        name = r["name"].strip()
+        if name.lower() in taken or len(named[name.lower()]) > 1:
+            skipped.append(name)
+            continue
+        # The names are those of the row's own source (Our World in Data).
+        source = r["grid_source"].split(";")[0]
+        out.append({"alias": name, "table": "regions", "key": r["key"], "source": source})
     seen = {}
     for r in out:
         a = r["alias"].lower()
@@ -1141,7 +1158,7 @@ def main(argv=None) -> int:
     history = build_history(shared, regions, iso, lic)
     keys = [r["key"] for t in (acc, cpus, regions, dcs) for r in t]
     skipped: list[str] = []
-    aliases = build_aliases(iso, mapping, keys, skipped)
+    aliases = build_aliases(iso, mapping, keys, skipped, regions)
     srcs = sorted(
         ({k: r[k] for k in COLUMNS["sources"]} for r in sources), key=lambda r: r["source_id"]
     )

@@ -8,6 +8,8 @@ columns are resolved to table rows by the factor tables' own
 
 from __future__ import annotations
 
+import difflib
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -86,20 +88,22 @@ def _is_key(dtype: pl.DataType) -> bool:
 def check_schema(frame: pl.DataFrame) -> None:
     """Check that required columns exist and that every canonical column has a usable dtype."""
     cols = set(frame.columns)
+    misses = near_misses(frame.columns)
+    hint = "".join(f"; column '{c}' looks like '{t}'" for c, t in misses.items())
     if JOB_ID not in cols:
-        raise MissingColumnError(f"missing required column '{JOB_ID}'")
+        raise MissingColumnError(f"missing required column '{JOB_ID}'{hint}")
     if DURATION_H not in cols and not {START, END} <= cols:
         raise MissingColumnError(
-            f"missing duration: give '{DURATION_H}' or both '{START}' and '{END}'"
+            f"missing duration: give '{DURATION_H}' or both '{START}' and '{END}'{hint}"
         )
     if not cols & {REGION, DATACENTER, "grid_kgco2e_per_kwh"}:
         raise MissingColumnError(
-            f"missing location: give '{REGION}', '{DATACENTER}' or 'grid_kgco2e_per_kwh'"
+            f"missing location: give '{REGION}', '{DATACENTER}' or 'grid_kgco2e_per_kwh'{hint}"
         )
     if not cols & {ACCELERATOR_COUNT, CPU_CORES, MEMORY_GB, ENERGY_KWH, AVG_POWER_W}:
         raise MissingColumnError(
             "no hardware or energy column: give accelerator_count (with accelerator), "
-            "cpu_cores, memory_gb, energy_kwh or avg_power_w"
+            f"cpu_cores, memory_gb, energy_kwh or avg_power_w{hint}"
         )
     if ACCELERATOR in cols and ACCELERATOR_COUNT not in cols:
         raise MissingColumnError(f"'{ACCELERATOR}' is given without '{ACCELERATOR_COUNT}'")
@@ -130,21 +134,60 @@ CANONICAL_COLUMNS = frozenset(
 )
 
 
-def _warn_near_miss_columns(columns: Sequence[str]) -> None:
-    """Warn about columns that differ from a canonical name only by case or separators."""
+#: Unit words written out, and the abbreviation the canonical names use.
+_UNIT_WORDS = {
+    "hours": "h",
+    "hour": "h",
+    "hrs": "h",
+    "hr": "h",
+    "watts": "w",
+    "watt": "w",
+    "kilowatthours": "kwh",
+    "gigabytes": "gb",
+    "gib": "gb",
+}
 
-    def fold(name: str) -> str:
-        return name.lower().replace("-", "_").replace(" ", "_")
 
-    canonical = {fold(c): c for c in CANONICAL_COLUMNS}
+def _fold(name: str) -> str:
+    """Lower case, ``_`` for separators, and unit words abbreviated as the schema does."""
+    words = re.split(r"[\s\-_./]+", name.strip().lower())
+    return "_".join(_UNIT_WORDS.get(w, w) for w in words if w)
+
+
+def near_misses(columns: Sequence[str]) -> dict[str, str]:
+    """Map each column that looks like a misspelt canonical column to that column.
+
+    A column matches when it differs from a canonical name only by case,
+    separators or a unit written out (``Duration_H``, ``duration_hours``), or
+    is a close misspelling (``duraton_h``), and that canonical column is
+    absent. Bounds columns of a factor (``pue_low``) are not misspellings.
+    """
+    canonical = {_fold(c): c for c in CANONICAL_COLUMNS}
+    present = set(columns)
+    bounds = {f"{f}_{side}" for f in FACTOR_NAMES for side in ("low", "high")}
+    out = {}
     for c in columns:
-        target = canonical.get(fold(c))
-        if target is not None and target != c and target not in columns:
-            warnings.warn(
-                f"column '{c}' is passed through unused; did you mean '{target}'?",
-                ColumnNameWarning,
-                stacklevel=4,
-            )
+        if c in CANONICAL_COLUMNS or c in bounds:
+            continue
+        folded = _fold(c)
+        target = canonical.get(folded)
+        if target is None:
+            close = difflib.get_close_matches(folded, list(canonical), n=1, cutoff=0.88)
+            target = canonical[close[0]] if close else None
+        if target is not None and target not in present:
+            out[c] = target
+    return out
+
+
+def _warn_near_miss_columns(columns: Sequence[str]) -> None:
+    """Warn about columns that look like a misspelt canonical column and are ignored."""
+    for c, target in near_misses(columns).items():
+        warnings.warn(
+            f"column '{c}' is passed through unused; did you mean '{target}'? "
+            "(rename it to use it)",
+            ColumnNameWarning,
+            stacklevel=4,
+        )
 
 
 def _time_zone(dtype: pl.DataType) -> str | None:
