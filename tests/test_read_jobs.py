@@ -68,7 +68,12 @@ def test_csv_with_dates_is_parsed(tmp_path, fleet):
 def test_keep_only_mapped_columns(tmp_path, fleet):
     renamed(fleet).write_parquet(tmp_path / "a.parquet")
     jobs = read_jobs(tmp_path / "a.parquet", mapping=MAPPING, keep_other_columns=False)
-    assert jobs.columns == list(MAPPING)
+    # The mapped columns, and those the file already names canonically.
+    from fleetcarbon.validation import CANONICAL_COLUMNS
+
+    already = [c for c in renamed(fleet).columns if c in CANONICAL_COLUMNS]
+    assert jobs.columns == already + list(MAPPING)
+    assert "team" not in jobs.columns and "elapsed_s" not in jobs.columns
 
 
 def test_errors(tmp_path, fleet):
@@ -129,9 +134,16 @@ def test_unparsable_values_raise(tmp_path):
     assert scan_jobs(path).collect_schema()["duration_h"] == pl.String
     # A mapped column names its source column.
     with pytest.raises(InvalidValueError, match="source column 'cpu_cores'") as info:
-        read_jobs(path, mapping={"memory_gb": "cpu_cores"}, keep_other_columns=False)
+        mapping = {"memory_gb": "cpu_cores", "duration_h": pl.lit(1.0), "start": pl.lit(None)}
+        read_jobs(path, mapping=mapping, keep_other_columns=False)
     assert info.value.column == "memory_gb"
-    assert info.value.examples == [("row 4", "four")]  # no job_id: row numbers
+    assert info.value.examples == [(5, "four")]
+    # Without job ids, examples give row numbers.
+    no_ids = tmp_path / "no_ids.csv"
+    no_ids.write_text("cpu_cores\n4\nfour\n")
+    with pytest.raises(InvalidValueError, match="source column 'cpu_cores'") as info:
+        read_jobs(no_ids, mapping={"memory_gb": "cpu_cores"}, keep_other_columns=False)
+    assert info.value.examples == [("row 1", "four")]
 
 
 def test_unparsable_values_dropped_with_a_warning(tmp_path):

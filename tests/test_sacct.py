@@ -20,10 +20,13 @@ from fleetcarbon.errors import (
     FleetcarbonError,
     InvalidValueError,
     MissingColumnError,
+    ParameterError,
     SchemaError,
 )
 from fleetcarbon.io.cluster import ClusterConfig, ClusterConfigError, load_cluster_config
 from fleetcarbon.io.sacct import (
+    AmbiguousTimeWarning,
+    RepairedLinesWarning,
     SacctSourceError,
     UnmappedAcceleratorWarning,
     expand_array_tasks,
@@ -669,3 +672,427 @@ def test_fuzz_noheader(body: str, fields: list[str]) -> None:
         except FleetcarbonError:
             return
     assert isinstance(out, pl.DataFrame)
+
+
+# ----------------------------------------------------------------------------- hardening
+# Regression tests of the hardening against hostile and mistaken input: each failed
+# before the change it tests.
+
+ENERGY_HEADER = "JobID|ElapsedRaw|NCPUS|JobName|ConsumedEnergyRaw"
+
+
+def test_delimiter_in_job_name_is_rejoined_not_shifted() -> None:
+    src = text(
+        ENERGY_HEADER,
+        "1|3600|64|sweep|3|",  # used to become 3 J of metered energy
+        "2|3600|64|a|b|c|7200000",
+        "3|60|1|plain|",
+        "4|60|1|||",  # JobName "|", energy blank
+    )
+    with pytest.warns(RepairedLinesWarning, match=r"repaired 3 lines.*JobName.*lines 2, 3, 5"):
+        jobs = read_sacct(src)
+    assert jobs["job_name"].to_list() == ["sweep|3", "a|b|c", "plain", "|"]
+    assert jobs["energy_kwh"].to_list() == [None, pytest.approx(2.0), None, None]
+    assert jobs["cpu_cores"].to_list() == [64, 64, 1, 1]
+
+
+def test_delimiter_in_last_or_unread_free_text_field() -> None:
+    with pytest.warns(RepairedLinesWarning, match="WorkDir"):
+        jobs = read_sacct(text("JobID|Elapsed|WorkDir|NCPUS", "1|00:10|/a|b|4"))
+    assert jobs["cpu_cores"].to_list() == [4]
+    with pytest.warns(RepairedLinesWarning, match="1 line"):
+        jobs = read_sacct(text("JobID|Elapsed|JobName", "1|00:10|x|y|"))
+    assert jobs["job_name"].to_list() == ["x|y|"]
+
+
+def test_parsable_trailing_delimiter_with_a_delimiter_in_job_name() -> None:
+    # --parsable: every line, header included, ends with the delimiter.
+    src = text("JobID|JobName|Elapsed|", "1|a|b|00:10:00|", "2|c|00:20:00|", "3|d||00:30:00|")
+    with pytest.warns(RepairedLinesWarning, match=r"2 lines.*lines 2, 4"):
+        jobs = read_sacct(src)
+    assert jobs["job_name"].to_list() == ["a|b", "c", "d|"]
+    assert jobs["duration_h"].to_list() == pytest.approx([1 / 6, 1 / 3, 0.5])
+
+
+def test_extra_delimiter_without_free_text_field_is_refused() -> None:
+    src = text("JobID|ElapsedRaw|NCPUS|ConsumedEnergyRaw", "1|3600|64|3|", "2|60|1|")
+    with pytest.raises(InvalidValueError, match="line 2") as info:
+        read_sacct(src)
+    assert info.value.n_bad == 1 and "none" in str(info.value)
+    with pytest.warns(DroppedRowsWarning, match=r"dropped 1 malformed line.*line 2"):
+        jobs = read_sacct(src, on_invalid="drop")
+    assert jobs["job_id"].to_list() == ["2"]
+
+
+def test_extra_delimiter_with_two_free_text_fields_is_refused() -> None:
+    src = text("JobID|JobName|Elapsed|Comment", "1|a|b|00:10|c", "2|x|00:10|y")
+    with pytest.raises(InvalidValueError, match=r"JobName, Comment.*line 2"):
+        read_sacct(src)
+    with pytest.warns(DroppedRowsWarning):
+        assert read_sacct(src, on_invalid="drop")["job_id"].to_list() == ["2"]
+
+
+def test_extra_delimiter_without_header() -> None:
+    fields = ENERGY_HEADER.split("|")
+    src = text("1|3600|64|sweep|3|", "2|60|1|x|", "3|60|1|y|")
+    with pytest.warns(RepairedLinesWarning, match="line 1"):
+        jobs = read_sacct(src, fields=fields)
+    assert jobs["job_name"].to_list() == ["sweep|3", "x", "y"]
+    assert jobs["energy_kwh"].to_list() == [None, None, None]
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "field"),
+    [
+        ("AllocTRES", "gres/gpu:a100=99999999999999999999", "AllocTRES"),
+        ("AllocTRES", f"gres/gpu:a={2**63 - 1},gres/gpu:b={2**63 - 1}", "AllocTRES"),
+        ("AllocTRES", f"gres/gpu:a={2**52},gres/gpu:b={2**52}", "AllocTRES"),
+        ("AllocTRES", f"gres/gpu={2**53}", "AllocTRES"),
+        ("AllocTRES", "gres/gpu=abc", "AllocTRES"),
+        ("AllocTRES", "gres/gpu:a100=2.5", "AllocTRES"),
+        ("AllocTRES", "gres/gpu:a100=-1", "AllocTRES"),
+        ("AllocTRES", "gres/gpu", "AllocTRES"),
+        ("AllocTRES", "cpu=abc,gres/gpu=1", "AllocTRES"),
+        ("AllocTRES", "cpu=99999999999999999999", "AllocTRES"),
+        ("AllocTRES", "cpu=8,mem=lots", "AllocTRES"),
+        ("ReqTRES", "gres/gpu:h100=1e3", "ReqTRES"),
+        ("NCPUS", str(2**53), "NCPUS"),
+        ("AllocCPUS", "99999999999999999999", "AllocCPUS"),
+        ("ReqCPUS", "+4", "ReqCPUS"),
+        ("NNodes", str(2**63), "NNodes"),
+        ("ElapsedRaw", str(2**53), "ElapsedRaw"),
+    ],
+)
+def test_counts_that_overflow_or_are_not_numbers_are_refused(
+    header: str, value: str, field: str
+) -> None:
+    src = text(f"JobID|Elapsed|{header}", "1|00:10|cpu=1", f"2|00:10|{value}")
+    src = src.replace("|cpu=1", "|1") if "TRES" not in header else src
+    with pytest.raises(InvalidValueError) as info:
+        read_sacct(src)
+    assert info.value.column == field and info.value.n_bad == 1
+    assert info.value.examples == [f"line 3: {value!r}"]
+    with pytest.warns(DroppedRowsWarning, match="dropped 1 malformed line"):
+        jobs = read_sacct(src, on_invalid="drop")
+    assert jobs["job_id"].to_list() == ["1"]
+
+
+def test_largest_counts_are_exact() -> None:
+    big = 2**53 - 1
+    src = text(
+        "JobID|ElapsedRaw|NCPUS|AllocTRES",
+        f"1|{big}|{big}|gres/gpu:a=1,gres/gpu:b={big - 1}",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnmappedAcceleratorWarning)
+        jobs = read_sacct(src)
+    assert jobs["cpu_cores"].to_list() == [big]
+    assert jobs["accelerator_count"].to_list() == [big]
+    assert jobs["duration_h"][0] == pytest.approx(big / 3600, rel=1e-15)
+
+
+def test_gpu_count_from_tres_refuses_malformed_counts() -> None:
+    for bad in ("gres/gpu=abc", "gres/gpu:a100=99999999999999999999", f"gres/gpu={2**53}"):
+        with pytest.raises(InvalidValueError):
+            gpu_count_from_tres(bad)
+    assert gpu_count_from_tres(f"gres/gpu={2**53 - 1}") == 2**53 - 1
+
+
+NY = {"timezone": "America/New_York"}
+BERLIN = {"timezone": "Europe/Berlin"}
+UTC = dt.timezone.utc
+
+
+def utc(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("cluster", "start", "end", "elapsed", "start_utc", "end_utc"),
+    [
+        # Autumn, New York: 01:50 EDT -> 01:10 EST, 20 minutes (was "end before start").
+        (
+            NY,
+            "2024-11-03T01:50:00",
+            "2024-11-03T01:10:00",
+            "1200",
+            utc(2024, 11, 3, 5, 50),
+            utc(2024, 11, 3, 6, 10),
+        ),
+        (
+            NY,
+            "2024-11-03T01:50:00",
+            "2024-11-03T01:10:00",
+            "",
+            utc(2024, 11, 3, 5, 50),
+            utc(2024, 11, 3, 6, 10),
+        ),
+        # Both in the repeated hour: earliest, unless the elapsed time says otherwise.
+        (
+            NY,
+            "2024-11-03T01:10:00",
+            "2024-11-03T01:50:00",
+            "2400",
+            utc(2024, 11, 3, 5, 10),
+            utc(2024, 11, 3, 5, 50),
+        ),
+        (
+            NY,
+            "2024-11-03T01:10:00",
+            "2024-11-03T01:50:00",
+            "6000",
+            utc(2024, 11, 3, 5, 10),
+            utc(2024, 11, 3, 6, 50),
+        ),
+        # Start in the repeated hour, end after it: the elapsed time picks EST.
+        (
+            NY,
+            "2024-11-03T01:30:00",
+            "2024-11-03T02:10:00",
+            "2400",
+            utc(2024, 11, 3, 6, 30),
+            utc(2024, 11, 3, 7, 10),
+        ),
+        # Spring, New York: 02:30 does not exist; shifted forward (03:30 EDT).
+        (
+            NY,
+            "2024-03-10T02:30:00",
+            "2024-03-10T03:40:00",
+            "600",
+            utc(2024, 3, 10, 7, 30),
+            utc(2024, 3, 10, 7, 40),
+        ),
+        (
+            NY,
+            "2024-03-10T02:30:00",
+            "2024-03-10T03:40:00",
+            "",
+            utc(2024, 3, 10, 7, 30),
+            utc(2024, 3, 10, 7, 40),
+        ),
+        # ... unless the elapsed time says it was read with the offset after the gap.
+        (
+            NY,
+            "2024-03-10T02:30:00",
+            "2024-03-10T03:40:00",
+            "4200",
+            utc(2024, 3, 10, 6, 30),
+            utc(2024, 3, 10, 7, 40),
+        ),
+        (
+            NY,
+            "2024-03-10T01:50:00",
+            "2024-03-10T02:10:00",
+            "",
+            utc(2024, 3, 10, 6, 50),
+            utc(2024, 3, 10, 7, 10),
+        ),
+        # Autumn, Berlin: 02:50 CEST -> 02:10 CET.
+        (
+            BERLIN,
+            "2024-10-27T02:50:00",
+            "2024-10-27T02:10:00",
+            "1200",
+            utc(2024, 10, 27, 0, 50),
+            utc(2024, 10, 27, 1, 10),
+        ),
+        (
+            BERLIN,
+            "2024-10-27T02:50:00",
+            "2024-10-27T02:10:00",
+            "",
+            utc(2024, 10, 27, 0, 50),
+            utc(2024, 10, 27, 1, 10),
+        ),
+        # Spring, Berlin: 02:30 does not exist; shifted forward (03:30 CEST).
+        (
+            BERLIN,
+            "2024-03-31T02:30:00",
+            "2024-03-31T04:00:00",
+            "1800",
+            utc(2024, 3, 31, 1, 30),
+            utc(2024, 3, 31, 2, 0),
+        ),
+        (
+            BERLIN,
+            "2024-03-31T01:30:00",
+            "2024-03-31T02:15:00",
+            "",
+            utc(2024, 3, 31, 0, 30),
+            utc(2024, 3, 31, 1, 15),
+        ),
+    ],
+)
+def test_dst_changes(
+    cluster: dict,
+    start: str,
+    end: str,
+    elapsed: str,
+    start_utc: dt.datetime,
+    end_utc: dt.datetime,
+) -> None:
+    src = text(
+        "JobID|Start|End|ElapsedRaw",
+        f"1|{start}|{end}|{elapsed}",
+        "2|2024-07-01T12:00:00|2024-07-01T13:00:00|",
+    )
+    with pytest.warns(AmbiguousTimeWarning, match=r"^1 line .*first: line 2$"):
+        jobs = read_sacct(src, cluster=cluster)
+    assert jobs["start"][0] == start_utc and jobs["end"][0] == end_utc
+    hours = int(elapsed) / 3600 if elapsed else (end_utc - start_utc).total_seconds() / 3600
+    assert jobs["duration_h"][0] == pytest.approx(hours)
+    assert jobs["duration_h"][0] >= 0
+    # The summer job is not affected.
+    assert jobs["duration_h"][1] == pytest.approx(1.0)
+
+
+def test_dst_job_goes_through_estimate() -> None:
+    src = text(
+        "JobID|Start|End|ElapsedRaw|NCPUS",
+        "1|2024-11-03T01:50:00|2024-11-03T01:10:00|1200|8",
+        "2|2024-11-03T01:50:00|2024-11-03T01:10:00||8",
+    )
+    with pytest.warns(AmbiguousTimeWarning, match="^2 lines"):
+        jobs = read_sacct(src, cluster={**NY, "region": "US"})
+    out = fc.estimate(jobs)
+    assert out["duration_h"].to_list() == pytest.approx([1 / 3, 1 / 3])
+
+
+def test_no_dst_warning_for_ordinary_times() -> None:
+    src = text("JobID|Start|End", "1|2024-11-03T00:50:00|2024-11-03T03:10:00")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AmbiguousTimeWarning)
+        jobs = read_sacct(src, cluster=NY)
+    # 00:50 EDT (04:50 UTC) to 03:10 EST (08:10 UTC).
+    assert jobs["duration_h"].to_list() == pytest.approx([3 + 20 / 60])
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        ("NCPUS", "four"),
+        ("ncpus", "four"),
+        ("AllocCPUS", "four"),
+        ("NNodes", "2 nodes"),
+        ("nnodes", "2 nodes"),
+        ("ReqMem", "4 GB"),
+        ("reqmem", "4 GB"),
+        ("Elapsed", "ten"),
+        ("ELAPSED", "ten"),
+        ("ElapsedRaw", "1.5"),
+        ("Start", "yesterday"),
+        ("start", "yesterday"),
+        ("ConsumedEnergyRaw", "lots"),
+        ("consumedenergyraw", "lots"),
+        ("JobIDRaw", "x7"),
+        ("jobid", "x7"),
+        ("AllocTRES", "gres/gpu=two"),
+        ("alloctres", "gres/gpu=two"),
+    ],
+)
+def test_error_examples_show_the_value_whatever_the_header_spelling(
+    header: str, value: str
+) -> None:
+    has_id = header.lower() in ("jobid", "jobidraw")
+    cols = [header] if has_id else ["JobID", header]
+    cols += [] if header.lower() in ("elapsed", "elapsedraw") else ["ElapsedRaw"]
+    row = [value] if has_id else ["1", value]
+    row += [] if header.lower() in ("elapsed", "elapsedraw") else ["60"]
+    src = text("|".join(cols), "|".join(row))
+    with pytest.raises(InvalidValueError) as info:
+        read_sacct(src)
+    assert info.value.column == header
+    assert info.value.examples == [f"line 2: {value!r}"]
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "seconds"),
+    [
+        ("2-05:30", 2 * 86400 + 5 * 3600 + 30 * 60),  # days-hours:minutes
+        ("2-05", 2 * 86400 + 5 * 3600),  # days-hours
+        ("2-05:30:15", 2 * 86400 + 5 * 3600 + 30 * 60 + 15),
+        ("90", 90 * 60),  # minutes
+        ("90:30", 90 * 60 + 30),  # minutes:seconds, minutes of any size
+        ("30:00:00", 30 * 3600),  # hours:minutes:seconds, hours of any size
+        ("1:02:03", 3723),
+        ("00:15.057", 15.057),
+    ],
+)
+def test_elapsed_follows_slurm_time_formats(elapsed: str, seconds: float) -> None:
+    jobs = read_sacct(text("JobID|Elapsed", f"1|{elapsed}"))
+    assert jobs["duration_h"][0] * 3600 == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
+    "elapsed",
+    [
+        "00:60",
+        "01:60:00",
+        "01:00:60",
+        "1-00:60",
+        "1-00:00:60",
+        "1-24:00:00",
+        "2-",
+        "-5",
+        "1-2-3",
+        "1:2:3:4",
+        "1.5",
+        "1-02:03.5",
+        "٣:00",
+    ],
+)
+def test_elapsed_out_of_range_or_malformed_is_refused(elapsed: str) -> None:
+    with pytest.raises(InvalidValueError, match="line 2") as info:
+        read_sacct(text("JobID|Elapsed", f"1|{elapsed}"))
+    assert info.value.column == "Elapsed"
+    assert info.value.examples == [f"line 2: {elapsed!r}"]
+
+
+def test_per_cpu_memory_without_ncpus() -> None:
+    gb = 4000 * MIB / 1e9
+    with pytest.warns(UserWarning, match=r"^1 line .*per-CPU ReqMem.*line 2"):
+        jobs = read_sacct(text("JobID|Elapsed|ReqMem", "1|01:00|4000Mc", "2|01:00|4000M"))
+    assert jobs["memory_gb"].to_list() == [None, pytest.approx(gb)]
+    # Other CPU counts stand in for NCPUS: AllocCPUS, the TRES cpu= entry, ReqCPUS.
+    jobs = read_sacct(text("JobID|Elapsed|AllocCPUS|ReqMem", "1|01:00|4|4000Mc"))
+    assert jobs["memory_gb"].to_list() == [pytest.approx(4 * gb)]
+    src = text(
+        "JobID|Elapsed|ReqCPUS|AllocTRES|ReqTRES|ReqMem",
+        "1|01:00|2|cpu=8,mem=1G|cpu=6|4000Mc",
+        "2|01:00|2||cpu=6|4000Mc",
+        "3|01:00|2|||4000Mc",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jobs = read_sacct(src)
+    assert jobs["memory_gb"].to_list() == pytest.approx([8 * gb, 6 * gb, 2 * gb])
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "Infinity", "nan", "NaN", "1e400"])
+def test_energy_inf_and_nan_are_refused(value: str) -> None:
+    with pytest.raises(InvalidValueError) as info:
+        read_sacct(text("JobID|Elapsed|ConsumedEnergyRaw", f"1|01:00|{value}"))
+    assert info.value.column == "ConsumedEnergyRaw"
+    assert info.value.examples == [f"line 2: {value!r}"]
+
+
+@pytest.mark.parametrize("bad", ["ignore", "RAISE", None, 1])
+def test_bad_on_invalid_is_a_parameter_error(bad: object) -> None:
+    with pytest.raises(ParameterError, match="on_invalid"):
+        read_sacct("JobID|Elapsed\n", on_invalid=bad)  # type: ignore[arg-type]
+
+
+def test_carriage_return_line_breaks() -> None:
+    lf = read_sacct("JobID|Elapsed\n1|01:00\n2|02:00\n")
+    assert read_sacct("JobID|Elapsed\r1|01:00\r2|02:00\r").equals(lf)
+    assert read_sacct(b"JobID|Elapsed\r1|01:00\r\n2|02:00\n").equals(lf)
+    # Line numbers count every kind of line break.
+    with pytest.raises(InvalidValueError, match="line 4: 'ten'"):
+        read_sacct("JobID|Elapsed\r1|01:00\r\n2|02:00\r3|ten\r")
+
+
+@pytest.mark.parametrize("delimiter", [5, b"|", ["|"], ""])
+def test_bad_delimiter_on_one_line_text(delimiter: object) -> None:
+    # A one-line text used to reach `delimiter in source` first: a raw TypeError.
+    with pytest.raises(SchemaError, match="delimiter"):
+        read_sacct("JobID|Elapsed", delimiter=delimiter)  # type: ignore[arg-type]

@@ -31,7 +31,11 @@ from fleetcarbon.io.sacct import (
 UNKNOWN = {"", "Unknown", "None", "N/A", "INVALID"}
 UNIT_BYTES = {"": 2**20, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40, "P": 2**50}
 #: The documented formats, written independently of the parsers' Polars regexes.
-ELAPSED = re.compile(r"(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)", re.ASCII)
+#: Slurm's time formats (time_str2secs): days-hours[:minutes[:seconds]] with a dash,
+#: else hours:minutes:seconds (three parts) or minutes[:seconds].
+DAYS = re.compile(r"(\d+)-(\d+)(?::(\d+)(?::(\d+(?:\.\d+)?))?)?", re.ASCII)
+SECONDS = re.compile(r"\d+(?:\.\d+)?", re.ASCII)
+MAX_COUNT = 2**53 - 1
 MEMORY = re.compile(r"(\d+(?:\.\d*)?)([KMGTP]?)([cn]?)", re.ASCII)
 ZONES = ["UTC", "America/New_York", "America/Chicago", "Europe/Paris", "Asia/Kolkata"]
 
@@ -63,6 +67,33 @@ def assert_rejected(header: str, field: str, value: str, **kwargs: object) -> No
     with pytest.warns(DroppedRowsWarning, match="dropped 1 malformed line"):
         jobs = sacct(header, [value], on_invalid="drop", **kwargs)
     assert jobs.height == 0
+
+
+def slurm_seconds(text: str) -> float | None:
+    """Seconds of a Slurm time string, or None when it is not one.
+
+    Written from Slurm's documented formats ("days-hours", "days-hours:minutes",
+    "days-hours:minutes:seconds", "hours:minutes:seconds", "minutes:seconds",
+    "minutes"); the leading unit may be of any size, a unit after a larger one
+    must be below 24 (hours) or 60 (minutes, seconds). Seconds may have a fraction.
+    """
+    m = DAYS.fullmatch(text)
+    if m is not None:
+        d, h, mi, s = (float(g) if g is not None else 0.0 for g in m.groups())
+        return None if h >= 24 or mi >= 60 or s >= 60 else d * 86400 + h * 3600 + mi * 60 + s
+    parts = text.split(":")
+    if not 1 <= len(parts) <= 3 or not all(p.isascii() and p.isdigit() for p in parts[:-1]):
+        return None
+    if len(parts) == 1:  # minutes
+        return float(parts[0]) * 60 if parts[0].isascii() and parts[0].isdigit() else None
+    if SECONDS.fullmatch(parts[-1]) is None:
+        return None
+    values = [float(p) for p in parts]
+    if any(v >= 60 for v in values[1:]):
+        return None
+    if len(values) == 2:  # minutes:seconds
+        return values[0] * 60 + values[1]
+    return values[0] * 3600 + values[1] * 60 + values[2]
 
 
 def approx_seconds(hours: list[float | None]) -> list[float | None]:
@@ -98,8 +129,18 @@ def elapsed(draw: st.DrawFn) -> tuple[str, float]:
         "D-HH:MM:SS.mmm": (f"{d}-{h:02d}:{m:02d}:{s:02d}.{ms:03d}", ms),
         "H:M:S unpadded": (f"{d * 24 + h}:{m}:{s}", 0),
     }
-    text, frac = forms[draw(st.sampled_from(sorted(forms)))]
+    # Slurm's day forms without seconds, and bare minutes.
+    shorter = {
+        "D-HH": (f"{d}-{h:02d}", d * 86400 + h * 3600),
+        "D-HH:MM": (f"{d}-{h:02d}:{m:02d}", d * 86400 + h * 3600 + m * 60),
+        "minutes": (f"{minutes}", minutes * 60),
+    }
+    name = draw(st.sampled_from(sorted(forms) + sorted(shorter)))
     pad = draw(st.sampled_from(["", " ", "\t"]))
+    if name in shorter:
+        text, seconds = shorter[name]
+        return pad + text + pad, float(seconds)
+    text, frac = forms[name]
     return pad + text + pad, whole + frac / 1000
 
 
@@ -123,15 +164,16 @@ def test_elapsed_raw_is_seconds_and_wins_over_elapsed(cases: list[tuple[int, tup
 @THOROUGH
 @given(st.text(alphabet="0123456789-:. \taZ+٣", max_size=14))
 def test_elapsed_follows_its_format_on_any_text(value: str) -> None:
+    # Changed with Slurm's rules: "2-05:30" is days-hours:minutes (it was read as
+    # 2 days 5 min 30 s), bare minutes are accepted, and minutes or seconds of 60+
+    # after a larger unit are refused.
     stripped = value.strip()
-    match = ELAPSED.fullmatch(stripped)
+    seconds = slurm_seconds(stripped)
     if stripped in UNKNOWN:
         assert sacct("Elapsed", [value])["duration_h"].to_list() == [None]
-    elif match is None:
+    elif seconds is None or seconds > MAX_COUNT:
         assert_rejected("Elapsed", "Elapsed", value)
     else:
-        d, h, m, s = (float(g) if g is not None else 0.0 for g in match.groups())
-        seconds = d * 86400 + h * 3600 + m * 60 + s
         hours = sacct("Elapsed", [value])["duration_h"].to_list()
         assert approx_seconds(hours) == pytest.approx([seconds], rel=1e-12)
 
@@ -238,13 +280,16 @@ MALFORMED_COUNT = st.one_of(
     st.floats(0.1, 1e6, allow_nan=False).map(lambda x: f"{x:.3f}"),
     st.integers(0, 999).map(lambda n: f"{n} cpus"),
     st.integers(1000, 10**9).map(lambda n: f"{n:,}"),
-    st.sampled_from(["four", "1e3", "0x10", "2^3", "NaN", "unknown", "9" * 20]),
+    st.sampled_from(["four", "1e3", "0x10", "2^3", "NaN", "unknown", "9" * 20, "+4", "٣"]),
+    # Past the bound of 2**53 - 1 (a count exact as float64), and past 2**63.
+    st.integers(MAX_COUNT + 1, 2**70).map(str),
 )
 
 
 @PROPERTY
-@given(st.lists(st.integers(0, 2**62), min_size=1, max_size=10), st.integers(0, 3))
+@given(st.lists(st.integers(0, MAX_COUNT), min_size=1, max_size=10), st.integers(0, 3))
 def test_counts_parse_to_integers(counts: list[int], zeros: int) -> None:
+    # Changed: counts are bounded by 2**53 - 1 (they were accepted up to 2**63 - 1).
     values = [f"{'0' * zeros}{n}|{'0' * zeros}{n % 1000}" for n in counts]
     jobs = sacct("NCPUS|NNodes|Elapsed", [f"{v}|00:01" for v in values])
     assert jobs["cpu_cores"].to_list() == counts

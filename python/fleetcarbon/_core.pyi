@@ -35,6 +35,7 @@ __all__ = [
     "factor_tables",
     "grouped_sums",
     "max_threads",
+    "modelled_energy",
     "normal_quantile",
     "quantiles",
     "record_keys",
@@ -147,6 +148,9 @@ def estimate(
     progress: _Progress | None = None,
 ) -> tuple[npt.NDArray[np.uint8], list[_F64]]:
     """Per-job estimate: ``(power basis codes, the 8 output columns)``."""
+
+def modelled_energy(jobs: Jobs, tables: Tables, *, threads: int | None = None) -> _F64:
+    """Return each job's IT energy under the modelled basis, ignoring its meters."""
 
 def simulate(
     jobs: Jobs,

@@ -37,6 +37,7 @@ __all__ = [
     "NotAFrameError",
     "ParameterError",
     "SchemaError",
+    "UnitWarning",
     "UnknownKeyError",
 ]
 
@@ -123,6 +124,14 @@ class DroppedRowsWarning(UserWarning):
 
 class AbsurdValueWarning(UserWarning):
     """Values that are valid but implausible (e.g. a job longer than 10 years)."""
+
+
+class UnitWarning(AbsurdValueWarning):
+    """Values that look like a unit mistake (seconds for hours, Wh for kWh, MB for GB).
+
+    The message counts them and gives the fix; silence the category when the
+    values are right.
+    """
 
 
 class ColumnNameWarning(UserWarning):

@@ -92,8 +92,10 @@ def synthetic_fleet(n: int, *, seed: int = 0, start: str = "2025-01-01") -> pl.D
     kind = rng.random(n)
     metered = (kind < 0.10) & ~cpu_only
     measured = (kind >= 0.10) & (kind < 0.20) & ~cpu_only
-    energy = np.where(metered, count * hours * rng.uniform(0.2, 0.7, n), np.nan)
-    power = np.where(measured, rng.uniform(150.0, 650.0, n), np.nan)
+    # Meters read what the hardware draws: 40-100% of its TDP plus host share.
+    watts = _accelerator_watts()[accel]
+    energy = np.where(metered, count * hours * watts * rng.uniform(0.4, 1.0, n) / 1000, np.nan)
+    power = np.where(measured, watts * rng.uniform(0.45, 1.0, n), np.nan)
     team = rng.integers(0, len(_TEAMS), size=n)
 
     def labels(values: Sequence[str | None], codes: np.ndarray) -> pl.Series:
@@ -137,3 +139,12 @@ def synthetic_fleet(n: int, *, seed: int = 0, start: str = "2025-01-01") -> pl.D
         pl.col("energy_kwh").fill_nan(None),
         pl.col("avg_power_w").fill_nan(None),
     )
+
+
+def _accelerator_watts() -> np.ndarray:
+    """TDP plus host share of each accelerator of the fleet, from the bundled tables."""
+    from fleetcarbon.factors import bundled_factors
+
+    table = bundled_factors().accelerators
+    watts = dict(zip(table["key"], table["tdp_w"] + table["host_power_w"], strict=True))
+    return np.array([watts[key] for key, _ in _ACCELERATORS], dtype=np.float64)

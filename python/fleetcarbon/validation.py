@@ -30,6 +30,7 @@ from fleetcarbon.errors import (
 )
 from fleetcarbon.factors import MISSING, Factors
 from fleetcarbon.parameters import OnInvalid, check_on_invalid
+from fleetcarbon.plausibility import warn_unit_mistakes
 from fleetcarbon.schema import (
     ACCELERATOR,
     ACCELERATOR_COUNT,
@@ -382,9 +383,9 @@ def prepare_jobs(
         )
     if implausible:
         _warn_absurd(work, cols)
-    return PreparedJobs(
-        frame=frame, jobs=_core.Jobs(**buffers), duration_h=work[HOURS], buffers=buffers
-    )
+    handle = _core.Jobs(**buffers)
+    warn_unit_mistakes(work, buffers, handle, factors.engine)
+    return PreparedJobs(frame=frame, jobs=handle, duration_h=work[HOURS], buffers=buffers)
 
 
 def _fast_scan(

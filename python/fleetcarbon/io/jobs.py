@@ -14,10 +14,12 @@ from fleetcarbon.errors import (
     FleetcarbonError,
     InvalidValueError,
     MissingColumnError,
+    ParameterError,
     SchemaError,
 )
 from fleetcarbon.parameters import OnInvalid, check_on_invalid
 from fleetcarbon.schema import END, FACTOR_NAMES, JOB_ID, QUANTITY_COLUMNS, START
+from fleetcarbon.validation import CANONICAL_COLUMNS
 
 __all__ = ["read_jobs", "scan_jobs"]
 
@@ -57,6 +59,8 @@ def scan_jobs(
     keep_other_columns : bool, default True
         Keep the source columns that are not mapped (they pass through
         ``estimate``); mapped source columns are replaced by their canonical name.
+        With False, only the canonical columns are kept: the mapped ones and
+        those the files already name canonically.
 
     Returns
     -------
@@ -183,9 +187,18 @@ def read_jobs(
             # A value past the inferred rows does not fit its column's dtype: infer from
             # every row instead, so that the column is read as text and checked below.
             jobs = _scan(paths, fmt, mapping, keep_other_columns, None).collect()
-    except (OSError, pl.exceptions.PolarsError) as exc:
+    except _READ_ERRORS as exc:
         raise SchemaError(f"cannot read {_show_paths(paths)}: {_polars_message(exc)}") from exc
     return _parse_canonical(jobs, mapping, paths, on_invalid)
+
+
+#: What reading a damaged file can raise: Polars errors, OS errors, and the
+#: PanicException of a Polars panic (a BaseException, so never caught by accident).
+_READ_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    pl.exceptions.PolarsError,
+    *((pl.exceptions.PanicException,) if hasattr(pl.exceptions, "PanicException") else ()),
+)
 
 
 def _paths(path: str | Path | Sequence[str | Path]) -> list[str]:
@@ -195,7 +208,7 @@ def _paths(path: str | Path | Sequence[str | Path]) -> list[str]:
 def _format_of(paths: Sequence[str], given: Format | None) -> Format:
     if given is not None:
         if given not in ("csv", "parquet"):
-            raise ValueError(f"format must be 'csv' or 'parquet', got {given!r}")
+            raise ParameterError(f"format must be 'csv' or 'parquet', got {given!r}")
         return given
     found = {_SUFFIXES.get(Path(p).suffix.lower()) for p in paths}
     if len(found) != 1 or None in found:
@@ -224,7 +237,7 @@ def _scan(
             scans = [pl.scan_parquet(p) for p in paths]
         frame = pl.concat(scans, how="diagonal_relaxed") if len(scans) > 1 else scans[0]
         available = frame.collect_schema().names()
-    except (OSError, pl.exceptions.PolarsError) as exc:
+    except _READ_ERRORS as exc:
         raise SchemaError(f"cannot read {_show_paths(paths)}: {_polars_message(exc)}") from exc
     missing = [src for src in mapping.values() if isinstance(src, str) and src not in available]
     if missing:
@@ -246,7 +259,11 @@ def _scan(
         kept = [pl.col(c) for c in available if c not in consumed]
         out = frame.select(*kept, *mapped)
     else:
-        out = frame.select(mapped)
+        # Canonical columns the files already have need no mapping entry (unless
+        # a mapping consumes them as its source).
+        skip = set(mapping) | {src for src in mapping.values() if isinstance(src, str)}
+        canonical = [pl.col(c) for c in available if c in CANONICAL_COLUMNS and c not in skip]
+        out = frame.select(*canonical, *mapped)
     # Resolve the plan now, so that a mapping expression naming a missing column or
     # mixing strings and numbers fails here rather than at the caller's collect().
     try:

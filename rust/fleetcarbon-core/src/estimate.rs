@@ -6,7 +6,10 @@ use rayon::prelude::*;
 use crate::control::Control;
 use crate::error::{CoreError, CoreResult, RowErrors};
 use crate::factors::FactorTables;
-use crate::model::{footprint, resolve_rows, Activity, JobColumns, JobFactors, OUTPUT_COLUMNS};
+use crate::model::equations::it_energy_kwh;
+use crate::model::{
+    footprint, resolve_rows, Activity, JobColumns, JobFactors, JobQuantities, OUTPUT_COLUMNS,
+};
 
 /// Rows per parallel block (and per progress step). Results do not depend on
 /// it: each row is independent.
@@ -77,6 +80,43 @@ pub fn estimate(
         errors.merge(r?);
     }
     errors.into_result()?;
+    Ok(out)
+}
+
+/// The IT energy of every job under the modelled basis, ignoring its metered
+/// energy and measured power (NaN where the model lacks a factor the job
+/// would need). For plausibility checks: a metered value far from what the
+/// job's hardware would draw is more likely a unit mistake than a measurement.
+pub fn modelled_it_energy(
+    jobs: &JobColumns<'_>,
+    tables: &FactorTables,
+    control: &Control,
+) -> CoreResult<Vec<f64>> {
+    jobs.check(tables)?;
+    let n = jobs.len();
+    control.plan(n as u64);
+    let mut out = vec![0.0; n];
+    out.par_chunks_mut(BLOCK)
+        .enumerate()
+        .try_for_each(|(b, chunk)| -> CoreResult<()> {
+            control.check()?;
+            for (k, x) in chunk.iter_mut().enumerate() {
+                let i = b * BLOCK + k;
+                let quantities = JobQuantities {
+                    energy_kwh: None,
+                    avg_power_w: None,
+                    ..jobs.quantities(i)
+                };
+                let (activity, _) = Activity::of(&quantities);
+                let rows = resolve_rows(jobs, tables, i);
+                *x = match JobFactors::resolve(jobs, tables, &rows, &activity, i) {
+                    Ok(factors) => it_energy_kwh(&activity, &factors.power),
+                    Err(_) => f64::NAN,
+                };
+            }
+            control.advance(chunk.len() as u64);
+            Ok(())
+        })?;
     Ok(out)
 }
 
@@ -283,6 +323,16 @@ mod tests {
             run(&jobs(&[1.0], &[1.0], &[7])),
             Err(CoreError::IndexOutOfRange { .. })
         ));
+    }
+
+    #[test]
+    fn modelled_energy_ignores_meters() -> CoreResult<()> {
+        let energy = [5.0, f64::NAN];
+        let mut j = jobs(&[10.0, 10.0], &[8.0, 8.0], &[0, 0]);
+        j.energy_kwh = Some(&energy);
+        let modelled = modelled_it_energy(&j, &tables(), &Control::new())?;
+        assert!(close(modelled[0], 36.0) && close(modelled[1], 36.0));
+        Ok(())
     }
 
     #[test]

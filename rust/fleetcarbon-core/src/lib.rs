@@ -27,7 +27,7 @@ pub mod summation;
 pub use checks::{scan, Domain, ScanCounts};
 pub use control::Control;
 pub use error::{CoreError, CoreResult};
-pub use estimate::{estimate, Estimates};
+pub use estimate::{estimate, modelled_it_energy, Estimates};
 pub use factors::{Factor, FactorTables, Table, MISSING, N_FACTORS};
 pub use model::{JobColumns, PowerBasis, RowIndex, OUTPUT_COLUMNS};
 pub use summation::{grouped_sums, NeumaierSum};

@@ -32,3 +32,21 @@ pub fn estimate<'py>(
         .collect();
     Ok((PyArray1::from_vec(py, out.power_basis), columns))
 }
+
+/// IT energy of every job under the modelled basis, ignoring meters (NaN where
+/// a factor is missing). See `fleetcarbon._core.pyi`.
+#[pyfunction]
+#[pyo3(signature = (jobs, tables, *, threads = None))]
+pub fn modelled_energy<'py>(
+    py: Python<'py>,
+    jobs: &Jobs,
+    tables: &Tables,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let borrows = jobs.borrow(py)?;
+    let columns = borrows.columns()?;
+    let out = run(py, threads, None, |control| {
+        fleetcarbon_core::modelled_it_energy(&columns, &tables.inner, control)
+    })?;
+    Ok(PyArray1::from_vec(py, out))
+}

@@ -102,6 +102,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<jobs::Jobs>()?;
     m.add_class::<uncertainty::Uncertainty>()?;
     m.add_function(wrap_pyfunction!(estimate::estimate, m)?)?;
+    m.add_function(wrap_pyfunction!(estimate::modelled_energy, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::simulate, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::simulation_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(numeric::grouped_sums, m)?)?;

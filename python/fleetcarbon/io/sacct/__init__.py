@@ -14,6 +14,20 @@ Typical use::
 
 Rules (also in the docstring of :func:`read_sacct`):
 
+* **Lines** break at ``\n``, ``\r\n`` or ``\r``; blank lines are skipped. With
+  ``--parsable`` (not ``--parsable2``) every line, the header included, ends with
+  a delimiter: that trailing empty field is removed. Without a header, lines are
+  read as ``--parsable`` when more of them hold one extra, empty, field than hold
+  exactly the fields given.
+* **A delimiter inside a value.** sacct does not escape its delimiter, so a ``|``
+  in a job name adds a field. A line with more fields than the header is
+  repaired when exactly one free-text field (``JobName``, ``Comment``,
+  ``AdminComment``, ``SystemComment``, ``WorkDir``, ``SubmitLine``,
+  ``Constraints``, ``Reason``, ``Extra``, ``Container``, ``StdOut``, ``StdErr``,
+  ``StdIn``, ``WCKey``, ``Licenses``, ``MCSLabel``) is in the input: the extra
+  fields are rejoined into it, with one :class:`RepairedLinesWarning` counting
+  the lines. Otherwise the line is malformed (refused, or dropped with
+  ``on_invalid="drop"``). Fields are never shifted.
 * **Steps** (``123.batch``, ``123.extern``, ``123.0``, ``123_4.0``) merge into
   their allocation (``123``); the allocation row's fields win. ``energy_kwh``
   is the allocation's ``ConsumedEnergyRaw`` when it is present and non-zero,
@@ -23,18 +37,46 @@ Rules (also in the docstring of :func:`read_sacct`):
 * **Records printed twice** under the same JobID (``sacct --duplicates``,
   requeued jobs): the last one is kept, and a :class:`DroppedRowsWarning`
   counts the superseded ones.
+* **Counts** (``NCPUS``/``AllocCPUS``, ``ReqCPUS``, ``NNodes``/``AllocNodes``,
+  ``ElapsedRaw``, and the ``gres/gpu`` and ``cpu=`` entries of ``AllocTRES`` and
+  ``ReqTRES``) are ASCII digits, at most 2**53 - 1 (exact as float64); a sign,
+  fraction, other text, or a larger value (summed typed GPU entries included)
+  is malformed, never wrapped or read as 0. A TRES entry without ``=``, or a
+  ``mem=`` entry that is not a size, is malformed too.
+* **Elapsed** follows Slurm's time formats: ``days-hours``,
+  ``days-hours:minutes``, ``days-hours:minutes:seconds``, ``hours:minutes:seconds``,
+  ``minutes:seconds`` and ``minutes`` (``2-05:30`` is 2 days 5 h 30 min; ``90`` is
+  90 minutes). The leading unit may be of any size; hours after a day count must
+  be below 24, minutes and seconds after a larger unit below 60. Seconds may
+  have a fraction (``00:15.057``).
+* **Times** are the local wall-clock times sacct prints, in the cluster config's
+  ``timezone`` (UTC without one), returned in UTC. Around DST changes a time can
+  be ambiguous (autumn) or non-existent (spring gap). ``ElapsedRaw`` (else
+  ``Elapsed``) gives the duration whenever present, and ``Start``/``End`` are
+  resolved to agree with it: of the two readings of each (the offset before or
+  after the change) the pair whose difference is closest to the elapsed time
+  is taken. Without an elapsed time, an ambiguous time is read as the earlier
+  instant and a non-existent one shifted forward by the gap (as :mod:`zoneinfo`
+  does with ``fold=0``), unless that puts End before Start, when the pair with
+  the shortest non-negative duration is taken. Such times are never null, and
+  the lines holding them are counted in one :class:`AmbiguousTimeWarning`.
 * **Memory** units are Slurm's binary ones (``K`` = 1024 bytes, ``M`` = 1024²,
   ``G`` = 1024³, ``T`` = 1024⁴; no unit means ``M``); ``memory_gb`` is in
   decimal GB (10⁹ bytes), so ``1024M`` is 1.074 GB. ``ReqMem`` ending in ``c``
-  is per CPU (× ``NCPUS``), in ``n`` per node (× ``NNodes``); without a suffix
-  (Slurm ≥ 21.08) it is the job's total. Without ``ReqMem``, the ``mem=``
-  entry of ``AllocTRES`` (else ``ReqTRES``), a job total, is used.
+  is per CPU (× ``NCPUS``, else ``AllocCPUS``, else the ``cpu=`` entry of
+  ``AllocTRES`` (else ``ReqTRES``), else ``ReqCPUS``; with none of them memory is
+  null and a warning counts the lines), in ``n`` per node (× ``NNodes``); without
+  a suffix (Slurm ≥ 21.08) it is the job's total. Without ``ReqMem``, the
+  ``mem=`` entry of ``AllocTRES`` (else ``ReqTRES``), a job total, is used.
+* **Energy**: ``ConsumedEnergyRaw`` in joules; 0, blank and Slurm's NO_VAL
+  (≥ 2**63) mean "not metered"; negative, ``inf`` and ``nan`` are malformed.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -45,18 +87,33 @@ from fleetcarbon.errors import SchemaError
 from fleetcarbon.io.cluster import ClusterConfig, load_cluster_config
 from fleetcarbon.io.sacct.accelerators import UnmappedAcceleratorWarning, resolve_accelerators
 from fleetcarbon.io.sacct.layout import detect_layout, locate_fields
-from fleetcarbon.io.sacct.parsers import gpu_count_from_tres
-from fleetcarbon.io.sacct.rows import OnInvalid, apply_checks, parse_rows, split_fields
+from fleetcarbon.io.sacct.parsers import MAX_COUNT, gpu_count_from_tres
+from fleetcarbon.io.sacct.rows import (
+    OnInvalid,
+    RepairedLinesWarning,
+    apply_checks,
+    parse_rows,
+    split_fields,
+)
 from fleetcarbon.io.sacct.source import SacctSourceError, read_text
 from fleetcarbon.io.sacct.steps import expand_array_tasks, merge_steps
+from fleetcarbon.io.sacct.times import AmbiguousTimeWarning
+from fleetcarbon.parameters import check_on_invalid
 
 __all__ = [
+    "MAX_COUNT",
+    "AmbiguousTimeWarning",
+    "RepairedLinesWarning",
     "SacctSourceError",
     "UnmappedAcceleratorWarning",
     "expand_array_tasks",
     "gpu_count_from_tres",
     "read_sacct",
 ]
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+#: First line numbers shown in warnings.
+_N_SHOWN = 5
 
 #: Output columns, in order.
 OUTPUT_SCHEMA: dict[str, pl.DataType] = {
@@ -99,7 +156,8 @@ def read_sacct(
     ----------
     source : str, path, bytes or file object
         A file path, or the sacct text itself (a string holding a newline, the
-        delimiter, or ``|``). The file is only read.
+        delimiter, or ``|``). The file is only read. Lines may end with ``\n``,
+        ``\r\n`` or ``\r``.
     cluster : ClusterConfig, dict or path to a TOML file, optional
         Region, datacenter, time zone and GPU type mappings; see
         :mod:`fleetcarbon.io.cluster`. Without it, times are read as UTC and
@@ -112,9 +170,10 @@ def read_sacct(
         If the first line is a header matching them, it is skipped.
     on_invalid : {"raise", "drop"}, default "raise"
         Malformed lines (wrong field count, unparsable JobID, times, elapsed, counts,
-        memory or energy) raise :class:`~fleetcarbon.errors.InvalidValueError`
-        naming the field, the count and the first line numbers, or are dropped
-        with a :class:`~fleetcarbon.errors.DroppedRowsWarning` counting them.
+        memory, TRES or energy) raise :class:`~fleetcarbon.errors.InvalidValueError`
+        naming the field (as spelt in the input), the count and the first line
+        numbers with their values, or are dropped with a
+        :class:`~fleetcarbon.errors.DroppedRowsWarning` counting them.
 
     Returns
     -------
@@ -137,12 +196,14 @@ def read_sacct(
         If ``source`` is neither a readable file nor sacct text.
     SchemaError
         On fixed-width (non ``--parsable2``) output, a missing header without
-        ``fields``, or an undetectable delimiter.
+        ``fields``, an invalid ``delimiter`` or ``fields``, or an undetectable delimiter.
     MissingColumnError
         Without a JobID field, or with no duration field (ElapsedRaw, Elapsed, or
         Start and End).
     InvalidValueError
         On malformed lines when ``on_invalid="raise"``.
+    ParameterError
+        If ``on_invalid`` is neither "raise" nor "drop".
 
     Warns
     -----
@@ -152,41 +213,109 @@ def read_sacct(
         those jobs until their GPUs are mapped.
     DroppedRowsWarning
         When malformed lines are dropped, or duplicated JobIDs superseded.
+    RepairedLinesWarning
+        When lines with a delimiter inside their one free-text field (e.g. a ``|``
+        in JobName) were repaired; it counts them and gives the first line numbers.
+    AmbiguousTimeWarning
+        When Start/End times were ambiguous or non-existent in the time zone (DST
+        changes) and were resolved by the rules below; it counts the lines.
+    UserWarning
+        When per-CPU ``ReqMem`` (``c`` suffix) has no CPU count on its line, so
+        that its memory is null.
 
     Notes
     -----
-    Steps (``123.batch``, ``123.extern``, ``123.0``) merge into their allocation,
-    whose fields win; ``energy_kwh`` falls back to the sum of the steps'
-    ``ConsumedEnergyRaw``. GPUs come from ``AllocTRES``, else ``ReqTRES``:
-    ``gres/gpu=N`` or ``gres/gpu:TYPE=N`` (``gres/gpumem`` is ignored). Memory
-    follows Slurm's binary units and is reported in decimal GB; see the module
-    docstring for every rule.
+    * Steps (``123.batch``, ``123.extern``, ``123.0``) merge into their allocation,
+      whose fields win; ``energy_kwh`` falls back to the sum of the steps'
+      ``ConsumedEnergyRaw``.
+    * GPUs come from ``AllocTRES``, else ``ReqTRES``: ``gres/gpu=N`` or
+      ``gres/gpu:TYPE=N`` (``gres/gpumem`` is ignored).
+    * Counts (``NCPUS``, ``ReqCPUS``, ``NNodes``, ``ElapsedRaw``, TRES ``cpu=`` and
+      GPU entries) are whole numbers from 0 to :data:`MAX_COUNT` (2**53 - 1);
+      anything else is malformed.
+    * ``Elapsed`` is read by Slurm's rules (``days-hours[:minutes[:seconds]]``,
+      ``hours:minutes:seconds``, ``minutes[:seconds]``): ``2-05:30`` is 2 days
+      5 h 30 min. Minutes and seconds after a larger unit must be below 60.
+    * A line with more fields than the header is repaired only when exactly one
+      free-text field (JobName, Comment, WorkDir, SubmitLine, Constraints, ...)
+      can absorb the extra delimiters; otherwise it is malformed.
+    * Times are local wall-clock times in the config's time zone. An ambiguous
+      (DST fall-back) or non-existent (spring-forward gap) Start/End is resolved
+      to agree with ``ElapsedRaw``/``Elapsed`` when given; without it, as the
+      earlier instant (ambiguous) or shifted forward by the gap (non-existent),
+      unless that makes End precede Start. Such times are never null.
+    * Memory follows Slurm's binary units and is reported in decimal GB;
+      ``ConsumedEnergyRaw`` of ``inf`` or ``nan`` is malformed.
+
+    See the module docstring for every rule.
     """
-    if on_invalid not in ("raise", "drop"):
-        raise ValueError(f"on_invalid must be 'raise' or 'drop', got {on_invalid!r}")
+    on_invalid = check_on_invalid(on_invalid)
+    if delimiter is not None and (not isinstance(delimiter, str) or delimiter == ""):
+        raise SchemaError(f"delimiter must be a non-empty string, got {delimiter!r}")
     config = load_cluster_config(cluster) if cluster is not None else ClusterConfig()
     text = read_text(source, delimiter)
     if text.startswith("\ufeff"):
         text = text[1:]
-    text = text.replace("\r\n", "\n")
-    lines = pl.DataFrame({"__raw": text.split("\n")}).with_row_index("__line", offset=1)
+    lines = pl.DataFrame({"__raw": _LINE_BREAK.split(text)}, schema={"__raw": pl.String})
+    lines = lines.with_row_index("__line", offset=1)
     lines = lines.filter(pl.col("__raw").str.strip_chars().str.len_bytes() > 0)
     if lines.height == 0:
         if fields is None:
             raise SchemaError("the sacct input is empty (no header line)")
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
     head = lines["__raw"].head(25).to_list()
-    names, delim, has_header = detect_layout(head, delimiter, fields)
-    if has_header:
+    layout = detect_layout(head, delimiter, fields)
+    names, delim = layout.names, layout.delimiter
+    if layout.has_header:
         lines = lines.slice(1)
     index, used = locate_fields(names)
-    work = split_fields(lines, delim, len(names), index)
-    parsed, checks = parse_rows(work, config)
+    trailing = layout.trailing
+    if trailing is None:
+        trailing = _parsable_lines(lines, delim, len(names))
+    split = split_fields(lines, delim, names, index, trailing)
+    if split.repaired:
+        n_rep, field = len(split.repaired), split.free_text[0]
+        warnings.warn(
+            f"read_sacct repaired {n_rep} line{'s' if n_rep != 1 else ''} with more than "
+            f"{len(names)} fields: a {delim!r} inside {field} had split "
+            f"{'them' if n_rep != 1 else 'it'}, so the extra fields were rejoined into "
+            f"{field}; first: {_lines(split.repaired)}",
+            RepairedLinesWarning,
+            stacklevel=2,
+        )
+    parsed, checks = parse_rows(split.frame, config)
     # A line with the wrong field count is reported for that alone, not per shifted field.
     parsed = parsed.with_columns(
-        pl.col(c) & ~pl.col("__bad_fields") for c, _ in checks if c != "__bad_fields"
+        pl.col(c.flag) & ~pl.col("__bad_fields") for c in checks if c.flag != "__bad_fields"
     )
-    parsed = apply_checks(parsed, checks, on_invalid, used)
+    parsed = apply_checks(
+        parsed, checks, on_invalid, used, _field_count_hint(len(names), delim, split.free_text)
+    )
+    n_dst = parsed["__dst"].sum()
+    if n_dst:
+        first = parsed.filter(pl.col("__dst"))["__line"].head(_N_SHOWN).to_list()
+        warnings.warn(
+            f"{n_dst} line{'s' if n_dst != 1 else ''} of the sacct input "
+            f"ha{'ve' if n_dst != 1 else 's'} a Start or End time that is ambiguous (DST "
+            f"fall-back) or does not exist (DST spring-forward gap) in {config.timezone}; "
+            "resolved to agree with ElapsedRaw/Elapsed where given, else as the earlier "
+            "instant or shifted forward by the gap (a non-existent time suggests the cluster "
+            f"config's timezone is not the one sacct printed in); first: {_lines(first)}",
+            AmbiguousTimeWarning,
+            stacklevel=2,
+        )
+    n_no_cpus = parsed["__mem_no_cpus"].sum()
+    if n_no_cpus:
+        first = parsed.filter(pl.col("__mem_no_cpus"))["__line"].head(_N_SHOWN).to_list()
+        warnings.warn(
+            f"{n_no_cpus} line{'s' if n_no_cpus != 1 else ''} of the sacct input "
+            f"ha{'ve' if n_no_cpus != 1 else 's'} a per-CPU ReqMem (ending in 'c') but no CPU "
+            "count (NCPUS, AllocCPUS, a cpu= TRES entry or ReqCPUS), so "
+            f"{'their' if n_no_cpus != 1 else 'its'} memory_gb is null: add NCPUS to --format; "
+            f"first: {_lines(first)}",
+            UserWarning,
+            stacklevel=2,
+        )
     jobs = merge_steps(parsed)
     jobs = resolve_accelerators(jobs, config)
     unmapped = jobs.select(((pl.col("__gpus") > 0) & pl.col("accelerator").is_null()).sum()).item()
@@ -232,3 +361,42 @@ def read_sacct(
         cluster_col.alias("cluster"),
     )
     return out.cast(OUTPUT_SCHEMA)  # type: ignore[arg-type]
+
+
+def _parsable_lines(lines: pl.DataFrame, delim: str, n: int) -> bool:
+    """Whether header-less lines are ``--parsable`` output (each ends with a delimiter).
+
+    True when more lines hold ``n + 1`` fields, the last one empty, than hold ``n``.
+    """
+    parts = pl.col("__raw").str.split(delim)
+    size = parts.list.len()
+    ends_empty = parts.list.last().str.strip_chars() == ""
+    with_trailing, plain = lines.select(
+        ((size == n + 1) & ends_empty).sum().alias("trailing"),
+        (size == n).sum().alias("plain"),
+    ).row(0)
+    return bool(with_trailing > plain)
+
+
+def _field_count_hint(n: int, delim: str, free_text: list[str]) -> str:
+    """Explain, for lines with the wrong field count, why they could not be repaired."""
+    if not free_text:
+        why = (
+            f"a {delim!r} inside a value is repaired only when the input has one free-text "
+            "field (JobName, Comment, WorkDir, ...), and it has none"
+        )
+    elif len(free_text) > 1:
+        why = (
+            f"the extra {delim!r} could belong to any of the free-text fields "
+            f"{', '.join(free_text)}"
+        )
+    else:
+        why = "lines with too few fields cannot be repaired"
+    return f" (expected {n}; {why})"
+
+
+def _lines(numbers: list[int]) -> str:
+    shown = ", ".join(map(str, numbers[:_N_SHOWN]))
+    return f"line{'s' if len(numbers) != 1 else ''} {shown}" + (
+        ", ..." if len(numbers) > _N_SHOWN else ""
+    )

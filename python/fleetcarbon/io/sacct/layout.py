@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from fleetcarbon.errors import MissingColumnError, SchemaError
 
-__all__ = ["FIELDS", "detect_layout", "locate_fields"]
+__all__ = ["FIELDS", "FREE_TEXT", "Layout", "detect_layout", "free_text_fields", "locate_fields"]
 
 #: sacct fields read (lower case), with the accepted alternatives in order of preference.
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -22,6 +23,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "start": ("start",),
     "end": ("end",),
     "ncpus": ("ncpus", "alloccpus"),
+    "reqcpus": ("reqcpus",),
     "nnodes": ("nnodes", "allocnodes"),
     "reqmem": ("reqmem",),
     "alloctres": ("alloctres",),
@@ -30,6 +32,29 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "nodelist": ("nodelist",),
     "cluster": ("cluster",),
 }
+
+#: sacct fields (lower case) holding free text, in which a delimiter can occur: a line with
+#: extra delimiters is repaired only when exactly one of them is in the input.
+FREE_TEXT = frozenset(
+    {
+        "jobname",
+        "comment",
+        "admincomment",
+        "systemcomment",
+        "workdir",
+        "submitline",
+        "constraints",
+        "reason",
+        "extra",
+        "container",
+        "stdout",
+        "stderr",
+        "stdin",
+        "wckey",
+        "licenses",
+        "mcslabel",
+    }
+)
 
 _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _FIXED_WIDTH_HINT = (
@@ -40,10 +65,24 @@ _FIXED_WIDTH_HINT = (
 )
 
 
+class Layout(NamedTuple):
+    """The layout of sacct text: field names, delimiter, header, trailing delimiter."""
+
+    #: Field names, as written.
+    names: list[str]
+    #: The field delimiter.
+    delimiter: str
+    #: Whether the first line is a header.
+    has_header: bool
+    #: Whether lines end with a delimiter (``--parsable``, not ``--parsable2``): True or
+    #: False from the header, None without one (to be told from the data lines).
+    trailing: bool | None
+
+
 def detect_layout(
     lines: list[str], delimiter: str | None, fields: Sequence[str] | str | None
-) -> tuple[list[str], str, bool]:
-    """Return the field names, the delimiter, and whether the first line is a header.
+) -> Layout:
+    """Return the field names, the delimiter, whether the first line is a header, and more.
 
     Parameters
     ----------
@@ -56,8 +95,10 @@ def detect_layout(
 
     Returns
     -------
-    tuple of (list of str, str, bool)
-        Field names as written, the delimiter, and whether ``lines[0]`` is a header.
+    Layout
+        Field names as written, the delimiter, whether ``lines[0]`` is a header, and
+        whether the header ends with a delimiter (``--parsable`` output; None
+        without a header).
 
     Raises
     ------
@@ -77,12 +118,14 @@ def detect_layout(
         delim = delimiter
         header_delim = _header_delimiter(first)
         is_header = False
+        trailing: bool | None = None
         for d in filter(None, (delim, header_delim)):
             parts = [p.strip() for p in first.split(d)]
-            if parts and parts[-1] == "":
+            ends = bool(parts) and parts[-1] == "" and len(parts) > 1
+            if ends:
                 parts.pop()
             if [p.lower() for p in parts] == [f.lower() for f in names]:
-                is_header, delim = True, d
+                is_header, delim, trailing = True, d, ends
                 break
         if delim is None:
             data = lines[1:] if is_header else lines
@@ -94,7 +137,7 @@ def detect_layout(
                 f"cannot detect the delimiter of lines holding {len(names)} fields; "
                 "pass delimiter= (sacct --parsable2 uses '|')"
             )
-        return names, delim, is_header
+        return Layout(names, delim, is_header, trailing)
     if _FIELD_NAME.match(first) is None:
         raise SchemaError(
             "no sacct header line (the first line starts with "
@@ -108,7 +151,8 @@ def detect_layout(
             or f"cannot find a delimiter in the header line {first[:80]!r}; pass delimiter="
         )
     names = [p.strip() for p in first.split(delim)]
-    if names and names[-1] == "":
+    trailing = len(names) > 1 and names[-1] == ""
+    if trailing:
         names.pop()
     if not names or not all(_FIELD_NAME.fullmatch(n) for n in names):
         bad = [n for n in names if not _FIELD_NAME.fullmatch(n)][:3]
@@ -116,7 +160,12 @@ def detect_layout(
             f"the header line does not hold sacct field names split by {delim!r} "
             f"(e.g. {bad!r}); " + ("" if not re.search(r"\S {2,}\S", first) else _FIXED_WIDTH_HINT)
         )
-    return names, delim, True
+    return Layout(names, delim, True, trailing)
+
+
+def free_text_fields(names: Sequence[str]) -> list[int]:
+    """Return the positions of the :data:`FREE_TEXT` fields in ``names`` (any case)."""
+    return [i for i, name in enumerate(names) if name.lower() in FREE_TEXT]
 
 
 def locate_fields(names: Sequence[str]) -> tuple[dict[str, int], dict[str, str]]:
@@ -190,15 +239,19 @@ def _data_delimiter(lines: Sequence[str], n_fields: int) -> str | None:
             cand = first[i : i + k]
             if cand not in candidates and len(cand) == k:
                 candidates.append(cand)
+    sample = lines[:20]
     for cand in candidates:
-        if all(
-            line.count(cand) in (n_fields - 1, n_fields) for line in lines[:20] if cand in line
-        ) and first.count(cand) in (n_fields - 1, n_fields):
+        # Most lines must hold n_fields - 1 delimiters (n_fields with a trailing one): a
+        # delimiter inside a free-text value, or a truncated line, is reported per line later.
+        fits = sum(line.count(cand) in (n_fields - 1, n_fields) for line in sample)
+        if 2 * fits > len(sample):
             return cand
     return None
 
 
 def _normalize_fields(fields: Sequence[str] | str) -> list[str]:
+    if not isinstance(fields, (str, Sequence)):
+        raise SchemaError(f"fields must be a non-empty list of sacct field names, got {fields!r}")
     names = fields.split(",") if isinstance(fields, str) else list(fields)
     out = [str(f).strip() for f in names]
     if not out or any(not f for f in out):

@@ -2,46 +2,66 @@
 
 Each parser is a Polars expression over one string column; most return the
 value and a "bad" mask (non-blank, not one of sacct's "unknown" words, yet
-unparsable), so that a malformed line is reported instead of silently read
-as null.
+unparsable or out of range), so that a malformed line is reported instead of
+silently read as null.
+
+Counts (``NCPUS``, ``NNodes``, ``ReqCPUS``, ``ElapsedRaw``, the ``cpu=`` and
+``gres/gpu`` entries of a TRES string) are ASCII digits only, at most
+:data:`MAX_COUNT` (2**53 - 1, so that every count is exact as a float64); a
+larger value, a sign, a fraction or any other text is malformed.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from fleetcarbon.errors import InvalidValueError
+
 __all__ = [
     "ELAPSED_RE",
     "JOBID_RE",
+    "MAX_COUNT",
     "MEM_RE",
     "TIME_FORMAT",
     "UNKNOWN",
     "blank_to_null",
+    "count",
     "elapsed_seconds",
     "energy_joules",
     "gpu_count_from_tres",
     "int_field",
+    "local_time_field",
     "reqmem_bytes",
-    "time_field",
-    "tres_mem_bytes",
-    "with_gpus",
+    "tres_fields",
+    "tres_table",
 ]
 
 JOBID_RE = (
-    r"^(?<alloc>(?<base>\d+)(?:_(?<task>\d+|\[[0-9,\-%]*\]))?(?:\+(?<het>\d+))?)"
+    r"^(?<alloc>(?<base>[0-9]+)(?:_(?<task>[0-9]+|\[[0-9,\-%]*\]))?(?:\+(?<het>[0-9]+))?)"
     r"(?:\.(?<step>[A-Za-z0-9_\-]+))?$"
 )
-#: ``[D-][HH:]MM:SS[.fff]``: sacct prints ``Elapsed`` as ``[D-]HH:MM:SS``, other tools ``MM:SS``.
-ELAPSED_RE = r"^(?:(?<d>\d+)-)?(?:(?<h>\d+):)?(?<m>\d+):(?<s>\d+(?:\.\d+)?)$"
+#: Slurm's time formats (``time_str2secs``): ``days-hours[:minutes[:seconds]]``,
+#: ``hours:minutes:seconds``, ``minutes[:seconds]``. Seconds may carry a fraction
+#: (``MM:SS.mmm``, as sacct prints CPU times).
+ELAPSED_RE = (
+    r"^(?:(?<d>[0-9]+)-(?<dh>[0-9]+)(?::(?<dm>[0-9]+)(?::(?<ds>[0-9]+(?:\.[0-9]+)?))?)?"
+    r"|(?<h>[0-9]+):(?<hm>[0-9]+):(?<hs>[0-9]+(?:\.[0-9]+)?)"
+    r"|(?<m>[0-9]+)(?::(?<ms>[0-9]+(?:\.[0-9]+)?))?)$"
+)
 #: A size with an optional binary unit and an optional per-CPU (c) / per-node (n) suffix.
-MEM_RE = r"^(?<v>\d+(?:\.\d*)?)(?<u>[KMGTP]?)(?<per>[cn]?)$"
+MEM_RE = r"^(?<v>[0-9]+(?:\.[0-9]*)?)(?<u>[KMGTP]?)(?<per>[cn]?)$"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 #: Values sacct prints for an unknown time, elapsed or count.
 UNKNOWN = ["", "Unknown", "None", "N/A", "INVALID"]
+#: The largest count read: 2**53 - 1, the largest integer below which every integer is
+#: exact as a float64 (and far beyond any real CPU, GPU, node or second count).
+MAX_COUNT = 2**53 - 1
 #: Slurm's units are binary; no unit means MiB.
 _UNIT_BYTES = {"": 2**20, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40, "P": 2**50}
 #: Slurm's NO_VAL64 and friends: energy values at or above this are "not measured".
 _ENERGY_NO_VAL = 2.0**63
+#: A GPU entry of a TRES string: ``gres/gpu=N`` or ``gres/gpu:TYPE=N``.
+_GPU_ENTRY = r"^gres/gpu(?::[^=]+)?=([0-9]+)$"
 
 
 def blank_to_null(e: pl.Expr) -> pl.Expr:
@@ -49,38 +69,89 @@ def blank_to_null(e: pl.Expr) -> pl.Expr:
     return pl.when(e.str.len_bytes() == 0).then(None).otherwise(e)
 
 
-def int_field(name: str) -> tuple[pl.Expr, pl.Expr]:
-    """Parse a count (``NCPUS``, ``NNodes``, ``ElapsedRaw``): value (null if < 0), bad mask."""
-    raw = pl.col(name).str.strip_chars()
+def count(raw: pl.Expr) -> pl.Expr:
+    """Return the value of a count (ASCII digits, at most :data:`MAX_COUNT`), else null.
+
+    Parameters
+    ----------
+    raw : pl.Expr
+        A string expression (a column, or ``pl.element()`` in a list), already stripped.
+
+    Returns
+    -------
+    pl.Expr
+        Int64: the count, or null when ``raw`` is not one.
+    """
+    # Polars reads an optional sign and ASCII digits (null on overflow): refuse the sign.
     value = raw.cast(pl.Int64, strict=False)
-    bad = raw.is_not_null() & ~raw.is_in(UNKNOWN) & (value.is_null() | (value < 0))
-    return pl.when(value >= 0).then(value), bad
+    signed = raw.str.starts_with("+") | raw.str.starts_with("-")
+    return pl.when((value >= 0) & (value <= MAX_COUNT) & ~signed).then(value)
 
 
-def time_field(name: str, tz: str) -> tuple[pl.Expr, pl.Expr]:
-    """Parse a local ``Start``/``End`` time in ``tz``: the UTC time and bad mask.
+def int_field(name: str) -> tuple[pl.Expr, pl.Expr]:
+    """Parse a count (``NCPUS``, ``NNodes``, ``ElapsedRaw``): value and bad mask.
 
-    An ambiguous local time (DST fall-back) is read as the earlier instant; a
-    non-existent one (DST spring-forward gap) becomes null.
+    A count is ASCII digits, at most :data:`MAX_COUNT`; anything else that is
+    not blank or one of sacct's "unknown" words is bad (value null).
+    """
+    raw = pl.col(name).str.strip_chars()
+    value = count(raw)
+    bad = raw.is_not_null() & ~raw.is_in(UNKNOWN) & value.is_null()
+    return value, bad
+
+
+def local_time_field(name: str) -> tuple[pl.Expr, pl.Expr]:
+    """Parse a ``Start``/``End`` wall-clock time: the naive local time and bad mask.
+
+    The time zone is applied by :func:`~fleetcarbon.io.sacct.times.resolve_times`.
     """
     raw = pl.col(name).str.strip_chars()
     parsed = raw.str.strptime(pl.Datetime("us"), TIME_FORMAT, strict=False)
     bad = raw.is_not_null() & ~raw.is_in(UNKNOWN) & parsed.is_null()
-    local = parsed.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
-    return local.dt.convert_time_zone("UTC"), bad
+    return parsed, bad
 
 
 def elapsed_seconds(name: str, groups: str) -> tuple[pl.Expr, pl.Expr]:
-    """Seconds from the ``ELAPSED_RE`` groups (struct column ``groups``) of column ``name``."""
+    """Seconds from the ``ELAPSED_RE`` groups (struct column ``groups``) of column ``name``.
+
+    Slurm's rules: with a ``-``, ``days-hours[:minutes[:seconds]]``; without one,
+    three parts are ``hours:minutes:seconds`` and one or two are
+    ``minutes[:seconds]``. The leading unit may be of any size; hours after a
+    day count must be below 24, minutes and seconds after a larger unit below
+    60, and the total at most :data:`MAX_COUNT` seconds (else bad, value null).
+    """
     raw = pl.col(name).str.strip_chars()
     g = pl.col(groups)
 
     def part(p: str) -> pl.Expr:
         return g.struct.field(p).cast(pl.Float64, strict=False)
 
-    seconds = (
-        part("d").fill_null(0) * 86400 + part("h").fill_null(0) * 3600 + part("m") * 60 + part("s")
+    def below(p: str, limit: float) -> pl.Expr:
+        return (part(p) < limit).fill_null(True)
+
+    with_days = (
+        part("d") * 86400
+        + part("dh") * 3600
+        + part("dm").fill_null(0) * 60
+        + part("ds").fill_null(0)
     )
+    hms = part("h") * 3600 + part("hm") * 60 + part("hs")
+    ms = part("m") * 60 + part("ms").fill_null(0)
+    seconds = pl.coalesce(
+        pl.when(part("d").is_not_null()).then(with_days),
+        pl.when(part("h").is_not_null()).then(hms),
+        pl.when(part("m").is_not_null()).then(ms),
+    )
+    in_range = (
+        below("dh", 24)
+        & below("dm", 60)
+        & below("ds", 60)
+        & below("hm", 60)
+        & below("hs", 60)
+        & below("ms", 60)
+        & (seconds <= MAX_COUNT)
+    )
+    seconds = pl.when(in_range).then(seconds)
     bad = raw.is_not_null() & ~raw.is_in(UNKNOWN) & seconds.is_null()
     return seconds, bad
 
@@ -88,8 +159,9 @@ def elapsed_seconds(name: str, groups: str) -> tuple[pl.Expr, pl.Expr]:
 def reqmem_bytes(name: str, groups: str, ncpus: str, nnodes: str) -> tuple[pl.Expr, pl.Expr]:
     """Bytes of ``ReqMem`` from its ``MEM_RE`` groups (struct column ``groups``), and bad mask.
 
-    A ``c`` suffix is per CPU (x ``ncpus``), ``n`` per node (x ``nnodes``, 1 when
-    unknown); without a suffix (Slurm >= 21.08) the value is the job's total.
+    A ``c`` suffix is per CPU (x ``ncpus``; null when that is null), ``n`` per
+    node (x ``nnodes``, 1 when unknown); without a suffix (Slurm >= 21.08) the
+    value is the job's total. A size (or its product) that overflows to infinity is bad.
     """
     raw = pl.col(name).str.strip_chars()
     mem = pl.col(groups)
@@ -101,29 +173,123 @@ def reqmem_bytes(name: str, groups: str, ncpus: str, nnodes: str) -> tuple[pl.Ex
         .then(pl.col(nnodes).cast(pl.Float64).fill_null(1.0))
         .otherwise(1.0)
     )
-    value = (
-        mem.struct.field("v").cast(pl.Float64, strict=False)
-        * _unit_bytes(mem.struct.field("u"))
-        * mult
+    size = mem.struct.field("v").cast(pl.Float64, strict=False) * _unit_bytes(mem.struct.field("u"))
+    value = size * mult
+    bad = (
+        raw.is_not_null()
+        & ~raw.is_in(UNKNOWN)
+        & (~size.is_finite().fill_null(False) | value.is_infinite().fill_null(False))
     )
-    bad = raw.is_not_null() & ~raw.is_in(UNKNOWN) & mem.struct.field("v").is_null()
-    return value, bad
+    return pl.when(value.is_finite()).then(value), bad
 
 
-def tres_mem_bytes(tres: pl.Expr) -> pl.Expr:
-    """Bytes of the ``mem=`` entry of a TRES string (a job total), null without one."""
-    g = tres.str.extract_groups(r"(?:^|,)mem=(?<v>\d+(?:\.\d*)?)(?<u>[KMGTP]?)(?:,|$)")
-    return g.struct.field("v").cast(pl.Float64, strict=False) * _unit_bytes(g.struct.field("u"))
+def tres_fields(tres: pl.Expr) -> dict[str, pl.Expr]:
+    """Parse a TRES string (``billing=1,cpu=8,gres/gpu:a100=2,mem=64G,node=1``).
+
+    Parameters
+    ----------
+    tres : pl.Expr
+        A stripped string expression, null where blank.
+
+    Returns
+    -------
+    dict of str to pl.Expr
+        ``gpus``: the GPU count (null where ``tres`` is null): an untyped
+        ``gres/gpu=N`` entry is the total, else the typed ``gres/gpu:TYPE=N``
+        entries are summed (``gres/gpumem``, ``gres/gpuutil`` are not GPUs);
+        ``gres_type``: the type of the first typed entry; ``cpus``: the ``cpu=``
+        count; ``mem_bytes``: the ``mem=`` size (a job total); ``bad``: an entry
+        without ``=``, a GPU or CPU count that is not a count (see :func:`count`),
+        GPU counts summing past :data:`MAX_COUNT`, or a ``mem=`` value that is not
+        a size.
+    """
+    e = pl.element()
+    # ",a,,b,": every entry between its own two commas, so that anchored matches of
+    # consecutive entries do not overlap.
+    w = pl.lit(",") + tres.str.replace_all(",", ",,", literal=True) + pl.lit(",")
+    gpu_like = w.str.count_matches(r",\s*gres/gpu(?:[:=][^,]*)?\s*,")
+    gpu = w.str.extract_all(r",\s*gres/gpu(?::[^=,]+)?=[0-9]+\s*,")
+    # Each well-formed GPU entry's count, and 0 for the untyped ones (the typed sum).
+    gpu_values = gpu.list.eval(e.str.extract(r"=([0-9]+)", 1).cast(pl.Float64))
+    typed_sum = gpu.list.eval(
+        pl.when(e.str.contains("gres/gpu:"))
+        .then(e.str.extract(r"=([0-9]+)", 1).cast(pl.Float64))
+        .otherwise(0.0)
+    ).list.sum()
+    untyped = count(w.str.extract(r",\s*gres/gpu=([0-9]+)\s*,", 1))
+    gpus = pl.coalesce(untyped, pl.when(typed_sum <= MAX_COUNT).then(typed_sum.cast(pl.Int64)), 0)
+    gres_type = w.str.extract(r",\s*gres/gpu:([^=,]+)=[0-9]+\s*,", 1).str.strip_chars()
+    cpu_raw = w.str.extract(r",\s*cpu=([^,]*),", 1).str.strip_chars()
+    cpus = count(cpu_raw)
+    mem_raw = w.str.extract(r",\s*mem=([^,]*),", 1).str.strip_chars()
+    mem = mem_raw.str.extract_groups(r"^(?<v>[0-9]+(?:\.[0-9]*)?)(?<u>[KMGTP]?)$")
+    mem_bytes = mem.struct.field("v").cast(pl.Float64, strict=False) * _unit_bytes(
+        mem.struct.field("u")
+    )
+    mem_bytes = pl.when(mem_bytes.is_finite()).then(mem_bytes)
+    bad = tres.is_not_null() & (
+        w.str.contains(r",[^=,]*[^=,\s][^=,]*,")  # an entry without "="
+        | (gpu_like != gpu.list.len())
+        | (gpu_values.list.max() > MAX_COUNT)
+        | (typed_sum > MAX_COUNT)
+        | (cpu_raw.is_not_null() & cpus.is_null())
+        | (mem_raw.is_not_null() & mem_bytes.is_null())
+    ).fill_null(False)
+    return {
+        "gpus": pl.when(tres.is_not_null()).then(gpus.cast(pl.Int64)),
+        "gres_type": gres_type,
+        "cpus": cpus,
+        "mem_bytes": mem_bytes,
+        "bad": bad,
+    }
+
+
+def tres_table(values: pl.Series, prefix: str) -> pl.DataFrame:
+    """Parse the distinct TRES strings of ``values`` (see :func:`tres_fields`).
+
+    Parameters
+    ----------
+    values : pl.Series
+        Stripped TRES strings, null where blank (many lines share one).
+    prefix : str
+        Prefix of the output columns.
+
+    Returns
+    -------
+    pl.DataFrame
+        The key column ``prefix`` (each distinct value once) and ``{prefix}_gpus``,
+        ``_gres_type``, ``_cpus``, ``_mem_bytes`` and ``_bad``.
+    """
+    distinct = values.unique().to_frame(prefix)
+    fields = tres_fields(pl.col(prefix))
+    if values.null_count() == values.len():  # absent or blank: nothing to parse
+        return distinct.with_columns(
+            pl.lit(False if k == "bad" else None).cast(_TRES_TYPES[k]).alias(f"{prefix}_{k}")
+            for k in fields
+        )
+    return distinct.with_columns(v.alias(f"{prefix}_{k}") for k, v in fields.items())
+
+
+_TRES_TYPES = {
+    "gpus": pl.Int64,
+    "gres_type": pl.String,
+    "cpus": pl.Int64,
+    "mem_bytes": pl.Float64,
+    "bad": pl.Boolean,
+}
 
 
 def energy_joules(name: str) -> tuple[pl.Expr, pl.Expr]:
-    """Parse ``ConsumedEnergyRaw``: joules (null when 0 or NO_VAL) and bad mask."""
+    """Parse ``ConsumedEnergyRaw``: joules (null when 0 or NO_VAL) and bad mask.
+
+    A negative, infinite or NaN value (``inf``, ``nan``), or text, is bad.
+    """
     raw = pl.col(name).str.strip_chars()
     joules = raw.cast(pl.Float64, strict=False)
     bad = (
         raw.is_not_null()
         & ~raw.is_in(UNKNOWN)
-        & (joules.is_null() | joules.is_nan() | (joules < 0))
+        & (joules.is_null() | ~joules.is_finite() | (joules < 0))
     )
     # 0 means "not metered" (no energy plugin), not a job that used no energy.
     return pl.when((joules > 0) & (joules < _ENERGY_NO_VAL)).then(joules), bad
@@ -145,28 +311,29 @@ def gpu_count_from_tres(tres: str | None) -> int:
     -------
     int
         The GPU count; 0 for None, an empty string, or no GPU entry.
+
+    Raises
+    ------
+    InvalidValueError
+        If ``tres`` is malformed: an entry without ``=``, a GPU or ``cpu=`` count
+        that is not ASCII digits or exceeds :data:`MAX_COUNT` (2**53 - 1), GPU
+        counts summing past it, or a ``mem=`` value that is not a size.
     """
-    frame = with_gpus(pl.DataFrame({"t": [tres]}, schema={"t": pl.String}), "t")
-    return int(frame["__gpus"].fill_null(0).item())
-
-
-def with_gpus(frame: pl.DataFrame, tres: str) -> pl.DataFrame:
-    """Add ``__gpus`` (null where ``tres`` is null) and ``__gres_type`` (first typed entry)."""
-    entries = "(?:^|,)gres/gpu{}=(\\d+)"
-    frame = frame.with_columns(
-        pl.col(tres).str.extract(entries.format(""), 1).cast(pl.Int64, strict=False).alias("__u"),
-        pl.col(tres).str.extract_all(entries.format(":[^=,]+")).alias("__typed"),
+    if tres is not None and not isinstance(tres, str):
+        raise InvalidValueError("tres", 1, "not a TRES string", [repr(tres)])
+    stripped = blank_to_null(pl.col("t").str.strip_chars())
+    parsed = tres_fields(stripped)
+    frame = pl.DataFrame({"t": [tres]}, schema={"t": pl.String}).select(
+        parsed["gpus"].alias("gpus"), parsed["bad"].alias("bad")
     )
-    typed_sum = (
-        pl.col("__typed")
-        .list.eval(pl.element().str.extract(r"=(\d+)$", 1).cast(pl.Int64, strict=False))
-        .list.sum()
-    )
-    count = pl.when(pl.col(tres).is_null()).then(None).otherwise(pl.coalesce("__u", typed_sum, 0))
-    return frame.with_columns(
-        count.cast(pl.Int64).alias("__gpus"),
-        pl.col("__typed").list.first().str.extract(r"gres/gpu:([^=,]+)=", 1).alias("__gres_type"),
-    ).drop("__u", "__typed")
+    if frame["bad"].item():
+        raise InvalidValueError(
+            "tres",
+            1,
+            "not a TRES list of name=count entries with GPU counts of at most 2**53 - 1",
+            [repr(tres)],
+        )
+    return int(frame["gpus"].fill_null(0).item())
 
 
 def _unit_bytes(unit: pl.Expr) -> pl.Expr:

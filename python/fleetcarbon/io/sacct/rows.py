@@ -3,24 +3,81 @@
 from __future__ import annotations
 
 import warnings
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import polars as pl
+import polars.selectors as cs
 
 from fleetcarbon.errors import DroppedRowsWarning, InvalidValueError
 from fleetcarbon.io.cluster import ClusterConfig
 from fleetcarbon.io.sacct import parsers as p
-from fleetcarbon.io.sacct.layout import FIELDS
+from fleetcarbon.io.sacct.layout import FIELDS, free_text_fields
+from fleetcarbon.io.sacct.times import resolve_times
 
-__all__ = ["OnInvalid", "apply_checks", "parse_rows", "split_fields"]
+__all__ = [
+    "Check",
+    "OnInvalid",
+    "RepairedLinesWarning",
+    "Split",
+    "apply_checks",
+    "parse_rows",
+    "split_fields",
+]
 
 OnInvalid = Literal["raise", "drop"]
 
 _N_EXAMPLES = 5
+#: Longest value shown in an error message.
+_MAX_SHOWN = 100
 
 
-def split_fields(lines: pl.DataFrame, delim: str, n: int, index: dict[str, int]) -> pl.DataFrame:
-    """Add one string column per :data:`~fleetcarbon.io.sacct.layout.FIELDS` key.
+class RepairedLinesWarning(UserWarning):
+    """Lines held extra delimiters inside a free-text field (e.g. JobName) and were rejoined."""
+
+    # Named where it is imported from.
+    __module__ = "fleetcarbon.io.sacct"
+
+
+class Split(NamedTuple):
+    """The lines split into fields, and which lines needed a repair or could not be split."""
+
+    #: ``__line``, ``__raw``, ``__bad_fields`` and one string column per FIELDS key.
+    frame: pl.DataFrame
+    #: Line numbers of the lines whose free-text field absorbed extra delimiters.
+    repaired: list[int]
+    #: The free-text field names of the input (as written).
+    free_text: list[str]
+
+
+class Check(NamedTuple):
+    """One validity check of the parsed lines."""
+
+    #: The boolean column that is True on failing lines.
+    flag: str
+    #: The FIELDS key whose value is shown (None: the whole line).
+    key: str | None
+    #: The field's name when the input does not name it (its usual sacct spelling).
+    label: str
+    #: What is wrong with a failing value.
+    problem: str
+
+
+def split_fields(
+    lines: pl.DataFrame,
+    delim: str,
+    names: list[str],
+    index: dict[str, int],
+    trailing: bool,
+) -> Split:
+    """Split each line into one string column per :data:`~fleetcarbon.io.sacct.layout.FIELDS` key.
+
+    A line of ``--parsable`` output (``trailing``) ends with one extra, empty field,
+    which is removed. A line that still holds more fields than ``names`` is
+    repaired when exactly one free-text field (``JobName``, ``Comment``,
+    ``WorkDir``, ... see :data:`~fleetcarbon.io.sacct.layout.FREE_TEXT`) is in
+    ``names``: the extra fields are rejoined into it, with the delimiter. Any
+    other line with the wrong field count is flagged in ``__bad_fields``;
+    fields are never shifted.
 
     Parameters
     ----------
@@ -28,84 +85,123 @@ def split_fields(lines: pl.DataFrame, delim: str, n: int, index: dict[str, int])
         ``__line`` (1-based line number) and ``__raw`` (the line's text).
     delim : str
         The field delimiter.
-    n : int
-        The number of fields of each line (one trailing empty field is allowed).
+    names : list of str
+        The field names of the input.
     index : dict of str to int
         Position of each field present (from :func:`~.layout.locate_fields`).
+    trailing : bool
+        Whether lines end with a delimiter (``--parsable`` output).
 
     Returns
     -------
-    pl.DataFrame
-        ``lines`` with ``__bad_fields`` (wrong field count), one column per key
-        (null where blank or absent), and the parsed ``__ncpus`` and ``__nnodes``.
+    Split
+        The frame (``lines`` with ``__bad_fields`` and one column per key, null
+        where blank or absent), the repaired line numbers, and the free-text fields.
     """
-    parts = pl.col("__raw").str.split(delim)
-    work = lines.with_columns(parts.alias("__parts")).with_columns(
-        ~(
-            (pl.col("__parts").list.len() == n)
-            | (
-                (pl.col("__parts").list.len() == n + 1)
-                & (pl.col("__parts").list.last().str.strip_chars() == "")
-            )
-        ).alias("__bad_fields")
-    )
+    n = len(names)
+    parts = pl.col("__parts")
+    size = parts.list.len()
+    work = lines.with_columns(pl.col("__raw").str.split(delim).alias("__parts"))
+    if trailing:
+        ends_empty = parts.list.last().str.strip_chars() == ""
+        work = work.with_columns(
+            pl.when((size > n) & ends_empty)
+            .then(parts.list.head(size - 1))
+            .otherwise(parts)
+            .alias("__parts")
+        )
+    free = free_text_fields(names)
+    if len(free) == 1 and work.select((size > n).any()).item():
+        # The extra fields belong to the one free-text field: rejoin them into it.
+        f, extra = free[0], pl.max_horizontal(size - n, pl.lit(0, pl.UInt32))
+        fixable = size > n
+        rejoined = pl.concat_list(
+            parts.list.head(f),
+            parts.list.slice(f, extra + 1).list.join(delim, ignore_nulls=False),
+            parts.list.slice(f + extra + 1),
+        )
+        work = work.with_columns(
+            fixable.alias("__repaired"),
+            pl.when(fixable).then(rejoined).otherwise(parts).alias("__parts"),
+        )
+    else:
+        work = work.with_columns(pl.lit(False).alias("__repaired"))
+    work = work.with_columns((size != n).alias("__bad_fields"))
+    repaired = work.filter(pl.col("__repaired"))["__line"].to_list()
+    work = work.drop("__repaired")
     work = work.with_columns(
         *[
-            p.blank_to_null(pl.col("__parts").list.get(index[k], null_on_oob=True)).alias(k)
+            p.blank_to_null(parts.list.get(index[k], null_on_oob=True)).alias(k)
             if k in index
             else pl.lit(None, pl.String).alias(k)
             for k in FIELDS
         ]
     ).drop("__parts")
-    # ReqMem needs NCPUS/NNodes: parse counts first.
-    return work.with_columns(
-        p.int_field("ncpus")[0].alias("__ncpus"), p.int_field("nnodes")[0].alias("__nnodes")
-    )
+    return Split(work, repaired, [names[i] for i in free])
 
 
-def parse_rows(
-    work: pl.DataFrame, config: ClusterConfig
-) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+def parse_rows(work: pl.DataFrame, config: ClusterConfig) -> tuple[pl.DataFrame, list[Check]]:
     """Parse the fields of each line into typed ``__`` columns.
 
     Parameters
     ----------
     work : pl.DataFrame
-        The output of :func:`split_fields`.
+        The frame of :func:`split_fields`.
     config : ClusterConfig
         For the time zone of ``Start`` and ``End``.
 
     Returns
     -------
-    tuple of (pl.DataFrame, list of (str, str))
-        The frame with the typed values and one boolean ``__bad_*`` column per
-        check, and the checks as ``(column, "Field: problem")`` pairs, in the
-        order errors are reported.
+    tuple of (pl.DataFrame, list of Check)
+        The frame with the typed values, one boolean ``__bad_*`` column per check,
+        ``__dst`` (a Start/End time fell in a DST change) and ``__mem_no_cpus``
+        (per-CPU ``ReqMem`` without any CPU count), and the checks, in the order
+        errors are reported.
     """
     jid = pl.col("jobid").str.strip_chars()
-    alloc_tres = p.blank_to_null(pl.col("alloctres").str.strip_chars())
-    req_tres = p.blank_to_null(pl.col("reqtres").str.strip_chars())
+    # TRES strings repeat from line to line: each distinct one is parsed once.
+    work = work.with_columns(
+        p.blank_to_null(pl.col(k).str.strip_chars()).alias(f"__{k}")
+        for k in ("alloctres", "reqtres")
+    )
+    for k in ("alloctres", "reqtres"):
+        table = p.tres_table(work[f"__{k}"], f"__{k}")
+        work = work.join(table, on=f"__{k}", how="left", maintain_order="left", nulls_equal=True)
+
+    def alloc(field: str) -> pl.Expr:
+        return pl.col(f"__alloctres_{field}")
+
+    def req(field: str) -> pl.Expr:
+        return pl.col(f"__reqtres_{field}")
+
+    has_alloc = pl.col("__alloctres").is_not_null()
+    ncpus, bad_ncpus = p.int_field("ncpus")
+    reqcpus, bad_reqcpus = p.int_field("reqcpus")
+    nnodes, bad_nnodes = p.int_field("nnodes")
+    elapsed_raw, bad_elapsed_raw = p.int_field("elapsedraw")
+    start, bad_start = p.local_time_field("start")
+    end, bad_end = p.local_time_field("end")
+    energy_j, bad_energy = p.energy_joules("energy")
     # Regex extractions once each (struct fields are read several times below).
     work = work.with_columns(
         jid.str.extract_groups(p.JOBID_RE).alias("__ids"),
         pl.col("elapsed").str.strip_chars().str.extract_groups(p.ELAPSED_RE).alias("__el"),
         pl.col("reqmem").str.strip_chars().str.extract_groups(p.MEM_RE).alias("__mem"),
-        pl.coalesce(alloc_tres, req_tres).alias("__tres"),
-        p.tres_mem_bytes(alloc_tres).alias("__alloc_mem"),
-        p.tres_mem_bytes(req_tres).alias("__req_mem"),
+        ncpus.alias("__ncpus"),
+        nnodes.alias("__nnodes"),
+        # The CPU count of per-CPU memory: NCPUS (or AllocCPUS), else the cpu= entry of
+        # AllocTRES (else ReqTRES), else ReqCPUS.
+        pl.coalesce(
+            ncpus, pl.when(has_alloc).then(alloc("cpus")).otherwise(req("cpus")), reqcpus
+        ).alias("__mem_cpus"),
+        start.alias("__start_local"),
+        end.alias("__end_local"),
     )
-    work = p.with_gpus(work, "__tres")
     ids = pl.col("__ids")
-    elapsed_raw, bad_elapsed_raw = p.int_field("elapsedraw")
     elapsed, bad_elapsed = p.elapsed_seconds("elapsed", "__el")
-    start, bad_start = p.time_field("start", config.timezone)
-    end, bad_end = p.time_field("end", config.timezone)
-    ncpus, bad_ncpus = p.int_field("ncpus")
-    nnodes, bad_nnodes = p.int_field("nnodes")
-    reqmem, bad_mem = p.reqmem_bytes("reqmem", "__mem", "__ncpus", "__nnodes")
-    energy_j, bad_energy = p.energy_joules("energy")
-    tres_mem = pl.coalesce("__alloc_mem", "__req_mem")
-
+    reqmem, bad_mem = p.reqmem_bytes("reqmem", "__mem", "__mem_cpus", "__nnodes")
+    per_cpu = pl.col("__mem").struct.field("per") == "c"
+    tres_mem = pl.coalesce(alloc("mem_bytes"), req("mem_bytes"))
     parsed = (
         work.with_columns(
             ids.struct.field("alloc").alias("__alloc"),
@@ -116,45 +212,70 @@ def parse_rows(
             pl.coalesce(elapsed_raw.cast(pl.Float64), elapsed).alias("__elapsed_s"),
             bad_elapsed_raw.alias("__bad_elapsedraw"),
             bad_elapsed.alias("__bad_elapsed"),
-            start.alias("__start"),
-            end.alias("__end"),
             bad_start.alias("__bad_start"),
             bad_end.alias("__bad_end"),
-            ncpus.alias("__ncpus"),
-            nnodes.alias("__nnodes"),
             bad_ncpus.alias("__bad_ncpus"),
+            bad_reqcpus.alias("__bad_reqcpus"),
             bad_nnodes.alias("__bad_nnodes"),
             bad_mem.alias("__bad_reqmem"),
+            alloc("bad").fill_null(False).alias("__bad_alloctres"),
+            req("bad").fill_null(False).alias("__bad_reqtres"),
             energy_j.alias("__energy_j"),
             bad_energy.alias("__bad_energy"),
-            tres_mem.alias("__tres_mem"),
-        )
-        .with_columns(
+            pl.when(has_alloc).then(alloc("gpus")).otherwise(req("gpus")).alias("__gpus"),
+            pl.when(has_alloc)
+            .then(alloc("gres_type"))
+            .otherwise(req("gres_type"))
+            .alias("__gres_type"),
             # ReqMem wins over the TRES mem= entry.
-            pl.coalesce(reqmem, pl.col("__tres_mem")).truediv(1e9).alias("__memory_gb"),
+            pl.coalesce(reqmem, tres_mem).truediv(1e9).alias("__memory_gb"),
+            (per_cpu & ~bad_mem & pl.col("__mem_cpus").is_null())
+            .fill_null(False)
+            .alias("__mem_no_cpus"),
         )
-        .drop("__ids", "__el", "__mem", "__tres", "__alloc_mem", "__req_mem", "__tres_mem")
+        .drop("__ids", "__el", "__mem", "__mem_cpus")
+        .drop(cs.starts_with("__alloctres", "__reqtres"))
+        .pipe(resolve_times, config.timezone, "__start_local", "__end_local", "__elapsed_s")
+        .drop("__start_local", "__end_local")
     )
+    count = "not a whole number from 0 to 2**53 - 1"
     checks = [
-        ("__bad_fields", "delimited fields: wrong number of fields"),
-        ("__bad_jobid", "JobID: not a Slurm job id (123, 123_4, 123_[1-3], 123.batch)"),
-        ("__bad_elapsedraw", "ElapsedRaw: not a whole number of seconds"),
-        ("__bad_elapsed", "Elapsed: not [D-]HH:MM:SS or MM:SS"),
-        ("__bad_start", f"Start: not a {p.TIME_FORMAT} time"),
-        ("__bad_end", f"End: not a {p.TIME_FORMAT} time"),
-        ("__bad_ncpus", "NCPUS: not a whole number"),
-        ("__bad_nnodes", "NNodes: not a whole number"),
-        ("__bad_reqmem", "ReqMem: not a size such as 4000M, 3000Mc, 250Gn"),
-        ("__bad_energy", "ConsumedEnergyRaw: not a number of joules >= 0"),
+        Check("__bad_fields", None, "delimited fields", "wrong number of fields"),
+        Check(
+            "__bad_jobid", "jobid", "JobID", "not a Slurm job id (123, 123_4, 123_[1-3], 123.batch)"
+        ),
+        Check("__bad_elapsedraw", "elapsedraw", "ElapsedRaw", f"seconds {count}"),
+        Check(
+            "__bad_elapsed",
+            "elapsed",
+            "Elapsed",
+            "not D-HH[:MM[:SS]], HH:MM:SS, MM[:SS] (minutes and seconds below 60)",
+        ),
+        Check("__bad_start", "start", "Start", f"not a {p.TIME_FORMAT} time"),
+        Check("__bad_end", "end", "End", f"not a {p.TIME_FORMAT} time"),
+        Check("__bad_ncpus", "ncpus", "NCPUS", count),
+        Check("__bad_reqcpus", "reqcpus", "ReqCPUS", count),
+        Check("__bad_nnodes", "nnodes", "NNodes", count),
+        Check("__bad_reqmem", "reqmem", "ReqMem", "not a size such as 4000M, 3000Mc, 250Gn"),
+        Check("__bad_alloctres", "alloctres", "AllocTRES", _TRES_PROBLEM),
+        Check("__bad_reqtres", "reqtres", "ReqTRES", _TRES_PROBLEM),
+        Check("__bad_energy", "energy", "ConsumedEnergyRaw", "not a finite number of joules >= 0"),
     ]
     return parsed, checks
 
 
+_TRES_PROBLEM = (
+    "not a TRES list of name=value entries (GPU and cpu= counts whole numbers from 0 "
+    "to 2**53 - 1, mem= a size)"
+)
+
+
 def apply_checks(
     parsed: pl.DataFrame,
-    checks: list[tuple[str, str]],
+    checks: list[Check],
     on_invalid: OnInvalid,
     fields: dict[str, str],
+    expected: str = "",
 ) -> pl.DataFrame:
     """Raise on the first failing check, or drop the failing lines with a warning.
 
@@ -162,12 +283,15 @@ def apply_checks(
     ----------
     parsed : pl.DataFrame
         The output of :func:`parse_rows`.
-    checks : list of (str, str)
+    checks : list of Check
         Its checks.
     on_invalid : {"raise", "drop"}
         What to do with malformed lines.
     fields : dict of str to str
-        Key -> the field name as written, to show the offending value.
+        FIELDS key -> the field name as written in the input: errors name the
+        field so, and show its value.
+    expected : str, optional
+        Said of lines with the wrong number of fields (how many were expected).
 
     Returns
     -------
@@ -177,38 +301,52 @@ def apply_checks(
     Raises
     ------
     InvalidValueError
-        With ``on_invalid="raise"``, naming the field, the count and the first lines.
+        With ``on_invalid="raise"``, naming the field, the count and the first
+        lines with their values.
 
     Warns
     -----
     DroppedRowsWarning
         With ``on_invalid="drop"``, counting the dropped lines per problem.
     """
-    counts = parsed.select([pl.col(c).sum() for c, _ in checks]).row(0)
-    failing = [(c, problem, n) for (c, problem), n in zip(checks, counts, strict=True) if n]
+    counts = parsed.select([pl.col(c.flag).sum() for c in checks]).row(0)
+    failing = [(c, n) for c, n in zip(checks, counts, strict=True) if n]
     if not failing:
         return parsed
+
+    def name(check: Check) -> str:
+        return fields.get(check.key, check.label) if check.key is not None else check.label
+
+    def problem(check: Check) -> str:
+        return check.problem + (expected if check.key is None else "")
+
     if on_invalid == "raise":
-        column, problem, n = failing[0]
-        field, _, what = problem.partition(": ")
-        # Show the offending field's value when its column is found, else the whole line.
-        shown = fields.get(column.removeprefix("__bad_"), "__raw")
-        shown = shown if shown in parsed.columns else "__raw"
+        check, n = failing[0]
+        # The failing field's value (the whole line for a wrong field count).
+        shown = check.key if check.key is not None else "__raw"
         examples = [
-            f"line {line}: {value[:60]!r}" if isinstance(value, str) else f"line {line}"
-            for line, value in parsed.filter(pl.col(column))
+            f"line {line}: {_shorten(value)!r}" if isinstance(value, str) else f"line {line}"
+            for line, value in parsed.filter(pl.col(check.flag))
             .select("__line", shown)
             .head(_N_EXAMPLES)
             .iter_rows()
         ]
-        raise InvalidValueError(field, n, what + " (use on_invalid='drop' to skip)", examples)
-    bad = pl.any_horizontal([pl.col(c) for c, _, _ in failing])
+        raise InvalidValueError(
+            name(check), n, problem(check) + " (use on_invalid='drop' to skip)", examples
+        )
+    bad = pl.any_horizontal([pl.col(c.flag) for c, _ in failing])
     n_bad = parsed.select(bad.sum()).item()
-    summary = "; ".join(f"{n} with {problem}" for _, problem, n in failing)
+    first = parsed.filter(bad)["__line"].head(_N_EXAMPLES).to_list()
+    summary = "; ".join(f"{n} with {name(c)}: {problem(c)}" for c, n in failing)
     # stacklevel 3: read_sacct -> apply_checks, so the warning names read_sacct's caller.
     warnings.warn(
-        f"read_sacct dropped {n_bad} malformed line{'s' if n_bad != 1 else ''} ({summary})",
+        f"read_sacct dropped {n_bad} malformed line{'s' if n_bad != 1 else ''} ({summary}); "
+        f"first: line{'s' if len(first) != 1 else ''} {', '.join(map(str, first))}",
         DroppedRowsWarning,
         stacklevel=3,
     )
     return parsed.filter(~bad)
+
+
+def _shorten(value: str) -> str:
+    return value if len(value) <= _MAX_SHOWN else value[: _MAX_SHOWN - 3] + "..."

@@ -46,7 +46,7 @@ def read_text(source: object, delimiter: str | None) -> str:
         data = source.read()
         return _decode(data, "<file>") if isinstance(data, bytes) else str(data)
     if isinstance(source, str):
-        if "\n" in source or "\r" in source or (delimiter and delimiter in source):
+        if "\n" in source or "\r" in source or (isinstance(delimiter, str) and delimiter in source):
             return source
         # "a|b" is one-line text unless a file of that name exists.
         if "|" in source and not _exists(source):

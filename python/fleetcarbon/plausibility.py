@@ -1,0 +1,158 @@
+"""Valid values that look like a unit mistake: warnings that count them and give the fix.
+
+Each check is a warning (:class:`~fleetcarbon.errors.UnitWarning`, an
+:class:`~fleetcarbon.errors.AbsurdValueWarning`), never an error: a user who
+knows the values are right silences it with
+``warnings.simplefilter("ignore", fleetcarbon.errors.UnitWarning)``.
+
+- ``duration_h`` above 2,000 h (83 days, longer than any scheduler's time
+  limit): hours that may be seconds.
+- ``energy_kwh`` (metered) or ``avg_power_w`` (measured) outside 10%–300% of
+  the energy the job's own hardware would draw under the model (TDP × power
+  fraction plus host share, or cores and memory): Wh read as kWh, kW as W, or
+  a meter that misses the accelerators.
+- ``avg_power_w`` below 10 W per accelerator: kW that may be W.
+- ``memory_gb`` above 256 GB per core, or above 12,288 GB (12 TiB, the
+  largest single nodes) for a job that gives no cores: MB that may be GB.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from fleetcarbon import _core
+from fleetcarbon.errors import UnitWarning
+from fleetcarbon.schema import (
+    ACCELERATOR_COUNT,
+    AVG_POWER_W,
+    CPU_CORES,
+    DURATION_H,
+    ENERGY_KWH,
+    JOB_ID,
+    MEMORY_GB,
+)
+
+__all__ = ["warn_unit_mistakes"]
+
+LONG_JOB_H = 2_000.0
+MAX_NODE_MEMORY_GB = 12_288.0
+MAX_MEMORY_PER_CORE_GB = 256.0
+MIN_POWER_PER_ACCELERATOR_W = 10.0
+ENERGY_RATIO_LOW, ENERGY_RATIO_HIGH = 0.1, 3.0
+EXAMPLES = 5
+
+
+def warn_unit_mistakes(
+    frame: pl.DataFrame, buffers: dict[str, Any], jobs: _core.Jobs, tables: _core.Tables
+) -> None:
+    """Warn, per column, about values that look like a unit mistake.
+
+    Parameters
+    ----------
+    frame : pl.DataFrame
+        The validated jobs (for their ids).
+    buffers : dict
+        The core's job buffers (NaN: not given).
+    jobs, tables : _core.Jobs, _core.Tables
+        The same jobs and the factor tables, to model each metered job's energy.
+    """
+    ids = frame[JOB_ID]
+    cols = set(frame.columns)
+
+    def warn(mask: np.ndarray, values: np.ndarray, column: str, what: str, fix: str) -> None:
+        count = int(mask.sum())
+        if count:
+            rows = np.flatnonzero(mask)[:EXAMPLES]
+            shown = ", ".join(f"({ids[int(r)]}, {values[int(r)]:.4g})" for r in rows)
+            warnings.warn(
+                f"column '{column}': {what} in {count} job{'s' if count != 1 else ''}; {fix}; "
+                f"first: {shown}",
+                UnitWarning,
+                stacklevel=5,
+            )
+
+    if DURATION_H in cols:
+        given = frame[DURATION_H].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        warn(
+            given > LONG_JOB_H,
+            given,
+            DURATION_H,
+            f"durations over {LONG_JOB_H:,.0f} h (83 days)",
+            f"if these are seconds, divide by 3,600 (pl.col('{DURATION_H}') / 3600)",
+        )
+    count = _array(buffers, ACCELERATOR_COUNT)
+    cores = _array(buffers, CPU_CORES)
+    memory = _array(buffers, MEMORY_GB)
+    if memory is not None:
+        known = cores if cores is not None else np.zeros_like(memory)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_core = np.where(known > 0, memory / known, np.nan)
+        too_much = (per_core > MAX_MEMORY_PER_CORE_GB) | (
+            (known <= 0) & (memory > MAX_NODE_MEMORY_GB)
+        )
+        warn(
+            too_much,
+            memory,
+            MEMORY_GB,
+            f"over {MAX_MEMORY_PER_CORE_GB:,.0f} GB per core (or {MAX_NODE_MEMORY_GB:,.0f} GB "
+            "without cores)",
+            f"if these are MB, divide by 1,024 (pl.col('{MEMORY_GB}') / 1024)",
+        )
+    power = _array(buffers, AVG_POWER_W)
+    if power is not None and count is not None:
+        weak = (count > 0) & (power < MIN_POWER_PER_ACCELERATOR_W)
+        warn(
+            weak,
+            power,
+            AVG_POWER_W,
+            f"under {MIN_POWER_PER_ACCELERATOR_W:g} W per accelerator",
+            f"if these are kW, multiply by 1,000 (pl.col('{AVG_POWER_W}') * 1000)",
+        )
+    energy = _array(buffers, ENERGY_KWH)
+    if (energy is None or np.isnan(energy).all()) and (power is None or np.isnan(power).all()):
+        return
+    modelled = np.asarray(_core.modelled_energy(jobs, tables))
+    hours = buffers[DURATION_H]
+    measured = None
+    if power is not None:
+        units = np.where(count > 0, count, 1.0) if count is not None else 1.0
+        measured = power * units * hours / 1000.0
+    for column, actual, kind in (
+        (ENERGY_KWH, energy, "metered"),
+        (AVG_POWER_W, measured, "measured"),
+    ):
+        if actual is None:
+            continue
+        if column == AVG_POWER_W and energy is not None:
+            actual = np.where(np.isnan(energy), actual, np.nan)  # metered energy wins
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = actual / modelled
+        # A zero reading is a meter that recorded nothing, not a unit slip.
+        known = np.isfinite(ratio) & (modelled > 0) & (actual > 0)
+        high, low = known & (ratio > ENERGY_RATIO_HIGH), known & (ratio < ENERGY_RATIO_LOW)
+        fix_high = (
+            "if energy_kwh holds Wh, divide by 1,000"
+            if column == ENERGY_KWH
+            else "check that avg_power_w is per accelerator, not per job"
+        )
+        model = "the energy their hardware would draw under the model (shown: the ratio)"
+        warn(
+            high, ratio, column, f"{kind} energy over {ENERGY_RATIO_HIGH:.0%} of {model}", fix_high
+        )
+        warn(
+            low,
+            ratio,
+            column,
+            f"{kind} energy under {ENERGY_RATIO_LOW:.0%} of {model}",
+            "the unit may be off (MWh for kWh, kW for W), or the meter may miss the "
+            "accelerators (Slurm's ConsumedEnergy often counts CPU and DRAM only)",
+        )
+
+
+def _array(buffers: dict[str, Any], name: str) -> np.ndarray | None:
+    value = buffers.get(name)
+    return value if isinstance(value, np.ndarray) else None
