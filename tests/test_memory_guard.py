@@ -16,7 +16,7 @@ from fleetcarbon.simulate import peak_memory
 # Runs whose draws dominate the memory, so that the estimate is tested, not the
 # interpreter's baseline. Each runs in its own process (its peak is its own).
 RUN = """
-import json, resource, sys
+import json, sys
 import polars as pl
 import fleetcarbon as fc
 from fleetcarbon.simulate import peak_memory
@@ -28,7 +28,10 @@ if noise:
     options["noise"] = {"power_fraction": Triangular(0.4, 0.75, 1.0)}
 estimate = peak_memory(fleet, per_job=bool(per_job), return_draws=bool(keep), **options)
 fc.simulate_detailed(fleet, per_job=bool(per_job), return_draws=bool(keep), **options)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM, not ru_maxrss: on Linux ru_maxrss survives exec, so a child of a large
+# parent (pytest) would report the parent's peak.
+status = open("/proc/self/status").read()
+peak = int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1]) * 1024
 print(json.dumps({"estimate": estimate, "peak": peak}))
 """
 
