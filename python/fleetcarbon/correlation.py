@@ -64,6 +64,12 @@ def copula_arguments(
         not given), the rest the value between rows of two factors (0 for
         none); None when ``correlation`` is empty.
     """
+    if correlation is None:
+        return None
+    if not isinstance(correlation, Mapping):
+        raise CorrelationError(
+            f"correlation must be a mapping of factors to rank correlations, got {correlation!r}"
+        )
     if not correlation:
         return None
     within: dict[str, float] = {}

@@ -514,6 +514,10 @@ def _noise_args(
     noise: Mapping[str, Distribution] | None, pool: list[float]
 ) -> dict[str, tuple[int, tuple[float, float, float, float]]]:
     """Encode the per-job noise for the core, extending ``pool`` with empirical samples."""
+    if noise is not None and not isinstance(noise, Mapping):
+        raise DistributionError(
+            f"noise must be a mapping of noise kinds to Distributions, got {noise!r}"
+        )
     noise = dict(noise or {})
     unknown = sorted(set(noise) - set(NOISE_KINDS))
     if unknown:

@@ -289,6 +289,11 @@ def row_distributions(
         ``(factor, row key) -> Distribution`` (one row; the defaults table's
         parameters have no row key: use the factor name alone).
     """
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise DistributionError(
+            f"distributions must be a mapping of factors (or (factor, row)) to "
+            f"Distributions, got {overrides!r}"
+        )
     overrides = dict(overrides or {})
     per_row: dict[str, list[tuple[str, Distribution]]] = {}
     for f in FACTOR_NAMES:
