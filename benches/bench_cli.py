@@ -36,7 +36,7 @@ from fleetcarbon.report import write_report
 jobs = pl.read_parquet(sys.argv[1])
 est = fc.estimate(jobs)
 r = fc.simulate_detailed(jobs, draws=int(sys.argv[2]), by=["team"], seed=1, return_draws=True)
-write_report(est, sys.argv[3], by=["team"], simulation=r.summary, draws=r.draws)
+write_report(est, sys.argv[3], by=["team"], simulation=r.summary, draws=r.draws, overwrite=True)
 """
 
 
@@ -68,7 +68,17 @@ def main() -> None:
         # `python -m` rather than the `fleetcarbon` script: an installer's shim (pyenv
         # here) adds start-up time that is not the CLI's.
         cli = [sys.executable, "-m", "fleetcarbon.cli"]
-        simulate = ["simulate", str(fleet), "--draws", draws, "--by", "team,phase", "--seed", "1"]
+        simulate = [
+            "simulate",
+            str(fleet),
+            "--draws",
+            draws,
+            "--by",
+            "team,phase",
+            "--seed",
+            "1",
+            "--overwrite",
+        ]
         rows = {
             "fleetcarbon simulate (progress bar)": [*cli, *simulate, "-o", out],
             "fleetcarbon --quiet simulate": [*cli, "--quiet", *simulate, "-o", out],
@@ -84,6 +94,7 @@ def main() -> None:
                 draws,
                 "--seed",
                 "1",
+                "--overwrite",
                 "-o",
                 str(Path(tmp) / "report-cli"),
             ],

@@ -63,11 +63,22 @@ def warn_unit_mistakes(
     ids = frame[JOB_ID]
     cols = set(frame.columns)
 
-    def warn(mask: np.ndarray, values: np.ndarray, column: str, what: str, fix: str) -> None:
+    def warn(
+        mask: np.ndarray,
+        values: np.ndarray,
+        column: str,
+        what: str,
+        fix: str,
+        jobs_of: np.ndarray | None = None,
+    ) -> None:
+        """Warn about the ``mask`` rows; ``jobs_of`` maps them to jobs when they are a subset."""
         count = int(mask.sum())
         if count:
-            rows = np.flatnonzero(mask)[:EXAMPLES]
-            shown = ", ".join(f"({ids[int(r)]}, {values[int(r)]:.4g})" for r in rows)
+            first = np.flatnonzero(mask)[:EXAMPLES]
+            job = first if jobs_of is None else jobs_of[first]
+            shown = ", ".join(
+                f"({ids[int(j)]}, {values[int(k)]:.4g})" for j, k in zip(job, first, strict=True)
+            )
             warnings.warn(
                 f"column '{column}': {what} in {count} job{'s' if count != 1 else ''}; {fix}; "
                 f"first: {shown}",
@@ -89,10 +100,9 @@ def warn_unit_mistakes(
     memory = _array(buffers, MEMORY_GB)
     if memory is not None:
         known = cores if cores is not None else np.zeros_like(memory)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            per_core = np.where(known > 0, memory / known, np.nan)
-        too_much = (per_core > MAX_MEMORY_PER_CORE_GB) | (
-            (known <= 0) & (memory > MAX_NODE_MEMORY_GB)
+        # Products, not a quotient: no division by zero cores, one pass fewer.
+        too_much = (memory > MAX_MEMORY_PER_CORE_GB * known) & (
+            (known > 0) | (memory > MAX_NODE_MEMORY_GB)
         )
         warn(
             too_much,
@@ -116,11 +126,14 @@ def warn_unit_mistakes(
     if (energy is None or np.isnan(energy).all()) and (power is None or np.isnan(power).all()):
         return
     modelled = np.asarray(_core.modelled_energy(jobs, tables))
-    hours = buffers[DURATION_H]
+    # Only the metered and measured jobs (the modelled energy is NaN elsewhere).
+    rows = np.flatnonzero(~np.isnan(modelled))
+    modelled = modelled[rows]
+    energy = energy[rows] if energy is not None else None
     measured = None
     if power is not None:
-        units = np.where(count > 0, count, 1.0) if count is not None else 1.0
-        measured = power * units * hours / 1000.0
+        units = np.where(count[rows] > 0, count[rows], 1.0) if count is not None else 1.0
+        measured = power[rows] * units * buffers[DURATION_H][rows] / 1000.0
     for column, actual, kind in (
         (ENERGY_KWH, energy, "metered"),
         (AVG_POWER_W, measured, "measured"),

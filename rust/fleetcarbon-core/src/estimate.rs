@@ -83,10 +83,11 @@ pub fn estimate(
     Ok(out)
 }
 
-/// The IT energy of every job under the modelled basis, ignoring its metered
-/// energy and measured power (NaN where the model lacks a factor the job
-/// would need). For plausibility checks: a metered value far from what the
-/// job's hardware would draw is more likely a unit mistake than a measurement.
+/// The IT energy of every metered or measured job under the modelled basis,
+/// ignoring its meter (NaN for the other jobs, and where the model lacks a
+/// factor the job would need). For plausibility checks: a metered value far
+/// from what the job's hardware would draw is more likely a unit mistake than
+/// a measurement.
 pub fn modelled_it_energy(
     jobs: &JobColumns<'_>,
     tables: &FactorTables,
@@ -102,10 +103,15 @@ pub fn modelled_it_energy(
             control.check()?;
             for (k, x) in chunk.iter_mut().enumerate() {
                 let i = b * BLOCK + k;
+                let given = jobs.quantities(i);
+                if given.energy_kwh.is_none() && given.avg_power_w.is_none() {
+                    *x = f64::NAN;
+                    continue;
+                }
                 let quantities = JobQuantities {
                     energy_kwh: None,
                     avg_power_w: None,
-                    ..jobs.quantities(i)
+                    ..given
                 };
                 let (activity, _) = Activity::of(&quantities);
                 let rows = resolve_rows(jobs, tables, i);
@@ -120,7 +126,7 @@ pub fn modelled_it_energy(
     Ok(out)
 }
 
-#[inline]
+#[inline(always)]
 fn estimate_row(
     jobs: &JobColumns<'_>,
     tables: &FactorTables,
@@ -331,7 +337,7 @@ mod tests {
         let mut j = jobs(&[10.0, 10.0], &[8.0, 8.0], &[0, 0]);
         j.energy_kwh = Some(&energy);
         let modelled = modelled_it_energy(&j, &tables(), &Control::new())?;
-        assert!(close(modelled[0], 36.0) && close(modelled[1], 36.0));
+        assert!(close(modelled[0], 36.0) && modelled[1].is_nan());
         Ok(())
     }
 

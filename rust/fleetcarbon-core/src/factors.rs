@@ -130,6 +130,7 @@ impl Factor {
     }
 
     /// The table that holds this factor.
+    #[inline(always)]
     pub fn table(self) -> Table {
         match self {
             Factor::TdpW | Factor::HostPowerW | Factor::AcceleratorEmbodiedKgco2e => {
@@ -236,6 +237,7 @@ impl FactorTables {
     }
 
     /// Values of one factor, one per row of its table.
+    #[inline(always)]
     pub fn column(&self, factor: Factor) -> &[f64] {
         &self.values[factor as usize]
     }

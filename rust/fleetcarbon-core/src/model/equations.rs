@@ -79,7 +79,7 @@ impl Activity {
     /// For accelerator jobs, `host_power_w` and the accelerator's embodied
     /// carbon already include the host's CPU and memory, so cores and memory
     /// count only for jobs without accelerators.
-    #[inline]
+    #[inline(always)]
     pub fn of(q: &JobQuantities) -> (Activity, PowerBasis) {
         let h = q.hours;
         let n = q.accelerators;
@@ -110,13 +110,14 @@ impl Activity {
     }
 
     /// Whether any reserved hardware (and so embodied carbon) is counted.
-    #[inline]
+    #[inline(always)]
     pub fn has_embodied(&self) -> bool {
         self.accelerator_years != 0.0 || self.core_years != 0.0 || self.memory_gb_years != 0.0
     }
 
     /// Whether the job's footprint depends on factor `f`: its term is non-zero.
     /// A factor the job does not use needs no table row.
+    #[inline(always)]
     pub fn uses(&self, f: Factor) -> bool {
         match f {
             Factor::TdpW | Factor::HostPowerW | Factor::PowerFraction => self.accelerator_kh != 0.0,

@@ -67,7 +67,7 @@ impl JobColumns<'_> {
     }
 
     /// The quantities of job `i`.
-    #[inline]
+    #[inline(always)]
     pub fn quantities(&self, i: usize) -> JobQuantities {
         JobQuantities {
             hours: self.duration_h[i],
@@ -80,7 +80,7 @@ impl JobColumns<'_> {
     }
 
     /// Job `i`'s override of factor `f`, if it gives one.
-    #[inline]
+    #[inline(always)]
     pub fn override_of(&self, f: Factor, i: usize) -> Option<f64> {
         optional(self.overrides[f as usize], i)
     }
@@ -139,7 +139,7 @@ impl JobColumns<'_> {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn optional(column: Option<&[f64]>, i: usize) -> Option<f64> {
     column.map(|c| c[i]).filter(|v| !v.is_nan())
 }
@@ -159,7 +159,7 @@ pub struct Rows {
 
 impl Rows {
     /// The row of `table` (the defaults table has one row, 0).
-    #[inline]
+    #[inline(always)]
     pub fn of(&self, table: Table) -> u32 {
         match table {
             Table::Accelerator => self.accelerator,
@@ -200,7 +200,7 @@ pub fn resolve_rows(jobs: &JobColumns<'_>, tables: &FactorTables, i: usize) -> R
 /// its table row's value. `Ok(None)` when it has neither, which is an error
 /// only for a factor the job uses (see [`crate::model::Activity::uses`]).
 /// A NaN market factor in the table means "same as location-based".
-#[inline]
+#[inline(always)]
 pub fn factor_value(
     jobs: &JobColumns<'_>,
     tables: &FactorTables,
@@ -217,7 +217,7 @@ pub fn factor_value(
 
 /// [`factor_value`] of a factor the job uses: a missing value is an error
 /// naming the factor and the job's position.
-#[inline]
+#[inline(always)]
 pub fn required_factor(
     jobs: &JobColumns<'_>,
     tables: &FactorTables,

@@ -76,9 +76,18 @@ pub fn peak_bytes(
             used[k].iter().take(len).filter(|&&u| u).count() as u128
         })
         .sum();
-    let mut pairs: Vec<(u32, u32)> = rows.iter().map(|r| (r.datacenter, r.region)).collect();
-    pairs.par_sort_unstable();
-    pairs.dedup();
+    // (datacenter, region) pairs in use, on a grid (the tables are small).
+    let regions = tables.len(Table::Region) + 1; // the last column: no region
+    let mut grid = vec![false; tables.len(Table::Datacenter).max(1) * regions];
+    for r in &rows {
+        let region = if r.region == MISSING {
+            regions - 1
+        } else {
+            r.region as usize
+        };
+        grid[r.datacenter as usize * regions + region] = true;
+    }
+    let pairs = grid.iter().filter(|&&used| used).count() as u128;
     let datacenters = used[3].iter().filter(|&&u| u).count() as u128;
     let copula = row_dists
         .copula
@@ -105,7 +114,7 @@ pub fn peak_bytes(
     // Live through the whole run: every used factor row's draws, the combined
     // factors, the draw numbers and zeros, the group draws, the per-job terms
     // and orderings.
-    let base = per_draw * (shared_rows + pairs.len() as u128 + datacenters + copula)
+    let base = per_draw * (shared_rows + pairs + datacenters + copula)
         + 2 * per_draw
         + groups * metrics * per_draw
         + jobs_n * per_job
