@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -47,14 +46,9 @@ def _noise():
 
 
 def _peak_rss_mb() -> float:
-    """Peak RSS of this process: VmHWM, since ru_maxrss survives exec on Linux and would
-    report the parent's peak if it were larger."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            line = next(x for x in fh if x.startswith("VmHWM"))
-        return int(line.split()[1]) / 1024
-    except (OSError, StopIteration):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from rss import peak_rss_mb
+
+    return peak_rss_mb()
 
 
 def _work(case: str, fleet, jobs: int, draws: int):

@@ -53,20 +53,7 @@ def _pick(jobs: pl.DataFrame, name: str, fallback: np.ndarray) -> np.ndarray:
 
 
 def estimate_numpy(jobs: pl.DataFrame, factors: Factors | None = None) -> pl.DataFrame:
-    """Estimate every job with numpy array operations.
-
-    Parameters
-    ----------
-    jobs : pl.DataFrame
-        Valid job records.
-    factors : Factors, optional
-        Factor tables; defaults to the bundled ones.
-
-    Returns
-    -------
-    pl.DataFrame
-        ``job_id`` plus the output columns of :func:`fleetcarbon.estimate`.
-    """
+    """Estimate every (valid) job with numpy array operations, as the reference does."""
     factors = load_factors() if factors is None else factors
     params = default_parameters(factors)
     lk = lookups(factors)

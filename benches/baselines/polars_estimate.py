@@ -27,20 +27,7 @@ def _canonical(
 
 
 def estimate_polars(jobs: pl.DataFrame, factors: Factors | None = None) -> pl.DataFrame:
-    """Estimate every job with Polars joins and expressions.
-
-    Parameters
-    ----------
-    jobs : pl.DataFrame
-        Valid job records.
-    factors : Factors, optional
-        Factor tables; defaults to the bundled ones.
-
-    Returns
-    -------
-    pl.DataFrame
-        ``job_id`` plus the output columns of :func:`fleetcarbon.estimate`.
-    """
+    """Estimate every (valid) job with Polars joins and expressions, as the reference does."""
     factors = load_factors() if factors is None else factors
     params = default_parameters(factors)
     lk = lookups(factors)

@@ -321,6 +321,12 @@ class _Setup:
     job_keys: np.ndarray
     seed: int
 
+    def core_arguments(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Return the handles and arrays every core call of this simulation takes."""
+        handles = (self.jobs, self.factors.engine, self.uncertainty)
+        arrays = {"job_keys": self.job_keys, "group": self.group, "n_groups": self.n_groups}
+        return handles, arrays
+
 
 def _setup(
     jobs: pl.DataFrame | pl.LazyFrame, factors: Factors | None, o: Mapping[str, Any]
@@ -473,15 +479,12 @@ def _core_runner(
     s: _Setup,
 ) -> Callable[..., tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]:
     """Return a call of ``_core.simulate`` on handles built once for every batch."""
+    handles, arrays = s.core_arguments()
 
     def run(first, count, per_job_quantiles, method, threads, progress):
         return _core.simulate(
-            s.jobs,
-            s.factors.engine,
-            s.uncertainty,
-            job_keys=s.job_keys,
-            group=s.group,
-            n_groups=s.n_groups,
+            *handles,
+            **arrays,
             seed=s.seed,
             draws=count,
             first_draw=first,
@@ -610,16 +613,8 @@ def peak_memory(
 def _peak_bytes(
     s: _Setup, draws: int, job_q: list[float] | None, return_draws: bool, batches: int
 ) -> int:
-    core = _core.simulation_bytes(
-        s.jobs,
-        s.factors.engine,
-        s.uncertainty,
-        job_keys=s.job_keys,
-        group=s.group,
-        n_groups=s.n_groups,
-        draws=draws,
-        per_job_quantiles=job_q,
-    )
+    handles, arrays = s.core_arguments()
+    core = _core.simulation_bytes(*handles, **arrays, draws=draws, per_job_quantiles=job_q)
     cells = s.n_groups * draws  # one value per group and draw
     # After the core returns, its buffers are freed; what stays is its output
     # (the group draws, per-job statistics) and what Python builds from it.

@@ -118,19 +118,8 @@ def read_jobs(
 
     Parameters
     ----------
-    path : str, Path or sequence of them
-        File(s); glob patterns such as ``"logs/2025-*.parquet"`` are expanded.
-        The files are only read, never modified.
-    mapping : mapping of str to str or pl.Expr, optional
-        Canonical column name -> source column name, or an expression over
-        the source columns (for unit conversions), e.g.
-        ``{"job_id": "JobID", "duration_h": pl.col("elapsed_s") / 3600}``.
-        Columns already named canonically need no entry.
-    format : {"csv", "parquet"}, optional
-        Inferred from the file extension when omitted.
-    keep_other_columns : bool, default True
-        Keep the source columns that are not mapped (they pass through
-        ``estimate``); mapped source columns are replaced by their canonical name.
+    path, mapping, format, keep_other_columns
+        As for :func:`scan_jobs`.
     on_invalid : {"raise", "drop"}, default "raise"
         Rows whose canonical columns cannot be parsed raise
         :class:`~fleetcarbon.errors.InvalidValueError` naming the column, the
