@@ -264,3 +264,24 @@ def test_bundled_factors_cover_the_synthetic_fleet_and_agree_with_reference():
         np.testing.assert_allclose(out[c].to_numpy(), ref[c].to_numpy(), rtol=1e-9, atol=0)
     assert all(math.isfinite(v) for v in out["total_kgco2e"])
     assert out["total_kgco2e"].min() >= 0
+
+
+def test_output_carries_the_hours_derived_from_start_and_end():
+    t0 = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    jobs = pl.DataFrame(
+        {
+            "job_id": [1, 2],
+            "start": [t0, t0],
+            "end": [t0 + timedelta(hours=2, minutes=15), t0],
+            "region": ["FR", "FR"],
+            "cpu_cores": [4, 4],
+        }
+    )
+    out = fc.estimate(jobs)
+    assert out.columns.index("duration_h") == len(jobs.columns)
+    assert out["duration_h"].to_list() == [2.25, 0.0]
+    assert fc.estimate(jobs.clear())["duration_h"].dtype == pl.Float64
+    # A given duration_h is the input's own column, not repeated.
+    given = jobs.with_columns(duration_h=pl.Series([1.0, None]))
+    assert fc.estimate(given).columns.count("duration_h") == 1
+    assert fc.estimate(given)["duration_h"].to_list() == [1.0, None]

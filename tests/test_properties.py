@@ -43,7 +43,8 @@ def job_rows(draw):
     row = {
         "duration_h": draw(finite),
         "accelerator": draw(st.sampled_from(["gpu-a", "gpu-b", "GPU A"])) if gpu else None,
-        "accelerator_count": draw(st.sampled_from([1, 2, 8, 64])) if gpu else 0,
+        # Fractional counts: MIG slices and shared GPUs.
+        "accelerator_count": draw(st.sampled_from([1, 2, 8, 64, 0.25, 1 / 7, 2.5])) if gpu else 0,
         "cpu_cores": draw(st.integers(0 if gpu else 1, 256)),
         "memory_gb": draw(maybe(finite)),
         "cpu": draw(st.sampled_from([None, "generic", "cpu-x"])),
@@ -51,6 +52,7 @@ def job_rows(draw):
         "datacenter": draw(st.sampled_from([None, "generic", "hyper", "site-pl"])),
         "energy_kwh": draw(maybe(finite)),
         "avg_power_w": draw(maybe(finite)),
+        "cpu_time_h": draw(maybe(st.floats(0.0, 1e6))),
     }
     if row["region"] is None and row["datacenter"] != "site-pl":
         row["region"] = "WORLD"
@@ -63,7 +65,13 @@ def job_rows(draw):
 def job_frames(draw, max_size=30):
     rows = draw(st.lists(job_rows(), min_size=1, max_size=max_size))
     frame = pl.DataFrame(
-        rows, schema_overrides={"memory_gb": pl.Float64, **dict.fromkeys(OVERRIDES, pl.Float64)}
+        rows,
+        schema_overrides={
+            "memory_gb": pl.Float64,
+            "accelerator_count": pl.Float64,
+            "cpu_time_h": pl.Float64,
+            **dict.fromkeys(OVERRIDES, pl.Float64),
+        },
     )
     frame = frame.with_columns(
         pl.col("energy_kwh", "avg_power_w").cast(pl.Float64),
@@ -85,6 +93,17 @@ def assert_close(a: pl.DataFrame, b: pl.DataFrame, rtol=1e-9):
 @given(job_frames())
 def test_engine_matches_pure_python_reference(frame):
     assert_close(fc.estimate(frame, FACTORS), estimate_python(frame, FACTORS))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    job_frames(),
+    st.sampled_from(["fleetcarbon", "ga4hpc"]),
+    st.sampled_from([None, "reserved", "used"]),
+)
+def test_conventions_match_the_reference(frame, convention, cpu_attribution):
+    chosen = {"convention": convention, "cpu_attribution": cpu_attribution}
+    assert_close(fc.estimate(frame, FACTORS, **chosen), estimate_python(frame, FACTORS, **chosen))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

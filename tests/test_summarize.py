@@ -87,3 +87,80 @@ def test_empty_estimates(factors):
     assert fleet["jobs"].item() == 0
     assert fleet["total_kgco2e"].item() == 0.0
     assert fleet["embodied_share"].item() is None
+
+
+def _hpc_jobs() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "job_id": [1, 2, 3, 4, 5, 6],
+            "duration_h": [10.0, 4.0, 2.0, 1.0, 8.0, 3.0],
+            "region": ["GB"] * 6,
+            "accelerator": ["nvidia-a100-sxm4-80gb", None, None, None, None, None],
+            "accelerator_count": [0.5, 0.0, 0.0, 0.0, 0.0, 0.0],
+            "cpu_cores": [8, 4, 2, 16, 1, 4],
+            "memory_gb": [32.0, 8.0, 4.0, 64.0, 2.0, 8.0],
+            # Job 3 logged no CPU time (null), job 4 logged 0 (not logged either).
+            "cpu_time_h": [40.0, 16.0, None, 0.0, 4.0, 6.0],
+            "state": [
+                "COMPLETED",
+                "FAILED",
+                "CANCELLED by 1300204",
+                "TIMEOUT",
+                "OUT_OF_MEMORY",
+                "PENDING",
+            ],
+            "team": ["x", "x", "x", "y", "y", "y"],
+        }
+    )
+
+
+def test_core_and_accelerator_hours_and_usage_factor():
+    est = fc.estimate(_hpc_jobs())
+    out = fc.summarize(est, by="team")
+    x, y = out.row(0, named=True), out.row(1, named=True)
+    assert x["accelerator_hours"] == pytest.approx(5.0)  # half a GPU for 10 h
+    assert (x["core_hours"], y["core_hours"]) == pytest.approx((80 + 16 + 4, 16 + 8 + 12))
+    assert (x["cpu_time_h"], y["cpu_time_h"]) == pytest.approx((56.0, 10.0))
+    # The usage factor counts only the jobs that logged CPU time.
+    assert x["core_usage"] == pytest.approx(56.0 / 96.0)
+    assert y["core_usage"] == pytest.approx(10.0 / 20.0)
+    columns = out.columns
+    assert columns.index("core_usage") == columns.index("cpu_time_h") + 1
+    assert fc.summarize(est.drop("cpu_time_h")).columns.count("core_usage") == 0
+
+
+def test_usage_factor_is_null_when_no_job_logged_cpu_time():
+    est = fc.estimate(_hpc_jobs().with_columns(cpu_time_h=pl.lit(None, dtype=pl.Float64)))
+    assert fc.summarize(est)["core_usage"].to_list() == [None]
+
+
+def test_state_breakdown_adds_up_to_the_totals():
+    est = fc.estimate(_hpc_jobs())
+    out = fc.summarize(est, by="team")
+    classes = ("completed", "failed", "cancelled", "timeout", "other")
+    for row in out.iter_rows(named=True):
+        assert sum(row[f"{c}_jobs"] for c in classes) == row["jobs"]
+        parts = math.fsum(row[f"{c}_kgco2e"] for c in classes)
+        assert parts == pytest.approx(row["total_kgco2e"], rel=1e-14)
+    by_id = dict(zip(est["job_id"], est["total_kgco2e"], strict=True))
+    x, y = out.row(0, named=True), out.row(1, named=True)
+    assert (x["completed_kgco2e"], x["failed_kgco2e"]) == (by_id[1], by_id[2])
+    assert (x["cancelled_kgco2e"], x["timeout_jobs"]) == (by_id[3], 0)
+    assert y["failed_kgco2e"] == by_id[5]  # out of memory is a failure
+    assert (y["timeout_kgco2e"], y["other_kgco2e"]) == (by_id[4], by_id[6])
+    assert "failed_jobs" not in fc.summarize(est.drop("state")).columns
+
+
+def test_state_class_reads_states_as_sacct_writes_them():
+    states = ["completed", " FAILED ", "CANCELLED+", "NODE_FAIL", "DEADLINE", "RUNNING", "", None]
+    got = pl.DataFrame({"state": states}).select(fc.state_class())["state_class"]
+    assert got.cast(pl.String).to_list() == [
+        "completed",
+        "failed",
+        "cancelled",
+        "failed",
+        "timeout",
+        "other",
+        "other",
+        "other",
+    ]

@@ -7,13 +7,13 @@ datacenter construction), computed by a Rust core over Polars frames.
 
 from __future__ import annotations
 
-from fleetcarbon import correlation, errors, uncertainty
+from fleetcarbon import conventions, correlation, errors, uncertainty
 from fleetcarbon._core import __version__
 from fleetcarbon.errors import FleetcarbonError
 from fleetcarbon.estimate import estimate
 from fleetcarbon.factors import Factors, load_factors
 from fleetcarbon.simulate import SimulationResult, simulate, simulate_detailed
-from fleetcarbon.summarize import summarize
+from fleetcarbon.summarize import state_class, summarize
 from fleetcarbon.synthetic import synthetic_fleet
 
 __all__ = [
@@ -21,12 +21,14 @@ __all__ = [
     "FleetcarbonError",
     "SimulationResult",
     "__version__",
+    "conventions",
     "correlation",
     "errors",
     "estimate",
     "load_factors",
     "simulate",
     "simulate_detailed",
+    "state_class",
     "summarize",
     "synthetic_fleet",
     "uncertainty",

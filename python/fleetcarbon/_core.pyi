@@ -119,6 +119,8 @@ class Jobs:
         region: _Index = None,
         datacenter: _Index = None,
         overrides: dict[str, _F64] | None = None,
+        core_usage: _F64 | None = None,
+        accelerator_host: str = "share",
     ) -> Jobs: ...
     def __len__(self) -> int: ...
 

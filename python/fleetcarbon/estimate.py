@@ -8,11 +8,18 @@ import numpy as np
 import polars as pl
 
 from fleetcarbon import _core
+from fleetcarbon.conventions import Convention, CpuAttribution, resolve_convention
 from fleetcarbon.errors import KernelError, NonFiniteResultError, SchemaError
 from fleetcarbon.factors import Factors, resolve_factors
 from fleetcarbon.frames import collect_jobs
 from fleetcarbon.parameters import OnInvalid, check_progress, check_threads
-from fleetcarbon.schema import JOB_ID, OUTPUT_COLUMNS, POWER_BASIS_LABELS, RESULT_COLUMNS
+from fleetcarbon.schema import (
+    DURATION_H,
+    JOB_ID,
+    OUTPUT_COLUMNS,
+    POWER_BASIS_LABELS,
+    RESULT_COLUMNS,
+)
 from fleetcarbon.validation import PreparedJobs, prepare_jobs
 
 __all__ = ["POWER_BASIS", "estimate"]
@@ -26,6 +33,8 @@ def estimate(
     factors: Factors | None = None,
     *,
     on_invalid: OnInvalid = "raise",
+    convention: str | Convention = "fleetcarbon",
+    cpu_attribution: CpuAttribution | None = None,
     threads: int | None = None,
     progress: Callable[[int, int], object] | None = None,
 ) -> pl.DataFrame:
@@ -46,6 +55,17 @@ def estimate(
         :class:`~fleetcarbon.errors.FleetcarbonError`, or drop them and emit a
         :class:`~fleetcarbon.errors.DroppedRowsWarning` counting them per reason.
         Schema problems and duplicate ``job_id`` always raise.
+    convention : str or Convention, default "fleetcarbon"
+        The accounting convention (:mod:`fleetcarbon.conventions`):
+        ``"fleetcarbon"``, or ``"ga4hpc"`` to charge jobs as
+        GreenAlgorithms4HPC does (cores by their use, CPU and memory power
+        added to GPU jobs, GPUs at full TDP). See ``docs/model.md`` §4.5.
+    cpu_attribution : {"reserved", "used"}, optional
+        Replace the convention's: charge cores as reserved (cores × wall
+        time), or by their use, from a ``cpu_time_h`` column (used CPU time,
+        as ``read_sacct`` reads it from TotalCPU): cores × wall time ×
+        clip(cpu_time_h ÷ (cores × wall time), 0, 1); a job whose CPU time is
+        null or 0 (not logged) is charged as reserved.
     threads : int, optional
         Threads for the Rust core (default: all cores; at most
         ``fleetcarbon._core.max_threads()``). Results do not depend on it.
@@ -56,7 +76,8 @@ def estimate(
     Returns
     -------
     pl.DataFrame
-        The input columns, in their order, followed by ``power_basis``,
+        The input columns, in their order, followed by ``duration_h`` (only
+        when the input has none: the hours from ``start``/``end``), ``power_basis``,
         ``it_energy_kwh``, ``facility_energy_kwh``, ``operational_kgco2e``,
         ``operational_market_kgco2e``, ``embodied_hardware_kgco2e``,
         ``embodied_facility_kgco2e``, ``embodied_kgco2e``, ``total_kgco2e`` and
@@ -85,10 +106,12 @@ def estimate(
     frame = strip_outputs(frame)
     if frame.height == 0:
         return _empty_result(frame)
-    prepared = prepare_jobs(frame, factors, on_invalid=on_invalid)
+    chosen = resolve_convention(convention, cpu_attribution)
+    prepared = prepare_jobs(frame, factors, on_invalid=on_invalid, convention=chosen)
     basis, columns = run_estimate(prepared, factors, threads, progress)
     labels = pl.Series("power_basis", POWER_BASIS_LABELS, dtype=POWER_BASIS)
-    outputs = [labels.gather(basis)]
+    outputs = [] if DURATION_H in frame.columns else [prepared.duration_h.alias(DURATION_H)]
+    outputs.append(labels.gather(basis))
     outputs += [pl.Series(name, v) for name, v in zip(RESULT_COLUMNS, columns, strict=True)]
     outputs.append(_version_column(factors.version, len(basis)))
     return prepared.frame.hstack(outputs)
@@ -132,7 +155,8 @@ def _version_column(version: str, n: int) -> pl.Series:
 
 
 def _empty_result(frame: pl.DataFrame) -> pl.DataFrame:
-    empty = [pl.Series("power_basis", [], dtype=POWER_BASIS)]
+    empty = [] if DURATION_H in frame.columns else [pl.Series(DURATION_H, [], dtype=pl.Float64)]
+    empty.append(pl.Series("power_basis", [], dtype=POWER_BASIS))
     empty += [pl.Series(c, [], dtype=pl.Float64) for c in RESULT_COLUMNS]
     empty.append(pl.Series("factors_version", [], dtype=pl.Categorical))
     return frame.hstack(empty)

@@ -142,7 +142,7 @@ def warn_unit_mistakes(
             continue
         if column == AVG_POWER_W and energy is not None:
             actual = np.where(np.isnan(energy), actual, np.nan)  # metered energy wins
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             ratio = actual / modelled
         # A zero reading is a meter that recorded nothing, not a unit slip.
         known = np.isfinite(ratio) & (modelled > 0) & (actual > 0)

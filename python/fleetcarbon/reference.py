@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from fleetcarbon.conventions import Convention, resolve_convention
 from fleetcarbon.factors import Factors, load_factors
 from fleetcarbon.schema import RESULT_COLUMNS
 
@@ -24,6 +25,7 @@ __all__ = [
     "Activity",
     "KeyLookup",
     "activity",
+    "core_usage",
     "default_parameters",
     "estimate_job",
     "estimate_python",
@@ -124,20 +126,43 @@ class Activity:
     cores: float
     memory_gb: float
     hours: float
+    #: The share of the cores' power charged (§4.5), and whether an accelerator
+    #: job adds its cores' and memory's power ("components") or not ("share").
+    core_usage: float = 1.0
+    accelerator_host: str = "share"
 
 
-def activity(job: Job) -> Activity:
+def core_usage(job: Job, convention: Convention) -> float:
+    """Return the share of the reserved cores' power charged (§4.5).
+
+    1 under ``cpu_attribution="reserved"``; under ``"used"``, CPU time ÷
+    (cores × hours) clipped to [0, 1], or 1 where the CPU time is null or 0
+    (not logged) or nothing was reserved.
+    """
+    if convention.cpu_attribution == "reserved":
+        return 1.0
+    used = given(job, "cpu_time_h")
+    reserved = (given(job, "cpu_cores") or 0.0) * hours(job)
+    if used is None or used <= 0.0 or reserved <= 0.0:
+        return 1.0
+    return min(max(used / reserved, 0.0), 1.0)
+
+
+def activity(job: Job, convention: Convention | None = None) -> Activity:
     """Return the job's power basis and quantities (§4.1): the first rule that applies wins."""
+    convention = resolve_convention(convention)
+    rules = (core_usage(job, convention), convention.accelerator_host)
     h = hours(job)
     n = given(job, "accelerator_count") or 0.0
     cores = given(job, "cpu_cores") or 0.0
     memory = given(job, "memory_gb") or 0.0
     energy, power = given(job, "energy_kwh"), given(job, "avg_power_w")
     if energy is not None:
-        return Activity("metered", energy, n, cores, memory, h)
+        return Activity("metered", energy, n, cores, memory, h, *rules)
     if power is not None:
-        return Activity("measured", power * (n if n > 0 else 1.0) * h / 1000.0, n, cores, memory, h)
-    return Activity("modelled", 0.0, n, cores, memory, h)
+        measured = power * (n if n > 0 else 1.0) * h / 1000.0
+        return Activity("measured", measured, n, cores, memory, h, *rules)
+    return Activity("modelled", 0.0, n, cores, memory, h, *rules)
 
 
 def job_factors(
@@ -187,16 +212,18 @@ def it_energy_kwh(a: Activity, f: dict[str, float]) -> float:
 
     Metered or measured energy where given; otherwise accelerator jobs draw
     ``n × (tdp_w × power_fraction + host_power_w)`` and CPU-only jobs
-    ``cores × core_power_w + memory_gb × memory_power_w_per_gb``, for ``h`` hours.
+    ``cores × usage × core_power_w + memory_gb × memory_power_w_per_gb``, for
+    ``h`` hours. Under ``accelerator_host="components"`` accelerator jobs draw
+    both (§4.5).
     """
     if a.basis != "modelled":
         return a.given_kwh
+    watts = 0.0
     if a.accelerators > 0:
         watts = a.accelerators * (f["tdp_w"] * f["power_fraction"] + f["host_power_w"])
-    else:
-        watts = 0.0
+    if a.accelerators <= 0 or a.accelerator_host == "components":
         if a.cores:
-            watts += a.cores * f["core_power_w"]
+            watts += a.cores * a.core_usage * f["core_power_w"]
         if a.memory_gb:
             watts += a.memory_gb * f["memory_power_w_per_gb"]
     return watts * a.hours / 1000.0
@@ -242,10 +269,18 @@ def footprint(a: Activity, f: dict[str, float]) -> dict[str, float]:
     return dict(zip(OUTPUTS, values, strict=True))
 
 
-def estimate_job(job: Job, lk: dict[str, KeyLookup], params: dict[str, float]) -> dict[str, Any]:
-    """Estimate one job given as a dict of canonical columns."""
-    a = activity(job)
+def estimate_job(
+    job: Job,
+    lk: dict[str, KeyLookup],
+    params: dict[str, float],
+    convention: Convention | None = None,
+) -> dict[str, Any]:
+    """Estimate one job given as a dict of canonical columns, charged by ``convention``."""
+    convention = resolve_convention(convention)
+    a = activity(job, convention)
     rows = job_table_rows(job, lk, a.accelerators)
+    # A factor the convention fixes stands in for a null override (§4.5).
+    job = {**job, **{k: v for k, v in convention.factors.items() if given(job, k) is None}}
     return {"power_basis": a.basis, **footprint(a, job_factors(job, rows, params))}
 
 
@@ -254,7 +289,13 @@ def default_parameters(factors: Factors) -> dict[str, float]:
     return dict(zip(factors.defaults["parameter"], factors.defaults["value"], strict=True))
 
 
-def estimate_python(jobs: pl.DataFrame, factors: Factors | None = None) -> pl.DataFrame:
+def estimate_python(
+    jobs: pl.DataFrame,
+    factors: Factors | None = None,
+    *,
+    convention: str | Convention = "fleetcarbon",
+    cpu_attribution: str | None = None,
+) -> pl.DataFrame:
     """Estimate every job with a plain Python loop (the reference oracle).
 
     Parameters
@@ -263,6 +304,8 @@ def estimate_python(jobs: pl.DataFrame, factors: Factors | None = None) -> pl.Da
         Valid job records.
     factors : Factors, optional
         Factor tables; defaults to the bundled ones.
+    convention, cpu_attribution
+        As for :func:`fleetcarbon.estimate`.
 
     Returns
     -------
@@ -281,8 +324,9 @@ def estimate_python(jobs: pl.DataFrame, factors: Factors | None = None) -> pl.Da
     factors = load_factors() if factors is None else factors
     lk = lookups(factors)
     params = default_parameters(factors)
+    chosen = resolve_convention(convention, cpu_attribution)
     rows = [
-        {"job_id": job["job_id"], **estimate_job(job, lk, params)}
+        {"job_id": job["job_id"], **estimate_job(job, lk, params, chosen)}
         for job in jobs.iter_rows(named=True)
     ]
     schema: dict[str, pl.DataType] = {"job_id": jobs.schema["job_id"], "power_basis": pl.String()}

@@ -16,6 +16,8 @@ ACCELERATOR, ACCELERATOR_COUNT = "accelerator", "accelerator_count"
 CPU, CPU_CORES, MEMORY_GB = "cpu", "cpu_cores", "memory_gb"
 REGION, DATACENTER = "region", "datacenter"
 ENERGY_KWH, AVG_POWER_W = "energy_kwh", "avg_power_w"
+#: Used CPU time (sacct's TotalCPU), h: read under cpu_attribution="used".
+CPU_TIME_H = "cpu_time_h"
 
 #: Key columns and the factor table each one points into.
 KEY_COLUMNS: dict[str, str] = {
@@ -26,7 +28,15 @@ KEY_COLUMNS: dict[str, str] = {
 }
 
 #: Numeric job columns (besides overrides), each >= 0 and finite where given.
-QUANTITY_COLUMNS = (DURATION_H, ACCELERATOR_COUNT, CPU_CORES, MEMORY_GB, ENERGY_KWH, AVG_POWER_W)
+QUANTITY_COLUMNS = (
+    DURATION_H,
+    ACCELERATOR_COUNT,
+    CPU_CORES,
+    MEMORY_GB,
+    ENERGY_KWH,
+    AVG_POWER_W,
+    CPU_TIME_H,
+)
 
 #: Factor names in the core's order; each is also a per-job override column.
 FACTOR_NAMES: tuple[str, ...] = tuple(_core.factor_names())
@@ -99,6 +109,7 @@ QUANTITY_PLAUSIBLE_HIGH: dict[str, float] = {
     MEMORY_GB: 1e9,
     ENERGY_KWH: 1e10,
     AVG_POWER_W: 10_000,
+    CPU_TIME_H: 1e12,
 }
 
 assert set(FACTOR_DOMAINS) == set(FACTOR_NAMES), "every factor needs a domain"

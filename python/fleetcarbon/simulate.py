@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from fleetcarbon import _core
+from fleetcarbon.conventions import Convention, CpuAttribution, resolve_convention
 from fleetcarbon.correlation import copula_arguments
 from fleetcarbon.errors import (
     DistributionError,
@@ -86,6 +87,8 @@ class SimulateOptions(TypedDict, total=False):
     rel_error: float | None
     max_draws: int
     on_invalid: OnInvalid
+    convention: str | Convention
+    cpu_attribution: CpuAttribution | None
     threads: int | None
     progress: Callable[[int, int], object] | None
 
@@ -103,6 +106,8 @@ DEFAULTS: dict[str, Any] = {
     "rel_error": None,
     "max_draws": 200_000,
     "on_invalid": "raise",
+    "convention": "fleetcarbon",
+    "cpu_attribution": None,
     "threads": None,
     "progress": None,
 }
@@ -170,6 +175,12 @@ def simulate(
         Cap on draws under ``rel_error``.
     on_invalid : {"raise", "drop"}, default "raise"
         What to do with invalid job rows, as for :func:`fleetcarbon.estimate`.
+    convention : str or Convention, default "fleetcarbon"
+        The accounting convention, as for :func:`fleetcarbon.estimate`. The
+        factors a convention fixes (``"ga4hpc"``: ``power_fraction`` 1 and
+        ``host_power_w`` 0) are fixed in every draw.
+    cpu_attribution : {"reserved", "used"}, optional
+        Replace the convention's core attribution, as for :func:`fleetcarbon.estimate`.
     threads : int, optional
         Threads for the Rust core. Results do not depend on it.
     progress : callable, optional
@@ -344,7 +355,8 @@ def _setup(
         raise MissingColumnError(f"simulate: grouping column(s) {missing} are not in the jobs")
     if frame.height == 0:
         raise FleetcarbonError("simulate() needs at least one job")
-    prepared = prepare_jobs(frame, factors, on_invalid=on_invalid)
+    convention = resolve_convention(o["convention"], o["cpu_attribution"])
+    prepared = prepare_jobs(frame, factors, on_invalid=on_invalid, convention=convention)
     frame = prepared.frame
     _, point_columns = run_estimate(prepared, factors, threads)
     group, keys = group_index(frame, by)

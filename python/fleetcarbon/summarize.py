@@ -11,21 +11,73 @@ from fleetcarbon import _core
 from fleetcarbon.errors import MissingColumnError
 from fleetcarbon.frames import collect_jobs, group_index
 from fleetcarbon.parameters import check_by, check_threads
-from fleetcarbon.schema import ACCELERATOR_COUNT, RESULT_COLUMNS
+from fleetcarbon.schema import ACCELERATOR_COUNT, CPU_CORES, CPU_TIME_H, RESULT_COLUMNS
 from fleetcarbon.validation import duration_hours
 
-__all__ = ["SUMMED_COLUMNS", "summarize"]
+__all__ = ["STATE_CLASSES", "SUMMED_COLUMNS", "state_class", "summarize"]
 
 #: Columns of an estimate that are summed per group.
 SUMMED_COLUMNS: tuple[str, ...] = RESULT_COLUMNS
 
+#: Job states (Slurm's names; other readers map theirs onto them) by the class
+#: that ``summarize`` reports; any other state, or none, is "other".
+STATE_CLASSES: dict[str, tuple[str, ...]] = {
+    "completed": ("COMPLETED",),
+    "failed": ("FAILED", "NODE_FAIL", "BOOT_FAIL", "OUT_OF_MEMORY"),
+    "cancelled": ("CANCELLED", "PREEMPTED", "REVOKED"),
+    "timeout": ("TIMEOUT", "DEADLINE"),
+}
+_CLASS_NAMES = (*STATE_CLASSES, "other")
 
-def _accelerator_hours(frame: pl.DataFrame) -> np.ndarray:
-    """Accelerator count × duration of each job (0 where unknown)."""
-    if ACCELERATOR_COUNT not in frame.columns:
+
+def state_class(state: str | pl.Expr = "state") -> pl.Expr:
+    """Return the class of each job's state: completed, failed, cancelled, timeout or other.
+
+    The state is read case-insensitively, by its first word (``"CANCELLED by
+    123"`` and sacct's truncated ``"CANCELLED+"`` are cancelled).
+
+    Examples
+    --------
+    >>> import polars as pl, fleetcarbon as fc
+    >>> jobs = pl.DataFrame({"state": ["COMPLETED", "CANCELLED by 12", "oom", None]})
+    >>> jobs.select(fc.state_class())["state_class"].to_list()
+    ['completed', 'cancelled', 'other', 'other']
+    """
+    expr = pl.col(state) if isinstance(state, str) else state
+    word = expr.cast(pl.String).str.strip_chars().str.extract(r"^([A-Za-z_]+)", 1)
+    mapping = {name: label for label, names in STATE_CLASSES.items() for name in names}
+    classes = word.str.to_uppercase().replace_strict(mapping, default="other")
+    return classes.fill_null("other").cast(pl.Enum(list(_CLASS_NAMES))).alias("state_class")
+
+
+def _per_job_hours(frame: pl.DataFrame, column: str) -> np.ndarray:
+    """``column`` × duration of each job (0 where unknown): accelerator- or core-hours."""
+    if column not in frame.columns:
         return np.zeros(frame.height, dtype=np.float64)
-    product = (pl.col(ACCELERATOR_COUNT).cast(pl.Float64) * duration_hours(frame)).fill_null(0.0)
-    return np.ascontiguousarray(frame.select(product).to_series().to_numpy(), dtype=np.float64)
+    product = (pl.col(column).cast(pl.Float64) * duration_hours(frame)).fill_null(0.0)
+    return _column(frame.select(product).to_series())
+
+
+def _column(s: pl.Series) -> np.ndarray:
+    return np.ascontiguousarray(s.cast(pl.Float64).to_numpy(), dtype=np.float64)
+
+
+def _usage_arrays(frame: pl.DataFrame, core_hours: np.ndarray) -> list[np.ndarray]:
+    """CPU time; and CPU time and core-hours of the jobs that logged both (the usage factor)."""
+    used = _column(frame[CPU_TIME_H].fill_null(0.0).fill_nan(0.0))
+    logged = (used > 0) & (core_hours > 0)
+    return [used, np.where(logged, used, 0.0), np.where(logged, core_hours, 0.0)]
+
+
+def _state_arrays(frame: pl.DataFrame) -> list[np.ndarray]:
+    """Per state class: 1 for its jobs, and their total carbon (0 elsewhere)."""
+    classes = frame.select(state_class()).to_series().cast(pl.String).to_numpy()
+    total = _column(frame["total_kgco2e"])
+    out = []
+    for label in _CLASS_NAMES:
+        member = classes == label
+        out += [member.astype(np.float64), np.where(member, total, 0.0)]
+    return out
 
 
 def _versions_per_group(estimates: pl.DataFrame, group: np.ndarray, n_groups: int) -> list[str]:
@@ -65,9 +117,21 @@ def summarize(
     -------
     pl.DataFrame
         One row per group, sorted by the group keys (nulls last): the keys,
-        ``jobs``, ``accelerator_hours``, the summed energy and carbon columns,
+        ``jobs``, ``accelerator_hours`` (GPU-hours) and ``core_hours`` (both
+        reserved: count × wall time), the summed energy and carbon columns,
         ``embodied_share`` (embodied / total; null when the total is 0) and,
-        when the estimates carry it, ``factors_version`` (the versions in each group).
+        when the estimates carry it, ``factors_version`` (the versions in each
+        group).
+
+        With a ``cpu_time_h`` column: ``cpu_time_h`` (summed) and
+        ``core_usage``, the CPU time ÷ the reserved core-hours of the jobs that
+        logged CPU time (GreenAlgorithms4HPC's usage factor; null where none did).
+
+        With a ``state`` column, per state class (:func:`state_class`:
+        completed, failed, cancelled, timeout, other): ``<class>_jobs`` and
+        ``<class>_kgco2e``, the total carbon of those jobs, so that the carbon
+        of failed work is visible. For its uncertainty, simulate by class:
+        ``simulate(jobs.with_columns(fc.state_class()), by="state_class")``.
 
     Notes
     -----
@@ -84,22 +148,37 @@ def summarize(
         )
     group, keys = group_index(estimates, by)
     n_groups = max(keys.height, 1) if by else 1
-    arrays = [_accelerator_hours(estimates)]
-    arrays += [
-        np.ascontiguousarray(estimates[c].cast(pl.Float64).to_numpy(), dtype=np.float64)
-        for c in SUMMED_COLUMNS
-    ]
-    arrays.append(np.ones(estimates.height, dtype=np.float64))
-    sums = _core.grouped_sums(group, n_groups, arrays, threads=threads)
+    core_hours = _per_job_hours(estimates, CPU_CORES)
+    named = {
+        "jobs": np.ones(estimates.height, dtype=np.float64),
+        "accelerator_hours": _per_job_hours(estimates, ACCELERATOR_COUNT),
+        "core_hours": core_hours,
+        **{c: _column(estimates[c]) for c in SUMMED_COLUMNS},
+    }
+    if CPU_TIME_H in estimates.columns:
+        named[CPU_TIME_H], used, logged = _usage_arrays(estimates, core_hours)
+        named |= {"__used": used, "__logged": logged}
+    if "state" in estimates.columns:
+        state_sums = _state_arrays(estimates)
+        for i, label in enumerate(_CLASS_NAMES):
+            named[f"{label}_jobs"], named[f"{label}_kgco2e"] = state_sums[2 * i : 2 * i + 2]
+    sums = _core.grouped_sums(group, n_groups, list(named.values()), threads=threads)
     if by and keys.height == 0:
         sums = [s[:0] for s in sums]
-    out = pl.DataFrame(
-        {
-            "jobs": sums[-1].astype(np.int64),
-            "accelerator_hours": sums[0],
-            **{c: s for c, s in zip(SUMMED_COLUMNS, sums[1:-1], strict=True)},
-        }
-    )
+    totals = dict(zip(named, sums, strict=True))
+    for name in totals:
+        if name == "jobs" or name.endswith("_jobs"):
+            totals[name] = totals[name].astype(np.int64)
+    if CPU_TIME_H in totals:
+        used, logged = totals.pop("__used"), totals.pop("__logged")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            usage = np.where(logged > 0, used / logged, np.nan)
+        at = list(totals).index(CPU_TIME_H) + 1
+        items = list(totals.items())
+        totals = dict([*items[:at], ("core_usage", usage), *items[at:]])
+    out = pl.DataFrame(totals)
+    if "core_usage" in out.columns:
+        out = out.with_columns(pl.col("core_usage").fill_nan(None))
     if "factors_version" in estimates.columns:
         versions = _versions_per_group(estimates, group, n_groups)
         out = out.with_columns(factors_version=pl.Series(versions[: out.height], dtype=pl.String))

@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from fleetcarbon import _core
+from fleetcarbon.conventions import Convention, resolve_convention
 from fleetcarbon.errors import (
     AbsurdValueWarning,
     ColumnNameWarning,
@@ -37,6 +38,7 @@ from fleetcarbon.schema import (
     AVG_POWER_W,
     CPU,
     CPU_CORES,
+    CPU_TIME_H,
     DATACENTER,
     DURATION_H,
     END,
@@ -243,11 +245,12 @@ def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
         checks.append(
             _Check(ACCELERATOR_COUNT, n.is_null() & with_key, "null values next to an accelerator")
         )
+        # Fractional counts are shares of an accelerator (MIG slices, Kubernetes gpu_milli).
         checks.append(
             _Check(
                 ACCELERATOR_COUNT,
-                _not_finite_or_negative(ACCELERATOR_COUNT) | (n.floor() != n),
-                "values that are not whole numbers >= 0",
+                _not_finite_or_negative(ACCELERATOR_COUNT),
+                "values that are not finite and >= 0",
                 scanned=True,
             )
         )
@@ -256,6 +259,15 @@ def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
             checks.append(
                 _Check(c, _not_finite_or_negative(c), "values that are not finite and >= 0", True)
             )
+    if CPU_TIME_H in cols:
+        # Read only under cpu_attribution="used", but a broken value is a broken record either way.
+        checks.append(
+            _Check(
+                CPU_TIME_H,
+                _not_finite_or_negative(CPU_TIME_H),
+                "values that are not finite and >= 0",
+            )
+        )
     for f in FACTOR_NAMES:
         if f in cols:
             d = FACTOR_DOMAINS[f]
@@ -347,9 +359,11 @@ def prepare_jobs(
     factors: Factors,
     *,
     on_invalid: OnInvalid = "raise",
+    convention: Convention | None = None,
 ) -> PreparedJobs:
-    """Validate ``frame`` and build the core's handle of its jobs."""
+    """Validate ``frame`` and build the core's handle of its jobs, charged by ``convention``."""
     on_invalid = check_on_invalid(on_invalid)
+    convention = resolve_convention(convention)
     check_schema(frame)
     cols = set(frame.columns)
     keys = [c for c in KEY_COLUMNS if c in cols]
@@ -383,6 +397,7 @@ def prepare_jobs(
         )
     if implausible:
         _warn_absurd(work, cols)
+    buffers = _apply_convention(buffers, work, convention)
     handle = _core.Jobs(**buffers)
     warn_unit_mistakes(work, buffers, handle, factors.engine)
     return PreparedJobs(frame=frame, jobs=handle, duration_h=work[HOURS], buffers=buffers)
@@ -407,7 +422,7 @@ def _fast_scan(
     scans: list[tuple[object, tuple[float, float, bool, bool, float], int]] = [
         (kwargs["duration_h"], (0.0, inf, True, False, QUANTITY_PLAUSIBLE_HIGH[DURATION_H]), 0)
     ]
-    for c, whole in ((ACCELERATOR_COUNT, True), (CPU_CORES, False), (MEMORY_GB, False)):
+    for c, whole in ((ACCELERATOR_COUNT, False), (CPU_CORES, False), (MEMORY_GB, False)):
         if kwargs.get(c) is not None:
             scans.append((kwargs[c], (0.0, inf, True, whole, QUANTITY_PLAUSIBLE_HIGH[c]), 0))
     for c in (ENERGY_KWH, AVG_POWER_W):
@@ -482,6 +497,26 @@ def _warn_absurd(work: pl.DataFrame, cols: set[str]) -> None:
                 AbsurdValueWarning,
                 stacklevel=4,
             )
+
+
+def _apply_convention(
+    buffers: dict[str, Any], work: pl.DataFrame, convention: Convention
+) -> dict[str, Any]:
+    """Add the convention's core usage and host rule, and its factors where a job gives none."""
+    hours = buffers["duration_h"]
+    overrides = dict(buffers["overrides"])
+    for name, value in convention.factors.items():
+        given = overrides.get(name)
+        if given is None:
+            overrides[name] = np.full(len(hours), value, dtype=np.float64)
+        else:
+            overrides[name] = np.where(np.isnan(given), value, given)
+    return {
+        **buffers,
+        "overrides": overrides,
+        "core_usage": convention.core_usage(work, hours),
+        "accelerator_host": convention.accelerator_host,
+    }
 
 
 def _float_array(s: pl.Series, *, null: float = float("nan")) -> np.ndarray:

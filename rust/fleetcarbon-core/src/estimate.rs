@@ -194,6 +194,8 @@ mod tests {
             region: RowIndex::PerJob(region),
             datacenter: RowIndex::Constant(MISSING),
             overrides: [None; N_FACTORS],
+            core_usage: None,
+            accelerator_host: crate::model::AcceleratorHost::Share,
         }
     }
 

@@ -234,6 +234,8 @@ fn columns(f: &Fleet) -> JobColumns<'_> {
         region: RowIndex::PerJob(&f.region),
         datacenter: RowIndex::PerJob(&f.datacenter),
         overrides: [None; N_FACTORS],
+        core_usage: None,
+        accelerator_host: fleetcarbon_core::model::AcceleratorHost::Share,
     }
 }
 

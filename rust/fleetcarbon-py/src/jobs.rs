@@ -1,39 +1,43 @@
 //! `Jobs`: the numeric buffers of one call's jobs, built once and lent to
 //! every core call of that run (estimate, and each batch of a simulation).
 
+use fleetcarbon_core::model::AcceleratorHost;
 use fleetcarbon_core::{Factor, JobColumns, RowIndex, N_FACTORS};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::convert::{as_slice, factor_arrays, IndexSpec};
-use crate::errors::core_error;
+use crate::errors::{argument_error, core_error};
 
 /// Job columns as float64 / uint32 numpy arrays (NaN in an optional column or
 /// an override: not given for that job). The arrays are held, not copied.
 #[pyclass(frozen, module = "fleetcarbon._core")]
 pub struct Jobs {
     duration_h: Py<PyArray1<f64>>,
-    quantities: [Option<Py<PyArray1<f64>>>; 5],
+    quantities: [Option<Py<PyArray1<f64>>>; 6],
     indices: [IndexSpec; 4],
     overrides: Vec<(Factor, Py<PyArray1<f64>>)>,
+    accelerator_host: AcceleratorHost,
     len: usize,
 }
 
 /// Borrows of a [`Jobs`]' arrays for one call; [`JobBorrows::columns`] lends them to the core.
 pub struct JobBorrows<'py> {
     duration_h: PyReadonlyArray1<'py, f64>,
-    quantities: [Option<PyReadonlyArray1<'py, f64>>; 5],
+    quantities: [Option<PyReadonlyArray1<'py, f64>>; 6],
     indices: [Result<u32, PyReadonlyArray1<'py, u32>>; 4],
     overrides: Vec<(Factor, PyReadonlyArray1<'py, f64>)>,
+    accelerator_host: AcceleratorHost,
 }
 
-const QUANTITIES: [&str; 5] = [
+const QUANTITIES: [&str; 6] = [
     "accelerator_count",
     "cpu_cores",
     "memory_gb",
     "energy_kwh",
     "avg_power_w",
+    "core_usage",
 ];
 const INDICES: [&str; 4] = ["accelerator", "cpu", "region", "datacenter"];
 
@@ -43,7 +47,7 @@ impl Jobs {
     #[pyo3(signature = (
         *, duration_h, accelerator_count = None, cpu_cores = None, memory_gb = None,
         energy_kwh = None, avg_power_w = None, accelerator = None, cpu = None, region = None,
-        datacenter = None, overrides = None
+        datacenter = None, overrides = None, core_usage = None, accelerator_host = "share"
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -59,7 +63,18 @@ impl Jobs {
         region: Option<IndexSpec>,
         datacenter: Option<IndexSpec>,
         overrides: Option<&Bound<'_, PyDict>>,
+        core_usage: Option<Py<PyArray1<f64>>>,
+        accelerator_host: &str,
     ) -> PyResult<Self> {
+        let accelerator_host = match accelerator_host {
+            "share" => AcceleratorHost::Share,
+            "components" => AcceleratorHost::Components,
+            other => {
+                return Err(argument_error(format!(
+                    "accelerator_host must be 'share' or 'components', got {other:?}"
+                )))
+            }
+        };
         let missing = || IndexSpec::Constant(fleetcarbon_core::MISSING);
         let jobs = Jobs {
             len: duration_h.bind(py).len()?,
@@ -70,6 +85,7 @@ impl Jobs {
                 memory_gb,
                 energy_kwh,
                 avg_power_w,
+                core_usage,
             ],
             indices: [
                 accelerator.unwrap_or_else(missing),
@@ -81,6 +97,7 @@ impl Jobs {
                 Some(d) => factor_arrays::<f64>("overrides", d)?,
                 None => Vec::new(),
             },
+            accelerator_host,
         };
         // Fail now, not at the first call, on arrays of the wrong length.
         jobs.borrow(py)?
@@ -121,6 +138,7 @@ impl Jobs {
                 .iter()
                 .map(|(f, a)| (*f, a.bind(py).readonly()))
                 .collect(),
+            accelerator_host: self.accelerator_host,
         })
     }
 }
@@ -156,6 +174,8 @@ impl JobBorrows<'_> {
             region: index(2)?,
             datacenter: index(3)?,
             overrides,
+            core_usage: quantity(5)?,
+            accelerator_host: self.accelerator_host,
         })
     }
 }

@@ -57,6 +57,8 @@ impl Fleet {
             region: RowIndex::PerJob(&self.region),
             datacenter: RowIndex::Constant(MISSING),
             overrides: [None; N_FACTORS],
+            core_usage: None,
+            accelerator_host: fleetcarbon_core::model::AcceleratorHost::Share,
         }
     }
 }

@@ -33,8 +33,21 @@ impl PowerBasis {
     pub const LABELS: [&'static str; 3] = ["metered", "measured", "modelled"];
 }
 
+/// Which host power and hardware an accelerator job is charged (docs/model.md §4.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AcceleratorHost {
+    /// The accelerator's `host_power_w` share stands for the whole host; the
+    /// job's own cores and memory are not added (fleetcarbon's convention).
+    #[default]
+    Share,
+    /// The job's cores and memory draw power of their own, on top of the
+    /// accelerators (GreenAlgorithms4HPC's convention; pair it with
+    /// `host_power_w = 0`). Embodied carbon stays the accelerator's, server included.
+    Components,
+}
+
 /// The quantities a job record gives, as the model reads them.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct JobQuantities {
     /// Reserved wall-clock hours, `h`.
     pub hours: f64,
@@ -48,6 +61,26 @@ pub struct JobQuantities {
     pub energy_kwh: Option<f64>,
     /// Measured average power per accelerator (per job without accelerators), W.
     pub avg_power_w: Option<f64>,
+    /// The share of the reserved cores' power drawn, in [0, 1]: 1 charges the
+    /// cores reserved, less charges their measured use (CPU time ÷ cores × h).
+    pub core_usage: f64,
+    /// Which host power accelerator jobs are charged.
+    pub accelerator_host: AcceleratorHost,
+}
+
+impl Default for JobQuantities {
+    fn default() -> Self {
+        JobQuantities {
+            hours: 0.0,
+            accelerators: 0.0,
+            cores: 0.0,
+            memory_gb: 0.0,
+            energy_kwh: None,
+            avg_power_w: None,
+            core_usage: 1.0,
+            accelerator_host: AcceleratorHost::Share,
+        }
+    }
 }
 
 /// A job's activity: what the factors multiply.
@@ -78,7 +111,9 @@ impl Activity {
     ///
     /// For accelerator jobs, `host_power_w` and the accelerator's embodied
     /// carbon already include the host's CPU and memory, so cores and memory
-    /// count only for jobs without accelerators.
+    /// count only for jobs without accelerators, unless the convention is
+    /// [`AcceleratorHost::Components`] (then their power counts, not their
+    /// embodied carbon). The cores' power is scaled by `core_usage`.
     #[inline(always)]
     pub fn of(q: &JobQuantities) -> (Activity, PowerBasis) {
         let h = q.hours;
@@ -94,8 +129,9 @@ impl Activity {
         } else {
             if has_accelerators {
                 a.accelerator_kh = n * h / 1000.0;
-            } else {
-                a.core_kh = q.cores * h / 1000.0;
+            }
+            if !has_accelerators || q.accelerator_host == AcceleratorHost::Components {
+                a.core_kh = q.cores * q.core_usage * h / 1000.0;
                 a.memory_gb_kh = q.memory_gb * h / 1000.0;
             }
             PowerBasis::Modelled
@@ -315,6 +351,47 @@ mod tests {
         assert!(!a.uses(Factor::TdpW) && a.uses(Factor::CorePowerW));
         assert!(Activity::default().uses(Factor::Pue));
         assert!(!Activity::default().uses(Factor::LifetimeYears));
+    }
+
+    #[test]
+    fn conventions_add_components_and_scale_cores_by_their_use() {
+        let q = JobQuantities {
+            hours: 10.0,
+            accelerators: 4.0,
+            cores: 32.0,
+            memory_gb: 100.0,
+            core_usage: 0.5,
+            ..JobQuantities::default()
+        };
+        let (share, _) = Activity::of(&q);
+        assert_eq!((share.core_kh, share.memory_gb_kh), (0.0, 0.0));
+        let (components, _) = Activity::of(&JobQuantities {
+            accelerator_host: AcceleratorHost::Components,
+            ..q
+        });
+        assert!(close(components.core_kh, 32.0 * 0.5 * 10.0 / 1000.0));
+        assert!(close(components.memory_gb_kh, 1.0));
+        // Embodied stays the accelerators' (their server share included).
+        assert_eq!(components.core_years, 0.0);
+        assert_eq!(components.accelerator_years, share.accelerator_years);
+        let (cpu, _) = Activity::of(&JobQuantities {
+            accelerators: 0.0,
+            ..q
+        });
+        assert!(close(cpu.core_kh, 0.16) && close(cpu.core_years, 320.0 / 8760.0));
+        // Fractional accelerators: the same share of power and of embodied carbon.
+        let (slice, _) = Activity::of(&JobQuantities {
+            accelerators: 1.0 / 7.0,
+            ..q
+        });
+        assert!(close(
+            slice.accelerator_kh / share.accelerator_kh,
+            1.0 / 28.0
+        ));
+        assert!(close(
+            slice.accelerator_years / share.accelerator_years,
+            1.0 / 28.0
+        ));
     }
 
     #[test]

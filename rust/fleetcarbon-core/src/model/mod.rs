@@ -13,7 +13,8 @@ pub mod equations;
 pub mod records;
 
 pub use equations::{
-    Activity, EmbodiedFactors, JobQuantities, PowerBasis, PowerFactors, HOURS_PER_YEAR,
+    AcceleratorHost, Activity, EmbodiedFactors, JobQuantities, PowerBasis, PowerFactors,
+    HOURS_PER_YEAR,
 };
 pub use records::{factor_value, required_factor, resolve_rows, JobColumns, RowIndex, Rows};
 

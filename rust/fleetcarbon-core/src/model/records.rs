@@ -5,7 +5,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::factors::{
     check_indices, check_lengths, Factor, FactorTables, Table, MISSING, N_FACTORS,
 };
-use crate::model::equations::JobQuantities;
+use crate::model::equations::{AcceleratorHost, JobQuantities};
 
 /// Row index of each job into one table: one value for all jobs, or one per job.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +53,10 @@ pub struct JobColumns<'a> {
     pub datacenter: RowIndex<'a>,
     /// Per-job override of each factor, indexed by `Factor as usize` (NaN: use the table).
     pub overrides: [Option<&'a [f64]>; N_FACTORS],
+    /// Share of the reserved cores' power drawn, in [0, 1] (None or NaN: 1).
+    pub core_usage: Option<&'a [f64]>,
+    /// Which host power accelerator jobs are charged.
+    pub accelerator_host: AcceleratorHost,
 }
 
 impl JobColumns<'_> {
@@ -76,6 +80,8 @@ impl JobColumns<'_> {
             memory_gb: self.memory_gb.map_or(0.0, |c| c[i]),
             energy_kwh: optional(self.energy_kwh, i),
             avg_power_w: optional(self.avg_power_w, i),
+            core_usage: optional(self.core_usage, i).unwrap_or(1.0),
+            accelerator_host: self.accelerator_host,
         }
     }
 
@@ -101,6 +107,7 @@ impl JobColumns<'_> {
             ("memory_gb", self.memory_gb),
             ("energy_kwh", self.energy_kwh),
             ("avg_power_w", self.avg_power_w),
+            ("core_usage", self.core_usage),
         ];
         for (name, column) in float_columns {
             if let Some(c) = column {

@@ -338,6 +338,8 @@ mod tests {
             region: RowIndex::PerJob(&f.region),
             datacenter: RowIndex::Constant(MISSING),
             overrides: [None; N_FACTORS],
+            core_usage: None,
+            accelerator_host: crate::model::AcceleratorHost::Share,
         }
     }
 
