@@ -187,11 +187,18 @@ def check_sacct_frame(out: pl.DataFrame) -> None:
     assert out["job_id"].null_count() == 0
     assert out["accelerator_count"].null_count() == 0 and (out["accelerator_count"] >= 0).all()
     assert ((out["cpu_cores"] >= 0) | out["cpu_cores"].is_null()).all()
-    for c in ("duration_h", "memory_gb", "energy_kwh"):
+    for c in ("duration_h", "memory_gb", "energy_kwh", "cpu_time_h", "max_rss_gb"):
         values = out[c].drop_nulls().to_list()
         assert all(math.isfinite(v) for v in values), (c, values)
-    assert all(v >= 0 for v in out["memory_gb"].drop_nulls())
-    assert all(v > 0 for v in out["energy_kwh"].drop_nulls())
+    for c in ("memory_gb", "cpu_time_h", "max_rss_gb"):
+        assert all(v >= 0 for v in out[c].drop_nulls()), c
+    assert out["started"].null_count() == 0
+    ran, never = out.filter(pl.col("started")), out.filter(~pl.col("started"))
+    # Metered energy is > 0 where given; a job that never started ran 0 h, with no reading.
+    assert all(v > 0 for v in ran["energy_kwh"].drop_nulls())
+    assert never["energy_kwh"].null_count() == never.height
+    assert never["duration_h"].to_list() == [0.0] * never.height
+    assert never["accelerator_count"].to_list() == [0.0] * never.height
 
 
 def run_sacct(data: bytes, kwargs: dict, how: str, directory: Path) -> None:

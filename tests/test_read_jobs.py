@@ -212,3 +212,87 @@ def test_unreadable_file_in_a_glob_names_the_pattern(tmp_path, fleet):
     (tmp_path / "part-2.csv").write_bytes(b"job_id\n1,2,3\n")
     with pytest.raises(SchemaError, match=r"cannot read .*part-\*\.csv"):
         read_jobs(str(tmp_path / "part-*.csv"))
+
+
+# ------------------------------------------------ layout options, compression, errors by line
+
+
+def test_headerless_files_with_named_columns_and_a_separator(tmp_path):
+    path = tmp_path / "jobs.txt"
+    path.write_text("1;2.5;FR;8\n2;1.0;DE;4\n", encoding="utf-8")
+    names = ["id", "hours", "site", "cores"]
+    mapping = {"job_id": "id", "duration_h": "hours", "region": "site", "cpu_cores": "cores"}
+    jobs = read_jobs(
+        path, format="csv", has_header=False, columns=names, separator=";", mapping=mapping
+    )
+    assert jobs.columns == ["job_id", "duration_h", "region", "cpu_cores"]
+    assert jobs["duration_h"].to_list() == [2.5, 1.0]
+    assert fc.estimate(jobs).height == 2
+    lazy = scan_jobs(path, format="csv", has_header=False, columns=names, separator=";")
+    assert lazy.collect_schema().names() == names
+    tabs = tmp_path / "jobs.tsv"
+    tabs.write_text("job_id\tduration_h\tregion\tcpu_cores\n1\t2.5\tFR\t8\n", encoding="utf-8")
+    assert read_jobs(tabs, format="csv", separator="\t")["cpu_cores"].to_list() == [8]
+    unnamed = read_jobs(path, format="csv", has_header=False, separator=";")
+    assert unnamed.columns == ["column_1", "column_2", "column_3", "column_4"]
+
+
+def test_layout_options_are_checked(tmp_path, fleet):
+    csv_path = tmp_path / "jobs.csv"
+    fleet.write_csv(csv_path)
+    fleet.write_parquet(tmp_path / "jobs.parquet")
+    with pytest.raises(ParameterError, match="has_header=False"):
+        read_jobs(csv_path, columns=["a", "b"])
+    with pytest.raises(ParameterError, match="separator"):
+        read_jobs(csv_path, separator=";;")
+    with pytest.raises(ParameterError, match="more than once"):
+        read_jobs(csv_path, has_header=False, columns=["a", "a"])
+    with pytest.raises(ParameterError, match="CSV files only"):
+        read_jobs(tmp_path / "jobs.parquet", separator=";")
+    with pytest.raises(SchemaError, match=r"columns= names 2"):
+        read_jobs(csv_path, has_header=False, columns=["a", "b"])
+
+
+def test_ragged_and_binary_files_are_named_with_the_line(tmp_path):
+    ragged = tmp_path / "ragged.csv.gz"
+    import gzip
+
+    body = "job_id,duration_h,region\n" + "".join(f"{i},1.0,FR\n" for i in range(1, 40))
+    ragged.write_bytes(gzip.compress((body + "40,1.0,FR,extra\n").encode()))
+    with pytest.raises(SchemaError, match=r"ragged\.csv\.gz' line 41: 4 fields, the header has 3"):
+        read_jobs(ragged)
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"job_id,duration_h\n1,2\n2,3\n\x00\x01\x02")
+    with pytest.raises(SchemaError, match=r"binary\.csv.*binary, not CSV text .*line 4"):
+        read_jobs(binary)
+    with pytest.raises(SchemaError, match=r"binary\.csv.*line 4"):
+        scan_jobs(binary)
+    part = tmp_path / "logs"
+    part.mkdir()
+    (part / "a.csv").write_text("job_id,duration_h\n1,2\n", encoding="utf-8")
+    (part / "b.csv").write_text("job_id,duration_h\n1,2\n2,3,4\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"logs/\*\.csv.*b\.csv' line 3: 3 fields"):
+        read_jobs(str(part / "*.csv"))
+
+
+def test_format_told_by_content_without_a_suffix(tmp_path, fleet):
+    fleet.write_parquet(tmp_path / "export")
+    fleet.write_csv(tmp_path / "dump")
+    assert read_jobs(tmp_path / "export").height == fleet.height
+    assert read_jobs(tmp_path / "dump").height == fleet.height
+    with pytest.raises(SchemaError, match="cannot tell the format"):
+        read_jobs(tmp_path / "missing")
+
+
+def test_text_times_with_utc_offsets_are_parsed(tmp_path):
+    path = tmp_path / "jobs.csv"
+    path.write_text(
+        "job_id,start,end,region,cpu_cores\n"
+        "1,2025-05-11 11:00:00+02:00,2025-05-11 12:00:00+02:00,FR,4\n"
+        "2,n/a,2025-05-11 12:00:00+00:00,FR,4\n",
+        encoding="utf-8",
+    )
+    with pytest.warns(DroppedRowsWarning, match="1 with start"):
+        jobs = read_jobs(path, on_invalid="drop")
+    assert str(jobs["start"][0]) == "2025-05-11 09:00:00+00:00"
+    assert fc.estimate(jobs)["duration_h"][0] == pytest.approx(1.0)

@@ -19,6 +19,7 @@ from fleetcarbon.errors import FleetcarbonError, ParameterError
 
 if TYPE_CHECKING:
     from fleetcarbon.factors import Factors
+    from fleetcarbon.parameters import OnInvalid
 
 TABLE_FILES = ("accelerators", "cpus", "regions", "datacenters", "defaults")
 #: Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
@@ -79,17 +80,83 @@ def _say(ctx: click.Context, message: str) -> None:
 def _read_input(
     path: str, fmt: str | None, cluster: str | None, fields: str | None = None
 ) -> pl.DataFrame:
-    """Read job records from sacct output, Parquet or CSV."""
-    from fleetcarbon.io import read_jobs, read_sacct
+    """Read job records in any input format; compressed files too.
 
-    suffix = Path(path).suffix.lower()
+    The format is ``--format``, else told by the suffix under any compression
+    suffix (``.swf.gz`` is SWF), else by the content
+    (:func:`fleetcarbon.io.detect_format`). ``--on-invalid`` and ``--map`` come
+    from the command's context.
+    """
+    from fleetcarbon.io import (
+        detect_format,
+        read_codecarbon,
+        read_jobs,
+        read_pbs,
+        read_sacct,
+        read_swf,
+    )
+    from fleetcarbon.io.compression import compression_of, read_bytes
+
+    settings = _input_settings()
+    on_invalid, mapping = settings["on_invalid"], settings["mapping"]
     if fmt is None:
-        fmt = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}.get(suffix, "sacct")
+        fmt = detect_format(path)
+    if fields is not None and fmt != "sacct":
+        raise click.UsageError(f"--fields applies to sacct input only (INPUT is {fmt})")
+    if cluster is not None and fmt not in ("sacct", "swf", "pbs"):
+        raise click.UsageError(f"--cluster applies to sacct, swf and pbs input (INPUT is {fmt})")
+    if mapping and fmt not in ("csv", "parquet"):
+        raise click.UsageError(f"--map applies to csv and parquet input (INPUT is {fmt})")
     if fmt == "sacct":
-        return read_sacct(Path(path), cluster=cluster, fields=fields)
-    if cluster is not None or fields is not None:
-        raise click.UsageError("--cluster and --fields apply to sacct input only")
-    return read_jobs(path, format=fmt)  # type: ignore[arg-type]
+        # read_sacct reads plain text: a compressed file is decompressed here.
+        source: Path | bytes = Path(path)
+        if compression_of(path) is not None:
+            source = read_bytes(path)
+        return read_sacct(source, cluster=cluster, fields=fields, on_invalid=on_invalid)
+    if fmt == "swf":
+        return read_swf(Path(path), cluster=cluster, on_invalid=on_invalid)
+    if fmt == "pbs":
+        return read_pbs(path, cluster=cluster, on_invalid=on_invalid)  # a glob of daily logs
+    if fmt == "codecarbon":
+        return read_codecarbon(Path(path), on_invalid=on_invalid)
+    return read_jobs(path, format=fmt, mapping=mapping or None, on_invalid=on_invalid)  # type: ignore[arg-type]
+
+
+#: Where the input options that reach no command parameter are kept (``ctx.meta``).
+_INPUT_SETTINGS = "fleetcarbon.input"
+
+
+def _input_settings() -> dict[str, Any]:
+    """``--on-invalid`` and ``--map`` of the running command (defaults outside one)."""
+    ctx = click.get_current_context(silent=True)
+    stored = ctx.meta.get(_INPUT_SETTINGS, {}) if ctx is not None else {}
+    return {"on_invalid": stored.get("on_invalid", "raise"), "mapping": stored.get("mapping", {})}
+
+
+def _on_invalid() -> OnInvalid:
+    """``--on-invalid`` of the running command, for estimate and simulate."""
+    from fleetcarbon.parameters import check_on_invalid
+
+    return check_on_invalid(_input_settings()["on_invalid"])
+
+
+def _store_setting(ctx: click.Context, param: click.Parameter, value: object) -> object:
+    ctx.meta.setdefault(_INPUT_SETTINGS, {})[param.name] = value
+    return value
+
+
+def _store_mapping(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> object:
+    mapping: dict[str, str] = {}
+    for item in value:
+        column, sep, source = item.partition("=")
+        column, source = column.strip(), source.strip()
+        if not sep or not column or not source:
+            raise click.BadParameter(f"{item!r} is not COLUMN=SOURCE", ctx=ctx, param=param)
+        if column in mapping:
+            raise click.BadParameter(f"column {column!r} is mapped twice", ctx=ctx, param=param)
+        mapping[column] = source
+    ctx.meta.setdefault(_INPUT_SETTINGS, {})["mapping"] = mapping
+    return mapping
 
 
 def _factors(directory: str | None) -> Factors:
@@ -209,25 +276,72 @@ def _by(by: str | None) -> list[str]:
     return [c.strip() for c in by.split(",") if c.strip()] if by else []
 
 
+#: The summary columns the estimate command prints (the rest are in summarize()'s output).
+HEADLINE_COLUMNS = (
+    "jobs",
+    "accelerator_hours",
+    "core_hours",
+    "it_energy_kwh",
+    "operational_kgco2e",
+    "embodied_kgco2e",
+    "total_kgco2e",
+    "embodied_share",
+    "failed_kgco2e",
+)
+
+
+def _headline(summary: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """Select the group keys and headline totals of a summary, to fit a terminal."""
+    return summary.select([*by, *[c for c in HEADLINE_COLUMNS if c in summary.columns]])
+
+
 def _print_table(frame: pl.DataFrame) -> None:
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, tbl_hide_dataframe_shape=True):
         click.echo(frame)
 
 
-INPUT_FORMAT = click.Choice(["sacct", "parquet", "csv"])
+INPUT_FORMAT = click.Choice(["sacct", "swf", "pbs", "codecarbon", "csv", "parquet"])
 
 
 def input_options(command: Callable[..., None]) -> Callable[..., None]:
-    """Add the options saying where jobs come from: INPUT, format, cluster, fields, factors."""
+    """Add the options saying where jobs come from: INPUT, format, cluster, fields, map, factors.
+
+    ``--on-invalid`` and ``--map`` reach no parameter of the command: they are
+    kept in the context, for :func:`_read_input` and :func:`_on_invalid`.
+    """
     decorators = [
         click.argument("input_path", metavar="INPUT"),
         click.option(
-            "--format", "fmt", type=INPUT_FORMAT, help="Input format (default: by extension)."
+            "--format",
+            "fmt",
+            type=INPUT_FORMAT,
+            help="Input format (default: by extension, under .gz/.zst/.bz2/.xz, else content).",
         ),
         click.option(
-            "--cluster", type=click.Path(exists=True), help="Cluster config (TOML), for sacct."
+            "--cluster",
+            type=click.Path(exists=True),
+            help="Cluster config (TOML), for sacct, swf and pbs.",
         ),
         click.option("--fields", help="sacct field list, for output written with --noheader."),
+        click.option(
+            "--map",
+            "mapping",
+            multiple=True,
+            metavar="COLUMN=SOURCE",
+            expose_value=False,
+            callback=_store_mapping,
+            help="csv/parquet: read canonical COLUMN from SOURCE column (repeatable).",
+        ),
+        click.option(
+            "--on-invalid",
+            "on_invalid",
+            type=click.Choice(["raise", "drop"]),
+            default="raise",
+            show_default=True,
+            expose_value=False,
+            callback=_store_setting,
+            help="Malformed input rows and invalid jobs: fail, or drop them with a warning.",
+        ),
         click.option(
             "--factors", type=click.Path(exists=True, file_okay=False), help="Factor CSV dir."
         ),
@@ -276,12 +390,12 @@ def estimate(
     t0 = time.perf_counter()
     jobs = _read_input(input_path, fmt, cluster, fields)
     with _progress(ctx, "estimating") as progress:
-        est = run_estimate(jobs, _factors(factors), progress=progress)
+        est = run_estimate(jobs, _factors(factors), progress=progress, on_invalid=_on_invalid())
     _say(ctx, f"estimated {est.height:,} jobs in {time.perf_counter() - t0:.2f} s")
     if output:
         _write(est, output, overwrite)
         _say(ctx, f"wrote {output}")
-    _print_table(summarize(est, by=_by(by)))
+    _print_table(_headline(summarize(est, by=_by(by)), _by(by)))
 
 
 @cli.command()
@@ -320,7 +434,13 @@ def simulate(
     jobs = _read_input(input_path, fmt, cluster, fields)
     with _progress(ctx, "simulating") as progress:
         summary = run_simulate(
-            jobs, _factors(factors), draws=draws, by=_by(by), seed=seed, progress=progress
+            jobs,
+            _factors(factors),
+            draws=draws,
+            by=_by(by),
+            seed=seed,
+            progress=progress,
+            on_invalid=_on_invalid(),
         )
     _say(ctx, f"{draws:,} draws in {time.perf_counter() - t0:.2f} s, seed {summary['seed'][0]}")
     if output:
@@ -388,7 +508,7 @@ def report(
     jobs = _read_input(input_path, fmt, cluster, fields)
     chosen = _factors(factors)
     with _progress(ctx, "estimating") as progress:
-        est = run_estimate(jobs, chosen, progress=progress)
+        est = run_estimate(jobs, chosen, progress=progress, on_invalid=_on_invalid())
     simulation = draw_frame = None
     if draws > 0:
         with _progress(ctx, "simulating") as progress:
@@ -400,6 +520,7 @@ def report(
                 seed=seed,
                 return_draws=True,
                 progress=progress,
+                on_invalid=_on_invalid(),
             )
         simulation, draw_frame = result.summary, result.draws
     path = write_report(

@@ -1,9 +1,41 @@
-"""Reading job records: Slurm ``sacct`` output, and CSV or Parquet files."""
+"""Reading job records: scheduler logs (Slurm sacct, PBS/Torque, SWF), CodeCarbon, CSV, Parquet.
+
+Every reader takes compressed files (gzip, zstd, bzip2, xz) as they come, told
+by their content; see :mod:`fleetcarbon.io.compression`.
+"""
 
 from __future__ import annotations
 
-from fleetcarbon.io.cluster import ClusterConfig, load_cluster_config
+from fleetcarbon.io.cluster import ClusterConfig, ClusterConfigError, GpuSpec, load_cluster_config
+from fleetcarbon.io.codecarbon import read_codecarbon
+from fleetcarbon.io.detect import detect_format
 from fleetcarbon.io.jobs import read_jobs, scan_jobs
-from fleetcarbon.io.sacct import read_sacct
+from fleetcarbon.io.pbs import read_pbs
+from fleetcarbon.io.sacct import (
+    InferredGpusWarning,
+    MemoryUnits,
+    MissingGresWarning,
+    UnmappedAcceleratorWarning,
+    read_sacct,
+)
+from fleetcarbon.io.swf import SwfHeader, read_swf, read_swf_header
 
-__all__ = ["ClusterConfig", "load_cluster_config", "read_jobs", "read_sacct", "scan_jobs"]
+__all__ = [
+    "ClusterConfig",
+    "ClusterConfigError",
+    "GpuSpec",
+    "InferredGpusWarning",
+    "MemoryUnits",
+    "MissingGresWarning",
+    "SwfHeader",
+    "UnmappedAcceleratorWarning",
+    "detect_format",
+    "load_cluster_config",
+    "read_codecarbon",
+    "read_jobs",
+    "read_pbs",
+    "read_sacct",
+    "read_swf",
+    "read_swf_header",
+    "scan_jobs",
+]

@@ -1,11 +1,25 @@
-"""Job records from CSV or Parquet files (globs allowed): scanned lazily, or read and checked."""
+"""Job records from CSV or Parquet files (globs allowed): scanned lazily, or read and checked.
+
+Files may be compressed (gzip, zstd, bzip2, xz), told by their first bytes:
+``logs/*.csv.gz`` reads like ``logs/*.csv``. The format is told by the suffix
+under the compression suffix (``.csv``, ``.parquet``, ``.pq``), else by the
+content (Parquet's ``PAR1`` magic, else CSV text).
+"""
 
 from __future__ import annotations
 
+import bz2
+import csv
+import glob
+import gzip
+import io
+import itertools
+import lzma
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -16,6 +30,14 @@ from fleetcarbon.errors import (
     MissingColumnError,
     ParameterError,
     SchemaError,
+)
+from fleetcarbon.io.compression import (
+    MAGIC_BYTES,
+    CompressionError,
+    compression_of,
+    inner_name,
+    read_bytes,
+    sniff,
 )
 from fleetcarbon.parameters import OnInvalid, check_on_invalid
 from fleetcarbon.schema import END, FACTOR_NAMES, JOB_ID, QUANTITY_COLUMNS, START
@@ -33,6 +55,29 @@ _MAX_SHOWN_COLUMNS = 30
 #: Canonical columns that must be numbers, and those that must be times.
 _NUMERIC = (*QUANTITY_COLUMNS, *FACTOR_NAMES)
 _TIMES = (START, END)
+#: Compressions Polars' CSV reader decompresses itself (as it scans); the others are
+#: decompressed in memory first.
+_POLARS_CSV_COMPRESSIONS = (None, "gzip", "zstd")
+#: Bytes of each CSV file checked for NUL bytes (binary files are refused).
+_SNIFF_BYTES = 65_536
+_OPENERS: dict[str, Callable[..., Any]] = {
+    "gzip": gzip.open,
+    "bzip2": bz2.open,
+    "xz": lzma.open,
+}
+
+
+@dataclass(frozen=True)
+class _CsvOptions:
+    """How CSV files are laid out."""
+
+    has_header: bool = True
+    columns: tuple[str, ...] | None = None
+    separator: str = ","
+
+    @property
+    def is_default(self) -> bool:
+        return self == _CsvOptions()
 
 
 def scan_jobs(
@@ -41,6 +86,9 @@ def scan_jobs(
     mapping: Mapping[str, str | pl.Expr] | None = None,
     format: Format | None = None,
     keep_other_columns: bool = True,
+    has_header: bool = True,
+    columns: Sequence[str] | None = None,
+    separator: str = ",",
 ) -> pl.LazyFrame:
     """Scan job records from CSV or Parquet into the canonical schema, lazily.
 
@@ -48,19 +96,31 @@ def scan_jobs(
     ----------
     path : str, Path or sequence of them
         File(s); glob patterns such as ``"logs/2025-*.parquet"`` are expanded.
-        The files are only read, never modified.
+        Files may be compressed (gzip, zstd, bzip2, xz: ``jobs.csv.gz``, or a
+        gzipped file without the suffix), told by their first bytes; bzip2 and
+        xz files, and compressed Parquet, are decompressed in memory. The files
+        are only read, never modified.
     mapping : mapping of str to str or pl.Expr, optional
         Canonical column name -> source column name, or an expression over
         the source columns (for unit conversions), e.g.
         ``{"job_id": "JobID", "duration_h": pl.col("elapsed_s") / 3600}``.
         Columns already named canonically need no entry.
     format : {"csv", "parquet"}, optional
-        Inferred from the file extension when omitted.
+        Told by the file extension when omitted (the one under a compression
+        suffix: ``.csv.gz`` is CSV), else by the content of the first file.
     keep_other_columns : bool, default True
         Keep the source columns that are not mapped (they pass through
         ``estimate``); mapped source columns are replaced by their canonical name.
         With False, only the canonical columns are kept: the mapped ones and
         those the files already name canonically.
+    has_header : bool, default True
+        CSV only: whether the first line names the columns. Without a header,
+        ``columns`` names them (else they are ``column_1``, ``column_2``, ...).
+    columns : sequence of str, optional
+        CSV only, with ``has_header=False``: the names of the fields, one per
+        field of every line (then map them with ``mapping`` as usual).
+    separator : str, default ","
+        CSV only: the field separator, one byte (``";"``, ``"\\t"``, ``"|"``).
 
     Returns
     -------
@@ -76,8 +136,12 @@ def scan_jobs(
     fleetcarbon.errors.MissingColumnError
         A mapped source column does not exist (the message lists the columns).
     fleetcarbon.errors.SchemaError
-        The format cannot be told, the files cannot be read, or a mapping
-        expression does not fit the source columns.
+        The format cannot be told, the files cannot be read (binary, damaged
+        or truncated compressed data), ``columns`` does not match the number of
+        fields, or a mapping expression does not fit the source columns.
+    fleetcarbon.errors.ParameterError
+        ``format``, ``has_header``, ``columns`` or ``separator`` is invalid, or
+        a CSV option is given for Parquet.
     fleetcarbon.errors.FleetcarbonError
         A mapping target already exists as a source column.
 
@@ -94,7 +158,8 @@ def scan_jobs(
     """
     paths = _paths(path)
     fmt = _format_of(paths, format)
-    return _scan(paths, fmt, dict(mapping or {}), keep_other_columns, _INFER_ROWS)
+    options = _csv_options(fmt, has_header, columns, separator)
+    return _scan(paths, fmt, dict(mapping or {}), keep_other_columns, _INFER_ROWS, options)
 
 
 def read_jobs(
@@ -103,6 +168,9 @@ def read_jobs(
     mapping: Mapping[str, str | pl.Expr] | None = None,
     format: Format | None = None,
     keep_other_columns: bool = True,
+    has_header: bool = True,
+    columns: Sequence[str] | None = None,
+    separator: str = ",",
     on_invalid: OnInvalid = "raise",
 ) -> pl.DataFrame:
     """Read job records from CSV or Parquet into the canonical schema, and check them.
@@ -118,7 +186,7 @@ def read_jobs(
 
     Parameters
     ----------
-    path, mapping, format, keep_other_columns
+    path, mapping, format, keep_other_columns, has_header, columns, separator
         As for :func:`scan_jobs`.
     on_invalid : {"raise", "drop"}, default "raise"
         Rows whose canonical columns cannot be parsed raise
@@ -137,12 +205,14 @@ def read_jobs(
         A mapped source column does not exist (the message lists the columns).
     fleetcarbon.errors.SchemaError
         The format cannot be told, or the files cannot be read (missing, not
-        CSV or Parquet, ragged CSV lines, a mapping expression that does not
-        fit the source columns); the message names the file(s).
+        CSV or Parquet, binary, ragged CSV lines, damaged compressed data, a
+        mapping expression that does not fit the source columns); the message
+        names the file(s) and, for binary files and ragged lines, the first
+        line at fault.
     fleetcarbon.errors.InvalidValueError
         Some values of a canonical column cannot be parsed, with ``on_invalid="raise"``.
     fleetcarbon.errors.ParameterError
-        ``on_invalid`` is neither "raise" nor "drop".
+        ``on_invalid`` is neither "raise" nor "drop", or a CSV option is invalid.
     fleetcarbon.errors.FleetcarbonError
         A mapping target already exists as a source column.
 
@@ -165,8 +235,9 @@ def read_jobs(
     on_invalid = check_on_invalid(on_invalid)
     paths = _paths(path)
     fmt = _format_of(paths, format)
+    options = _csv_options(fmt, has_header, columns, separator)
     mapping = dict(mapping or {})
-    frame = scan_jobs(paths, mapping=mapping, format=fmt, keep_other_columns=keep_other_columns)
+    frame = _scan(paths, fmt, mapping, keep_other_columns, _INFER_ROWS, options)
     try:
         try:
             jobs = frame.collect()
@@ -175,9 +246,9 @@ def read_jobs(
                 raise
             # A value past the inferred rows does not fit its column's dtype: infer from
             # every row instead, so that the column is read as text and checked below.
-            jobs = _scan(paths, fmt, mapping, keep_other_columns, None).collect()
+            jobs = _scan(paths, fmt, mapping, keep_other_columns, None, options).collect()
     except _READ_ERRORS as exc:
-        raise SchemaError(f"cannot read {_show_paths(paths)}: {_polars_message(exc)}") from exc
+        raise _read_error(paths, fmt, options, exc) from exc
     return _parse_canonical(jobs, mapping, paths, on_invalid)
 
 
@@ -199,7 +270,11 @@ def _format_of(paths: Sequence[str], given: Format | None) -> Format:
         if given not in ("csv", "parquet"):
             raise ParameterError(f"format must be 'csv' or 'parquet', got {given!r}")
         return given
-    found = {_SUFFIXES.get(Path(p).suffix.lower()) for p in paths}
+    found = {_SUFFIXES.get(Path(inner_name(p)).suffix.lower()) for p in paths}
+    if None in found:
+        # No telling suffix: the first bytes of the first file say Parquet or CSV.
+        sniffed = {_sniff_format(p) for p in paths if _SUFFIXES.get(_inner_suffix(p)) is None}
+        found = (found - {None}) | sniffed
     if len(found) != 1 or None in found:
         raise SchemaError(
             f"cannot tell the format of {list(paths)} from its extension: pass format='csv' or "
@@ -208,26 +283,104 @@ def _format_of(paths: Sequence[str], given: Format | None) -> Format:
     return found.pop()  # type: ignore[return-value]
 
 
+def _inner_suffix(path: str) -> str:
+    return Path(inner_name(path)).suffix.lower()
+
+
+def _sniff_format(path: str) -> Format | None:
+    """Parquet or CSV from the first file ``path`` names (None when there is none)."""
+    files = _files(path)
+    if not files:
+        return None
+    try:
+        head = _head(files[0], _SNIFF_BYTES)
+    except (OSError, CompressionError, ImportError):
+        return None
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    return "csv" if b"\x00" not in head else None
+
+
+def _files(path: str) -> list[str]:
+    """List the files a path names: itself, or a glob's matches in sorted order."""
+    if glob.has_magic(path) and not Path(path).exists():
+        return sorted(glob.glob(path, recursive=True))
+    return [path] if Path(path).is_file() else []
+
+
+def _head(path: str, size: int) -> bytes:
+    """Read the first ``size`` bytes of a file, decompressed."""
+    kind = compression_of(path)
+    if kind is None:
+        with open(path, "rb") as fh:
+            return fh.read(size)
+    if kind in ("gzip", "bzip2", "xz"):
+        try:
+            with _OPENERS[kind](path, "rb") as fh:
+                data: bytes = fh.read(size)
+                return data
+        except (OSError, EOFError, lzma.LZMAError) as exc:
+            raise CompressionError(f"cannot decompress {path!r} ({kind}): {exc}") from exc
+    try:
+        return read_bytes(path)[:size]
+    except ImportError:  # zstd without zstandard: Polars reads it, unchecked
+        return b""
+
+
+def _csv_options(
+    fmt: Format, has_header: object, columns: object, separator: object
+) -> _CsvOptions:
+    if not isinstance(has_header, bool):
+        raise ParameterError(f"has_header must be True or False, got {has_header!r}")
+    names: tuple[str, ...] | None = None
+    if columns is not None:
+        if isinstance(columns, str) or not isinstance(columns, Sequence):
+            raise ParameterError(f"columns must be a list of column names, got {columns!r}")
+        names = tuple(columns)
+        if not names or not all(isinstance(c, str) and c for c in names):
+            raise ParameterError(f"columns must be non-empty column names, got {list(names)}")
+        repeated = sorted({c for c in names if names.count(c) > 1})
+        if repeated:
+            raise ParameterError(f"columns names {repeated} more than once")
+        if has_header:
+            raise ParameterError(
+                "columns= names the fields of files without a header line: pass "
+                "has_header=False (to rename the columns of a file with a header, use mapping=)"
+            )
+    if not isinstance(separator, str) or len(separator.encode("utf-8")) != 1:
+        raise ParameterError(f"separator must be a single one-byte character, got {separator!r}")
+    options = _CsvOptions(has_header, names, separator)
+    if fmt == "parquet" and not options.is_default:
+        raise ParameterError("has_header, columns and separator apply to CSV files only")
+    return options
+
+
 def _scan(
     paths: list[str],
     fmt: Format,
     mapping: dict[str, str | pl.Expr],
     keep_other_columns: bool,
     infer_schema_length: int | None,
+    options: _CsvOptions | None = None,
 ) -> pl.LazyFrame:
     """Scan ``paths`` and map their columns; errors found from the schema alone are raised."""
+    options = options or _CsvOptions()
     try:
-        if fmt == "csv":
-            scans = [
-                pl.scan_csv(p, try_parse_dates=True, infer_schema_length=infer_schema_length)
-                for p in paths
-            ]
-        else:
-            scans = [pl.scan_parquet(p) for p in paths]
+        scans = [scan for p in paths for scan in _scan_path(p, fmt, infer_schema_length, options)]
         frame = pl.concat(scans, how="diagonal_relaxed") if len(scans) > 1 else scans[0]
         available = frame.collect_schema().names()
     except _READ_ERRORS as exc:
-        raise SchemaError(f"cannot read {_show_paths(paths)}: {_polars_message(exc)}") from exc
+        raise _read_error(paths, fmt, options, exc) from exc
+    if not options.has_header and options.columns is None:
+        # Polars 1 names them column_1, column_2, ...; Polars 2 from column_0: one name.
+        names = [f"column_{i + 1}" for i in range(len(available))]
+        frame = frame.rename(dict(zip(available, names, strict=True)))
+        available = names
+    if options.columns is not None and len(available) != len(options.columns):
+        raise SchemaError(
+            f"columns= names {len(options.columns)} fields, but the lines of "
+            f"{_show_paths(paths)} hold {len(available)}"
+        )
     missing = [src for src in mapping.values() if isinstance(src, str) and src not in available]
     if missing:
         raise MissingColumnError(
@@ -269,6 +422,114 @@ def _scan(
     return out
 
 
+def _scan_path(
+    path: str, fmt: Format, infer_schema_length: int | None, options: _CsvOptions
+) -> list[pl.LazyFrame]:
+    """Scan one path (or glob): once where Polars reads every file, else file by file.
+
+    Files Polars cannot decompress itself are decompressed in memory.
+    """
+    files = _files(path)
+    if fmt == "csv":
+        for f in files:
+            _refuse_binary(f)
+    kinds = {f: compression_of(f) for f in files}
+    native = (None,) if fmt == "parquet" else _POLARS_CSV_COMPRESSIONS
+    if all(k in native for k in kinds.values()):
+        return [_scan_one(path, fmt, infer_schema_length, options)]
+    return [
+        _scan_one(f if kinds[f] in native else _decompressed(f), fmt, infer_schema_length, options)
+        for f in files
+    ]
+
+
+def _scan_one(
+    source: str | io.BytesIO, fmt: Format, infer_schema_length: int | None, options: _CsvOptions
+) -> pl.LazyFrame:
+    if fmt == "parquet":
+        if isinstance(source, io.BytesIO):
+            return pl.read_parquet(source).lazy()
+        return pl.scan_parquet(source)
+    kwargs: dict[str, object] = {}
+    if options.columns is not None:
+        kwargs["new_columns"] = list(options.columns)
+    return pl.scan_csv(
+        source,
+        try_parse_dates=True,
+        infer_schema_length=infer_schema_length,
+        has_header=options.has_header,
+        separator=options.separator,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def _decompressed(path: str) -> io.BytesIO:
+    return io.BytesIO(read_bytes(path))
+
+
+def _refuse_binary(path: str) -> None:
+    """Raise if a CSV file's first bytes (decompressed) hold a NUL byte: it is binary."""
+    try:
+        head = _head(path, _SNIFF_BYTES)
+    except OSError:
+        return  # the scan reports it
+    nul = head.find(b"\x00")
+    if nul >= 0:
+        line = head.count(b"\n", 0, nul) + 1
+        kind = sniff(head[:MAGIC_BYTES])
+        raise SchemaError(
+            f"cannot read {path!r}: it is binary, not CSV text (a NUL byte on line {line}"
+            + (f"; it is still {kind}-compressed inside" if kind else "")
+            + ")"
+        )
+
+
+def _read_error(
+    paths: list[str], fmt: Format, options: _CsvOptions, exc: BaseException
+) -> SchemaError:
+    """Build the SchemaError naming the files, and for CSV the file and line at fault."""
+    if isinstance(exc, SchemaError):
+        return exc
+    where = ""
+    if fmt == "csv":
+        where = _locate_csv_problem(paths, options) or ""
+    return SchemaError(
+        f"cannot read {_show_paths(paths)}: {_polars_message(exc)}"
+        + (f" ({where})" if where else "")
+    )
+
+
+def _locate_csv_problem(paths: list[str], options: _CsvOptions) -> str | None:
+    """Find the first line at fault in the CSV files: wrong field count, or not UTF-8."""
+    for path in itertools.chain.from_iterable(_files(p) for p in paths):
+        try:
+            data = read_bytes(path)
+        except (OSError, CompressionError, ImportError):
+            continue
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            return f"{path!r} line {line}: not UTF-8 text"
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=options.separator)
+        expected = len(options.columns) if options.columns is not None else None
+        for row in reader:
+            if not row:
+                continue
+            if expected is None:
+                expected = len(row)
+                continue
+            if len(row) > expected or (options.columns is not None and len(row) != expected):
+                if options.columns is not None:
+                    what = f"columns= names {expected}"
+                else:
+                    what = (
+                        f"{'the header' if options.has_header else 'the first line'} has {expected}"
+                    )
+                return f"{path!r} line {reader.line_num}: {len(row)} fields, {what}"
+    return None
+
+
 def _is_text(dtype: pl.DataType) -> bool:
     return dtype == pl.String or isinstance(dtype, (pl.Categorical, pl.Enum))
 
@@ -284,16 +545,19 @@ def _parse_canonical(
         return jobs
     parsed: dict[str, pl.Expr] = {}
     bad: dict[str, pl.Expr] = {}
-    for c in targets:
-        raw = pl.col(c).cast(pl.String).str.strip_chars()
-        raw = pl.when(raw.str.len_bytes() > 0).then(raw)
-        if c in _TIMES:
-            value = raw.str.to_datetime(time_unit="us", strict=False)
-        else:
-            value = raw.cast(pl.Float64, strict=False)
-        parsed[c] = value.alias(c)
-        bad[c] = (raw.is_not_null() & value.is_null()).alias(f"__bad_{c}")
     try:
+        for c in targets:
+            raw = pl.col(c).cast(pl.String).str.strip_chars()
+            raw = pl.when(raw.str.len_bytes() > 0).then(raw)
+            if c in _TIMES:
+                # Parsed as a Series: the format (with its UTC offset, if any) is then
+                # inferred from the first value, which an expression does not do.
+                text = jobs.select(raw).to_series()
+                value = pl.lit(text.str.to_datetime(time_unit="us", strict=False))
+            else:
+                value = raw.cast(pl.Float64, strict=False)
+            parsed[c] = value.alias(c)
+            bad[c] = (raw.is_not_null() & value.is_null()).alias(f"__bad_{c}")
         work = jobs.with_columns(*parsed.values(), *bad.values())
     except pl.exceptions.PolarsError as exc:  # e.g. no datetime format fits the first value
         raise SchemaError(
