@@ -131,8 +131,11 @@ def test_xdmod_accounting_logs(fixtures: Path) -> None:
     expected = json.loads(
         (fixtures / "xdmod" / "expected_output" / "accounting-logs.json").read_text()
     )
-    with pytest.warns(UnmappedAcceleratorWarning):
+    # 5692623 (gres/gpu=2, 0 nodes, 0 CPUs, 0 s) never started: no GPUs to map.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnmappedAcceleratorWarning)
         jobs = read_sacct(log, fields=XDMOD_FIELDS)
+    assert jobs["started"].to_list() == [True, True, True, False]
     assert jobs.height == len(expected)
     for row, exp in zip(jobs.iter_rows(named=True), expected, strict=True):
         assert row["job_id"] == exp["job_id"]
@@ -148,7 +151,8 @@ def test_xdmod_accounting_logs(fixtures: Path) -> None:
         assert row["user"] == exp["user_name"]
         assert row["account"] == exp["account_name"]
         assert (row["partition"] or "") == exp["partition_name"]
-        assert row["accelerator_count"] == exp["ngpus"]
+        # XDMoD counts the GPUs a job asked for; a job that never started holds none.
+        assert row["accelerator_count"] == (exp["ngpus"] if row["started"] else 0)
 
 
 def test_xdmod_arrays(fixtures: Path) -> None:
@@ -988,6 +992,12 @@ def test_no_dst_warning_for_ordinary_times() -> None:
         ("jobid", "x7"),
         ("AllocTRES", "gres/gpu=two"),
         ("alloctres", "gres/gpu=two"),
+        ("TotalCPU", "ten"),
+        ("totalcpu", "00:60"),
+        ("MaxRSS", "2048 KB"),
+        ("maxrss", "-1K"),
+        ("Start", "2025-05-02T14:09:52+24:00"),
+        ("End", "2025-05-02T14:09:52 CEST"),
     ],
 )
 def test_error_examples_show_the_value_whatever_the_header_spelling(
@@ -1096,3 +1106,187 @@ def test_bad_delimiter_on_one_line_text(delimiter: object) -> None:
     # A one-line text used to reach `delimiter in source` first: a raw TypeError.
     with pytest.raises(SchemaError, match="delimiter"):
         read_sacct("JobID|Elapsed", delimiter=delimiter)  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- real logs
+
+
+@pytest.mark.parametrize(
+    ("value", "instant"),
+    [
+        ("2025-05-02T14:09:52+02:00", utc(2025, 5, 2, 12, 9, 52)),
+        ("2025-05-02T14:09:52+0200", utc(2025, 5, 2, 12, 9, 52)),
+        ("2025-05-02T14:09:52+02", utc(2025, 5, 2, 12, 9, 52)),
+        ("2025-05-02T14:09:52Z", utc(2025, 5, 2, 14, 9, 52)),
+        ("2025-05-02T14:09:52-05:30", utc(2025, 5, 2, 19, 39, 52)),
+        ("2025-05-02T14:09:52+00:00", utc(2025, 5, 2, 14, 9, 52)),
+    ],
+)
+def test_times_with_a_utc_offset_are_instants(value: str, instant: dt.datetime) -> None:
+    src = text("JobID|Start|End|ElapsedRaw", f"1|{value}|{value}|0", "2|Unknown|Unknown|0")
+    for cluster in (None, NY, BERLIN):
+        jobs = read_sacct(src, cluster=cluster)
+        assert jobs["start"].to_list() == [instant, None]
+        assert jobs["end"].to_list() == [instant, None]
+
+
+def test_offset_and_wall_clock_times_mix() -> None:
+    src = text(
+        "JobID|Start|End|ElapsedRaw",
+        # An offset time needs no zone; a wall-clock time on the same line takes it.
+        "1|2024-07-01T12:00:00-04:00|2024-07-01T13:00:00|3600",
+        # In the autumn fold the offset fixes Start; End is resolved to agree with 1200 s.
+        "2|2024-11-03T01:50:00-04:00|2024-11-03T01:10:00|1200",
+        # Every line of an export with offsets (SLURM_TIME_FORMAT=%FT%T%z).
+        "3|2024-11-03T01:50:00-0400|2024-11-03T01:10:00-0500|",
+    )
+    with pytest.warns(AmbiguousTimeWarning, match="^1 line .*line 3$"):
+        jobs = read_sacct(src, cluster=NY)
+    assert jobs["start"].to_list() == [
+        utc(2024, 7, 1, 16),
+        utc(2024, 11, 3, 5, 50),
+        utc(2024, 11, 3, 5, 50),
+    ]
+    assert jobs["end"].to_list() == [
+        utc(2024, 7, 1, 17),
+        utc(2024, 11, 3, 6, 10),
+        utc(2024, 11, 3, 6, 10),
+    ]
+    assert jobs["duration_h"].to_list() == pytest.approx([1.0, 1 / 3, 1 / 3])
+
+
+NEVER_STARTED = text(
+    "JobID|State|Partition|ElapsedRaw|Start|End|NCPUS|NNodes|ReqMem|AllocTRES|ReqTRES",
+    "1|PENDING|gpu|0|Unknown|Unknown|8|1|16G||cpu=8,gres/gpu=2",
+    "2|CANCELLED by 123|gpu|0|None|2025-05-02T13:00:00|8|1|16G||cpu=8,gres/gpu=1",
+    "3|COMPLETED|gpu|0|2025-05-02T13:00:00|2025-05-02T13:00:00|0|0|0n||gres/gpu=2",
+    "4|PENDING|gpu||||4|1|4G||cpu=4",
+    # Started and ran, though the Start is unknown: the elapsed time says so.
+    "5|COMPLETED|gpu|600|Unknown|Unknown|8|1|16G|cpu=8,gres/gpu:a100=1|",
+    # Started, ran 0 s on 8 CPUs.
+    "6|CANCELLED by 1|gpu|0|2025-05-02T13:00:00|2025-05-02T13:00:00|8|1|16G|cpu=8|",
+)
+
+
+def test_jobs_that_never_started() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnmappedAcceleratorWarning)
+        jobs = read_sacct(NEVER_STARTED)
+    assert jobs["started"].to_list() == [False, False, False, False, True, True]
+    assert jobs["state"].to_list() == [
+        "PENDING",
+        "CANCELLED",
+        "COMPLETED",
+        "PENDING",
+        "COMPLETED",
+        "CANCELLED",
+    ]
+    assert jobs["duration_h"].to_list() == pytest.approx([0, 0, 0, 0, 1 / 6, 0])
+    assert jobs["accelerator_count"].to_list() == [0, 0, 0, 0, 1, 0]
+    assert jobs["accelerator"].to_list() == [None, None, None, None, "a100", None]
+    # No meter reading: they are modelled, at zero hours.
+    assert jobs["energy_kwh"].to_list() == [None] * 6
+    # Their request is kept.
+    assert jobs["cpu_cores"].to_list() == [8, 8, 0, 4, 8, 8]
+
+
+def test_jobs_that_never_started_go_through_estimate() -> None:
+    # Untyped gres on never-started jobs used to make estimate raise for the whole file.
+    jobs = read_sacct(NEVER_STARTED, cluster={"region": "FR"})
+    out = fc.estimate(jobs)
+    by_id = dict(zip(out["job_id"], out["total_kgco2e"], strict=True))
+    assert [by_id[k] for k in "12346"] == [0.0] * 5
+    assert by_id["5"] > 0
+    summary = fc.summarize(out, by="started")
+    assert summary.filter(~pl.col("started"))["total_kgco2e"].item() == 0.0
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "cores"),
+    [
+        ("NCPUS|AllocCPUS|ReqCPUS|AllocTRES|ReqTRES", "8|6|4|cpu=2|cpu=1", 8),
+        ("NCPUS|AllocCPUS|ReqCPUS|AllocTRES|ReqTRES", "|6|4|cpu=2|cpu=1", 6),
+        ("AllocCPUS|ReqCPUS|AllocTRES|ReqTRES", "|4|cpu=2|cpu=1", 2),
+        ("ReqCPUS|AllocTRES|ReqTRES", "4|gres/gpu=1|cpu=1", 1),
+        ("ReqCPUS|AllocTRES|ReqTRES", "4||", 4),
+        ("ReqCPUS", "12", 12),
+        ("AllocTRES", "billing=4,cpu=4,mem=1G", 4),
+        ("ReqTRES", "cpu=16,mem=1G", 16),
+        ("AllocCPUS", "3", 3),
+        ("NCPUS|ReqCPUS", "0|4", 0),
+        ("NCPUS", "", None),
+    ],
+)
+def test_cpu_count_chain(header: str, row: str, cores: int | None) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnmappedAcceleratorWarning)
+        jobs = read_sacct(text(f"JobID|ElapsedRaw|{header}", f"1|60|{row}"))
+    assert jobs["cpu_cores"].to_list() == [cores]
+
+
+def test_total_cpu_and_max_rss() -> None:
+    src = text(
+        "JobID|ElapsedRaw|TotalCPU|MaxRSS",
+        "1|3600|1-02:03:04|",
+        "1.batch|3600|1-00:00:00|2048K",
+        "1.0|3600|02:03:04|1.5G",
+        "2|60|12:34.567|0",
+        "3|60||",
+        "3.0|60|00:30|512M",
+        "3.1|60|00:30|1024",
+        "4.batch|60|01:00|1M",
+        "4.0|60|02:00|3M",
+    )
+    jobs = read_sacct(src)
+    assert jobs["job_id"].to_list() == ["1", "2", "3", "4"]
+    # The allocation's TotalCPU (it sums its steps'), else the steps' sum.
+    assert jobs["cpu_time_h"].to_list() == pytest.approx(
+        [(86400 + 2 * 3600 + 3 * 60 + 4) / 3600, (12 * 60 + 34.567) / 3600, 1 / 60, 3 / 60]
+    )
+    # MaxRSS is per task: the largest of the job's steps; no unit is bytes.
+    assert jobs["max_rss_gb"].to_list() == pytest.approx(
+        [1.5 * 2**30 / 1e9, 0.0, 512 * MIB / 1e9, 3 * MIB / 1e9]
+    )
+    bare = read_sacct(text("JobID|ElapsedRaw", "1|60"))
+    assert bare["cpu_time_h"].to_list() == [None] and bare["max_rss_gb"].to_list() == [None]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("TotalCPU", "1:2:3:4"), ("TotalCPU", "-00:10"), ("MaxRSS", "1.5GB"), ("MaxRSS", "lots")],
+)
+def test_malformed_total_cpu_and_max_rss(field: str, value: str) -> None:
+    src = text(f"JobID|ElapsedRaw|{field}", "1|60|", f"2|60|{value}")
+    with pytest.raises(InvalidValueError) as info:
+        read_sacct(src)
+    assert info.value.column == field and info.value.examples == [f"line 3: {value!r}"]
+    with pytest.warns(DroppedRowsWarning, match="dropped 1 malformed line"):
+        assert read_sacct(src, on_invalid="drop")["job_id"].to_list() == ["1"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "row", "memory", "rss"),
+    [
+        ("NCPUS|ReqMem|MaxRSS", "1|6760Mc|2048K", 6.76, 2.048e-3),
+        ("NNodes|ReqMem|MaxRSS", "1|250Gn|1.5G", 250.0, 1.5),
+        ("ReqMem", "2252800K", 2.2528, None),
+        ("ReqMem", "4000", 4.0, None),
+        ("AllocTRES", "cpu=4,mem=16G", 16.0, None),
+        ("ReqTRES|MaxRSS", "mem=3000M|1024", 3.0, 1.024e-6),
+    ],
+)
+def test_decimal_memory_units(fields: str, row: str, memory: float, rss: float | None) -> None:
+    src = text(f"JobID|ElapsedRaw|{fields}", f"1|60|{row}")
+    decimal = read_sacct(src, memory_units="decimal")
+    assert decimal["memory_gb"].to_list() == [pytest.approx(memory)]
+    assert decimal["max_rss_gb"].to_list() == [None if rss is None else pytest.approx(rss)]
+    # The default stays Slurm's binary units.
+    binary = read_sacct(src)
+    assert binary.equals(read_sacct(src, memory_units="binary"))
+    assert binary["memory_gb"][0] > decimal["memory_gb"][0]
+
+
+@pytest.mark.parametrize("bad", ["si", "BINARY", None, 2])
+def test_bad_memory_units(bad: object) -> None:
+    with pytest.raises(ParameterError, match="memory_units"):
+        read_sacct("JobID|Elapsed\n1|01:00\n", memory_units=bad)  # type: ignore[arg-type]

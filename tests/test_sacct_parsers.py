@@ -333,7 +333,8 @@ def test_malformed_energy_is_rejected(value: str) -> None:
     st.sampled_from(["Start", "End"]),
 )
 def test_local_times_become_utc(local: dt.datetime, zone: str, field: str) -> None:
-    local = local.replace(microsecond=0)
+    # fold=0: hypothesis also draws fold=1, the later reading of an ambiguous time.
+    local = local.replace(microsecond=0, fold=0)
     tz = zoneinfo.ZoneInfo(zone)
     utc = local.replace(tzinfo=tz).astimezone(dt.timezone.utc)
     # Skip times that do not exist (the spring-forward gap); ambiguous ones read as
@@ -345,6 +346,36 @@ def test_local_times_become_utc(local: dt.datetime, zone: str, field: str) -> No
     assert jobs[field.lower()].to_list() == [utc]
 
 
+@PROPERTY
+@given(
+    st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2035, 12, 31)),
+    st.integers(-12 * 60, 14 * 60),
+    st.sampled_from(["+HH:MM", "+HHMM", "+HH", "Z"]),
+    st.sampled_from(ZONES),
+    st.sampled_from(["Start", "End"]),
+)
+def test_times_with_an_offset_are_the_instants_they_name(
+    local: dt.datetime, minutes: int, form: str, zone: str, field: str
+) -> None:
+    # A UTC offset (as SLURM_TIME_FORMAT=%FT%T%z prints it, or ISO 8601's) fixes the
+    # instant: the cluster's time zone, DST folds and gaps included, does not apply.
+    local = local.replace(microsecond=0)
+    if form == "Z":
+        minutes, suffix = 0, "Z"
+    else:
+        if form == "+HH":
+            minutes -= minutes % 60 if minutes >= 0 else -(-minutes % 60)
+        sign, a = ("-" if minutes < 0 else "+"), abs(minutes)
+        suffix = {"+HH:MM": f"{a // 60:02d}:{a % 60:02d}", "+HHMM": f"{a // 60:02d}{a % 60:02d}"}
+        suffix = sign + suffix.get(form, f"{a // 60:02d}")
+    offset = dt.timezone(dt.timedelta(minutes=minutes))
+    instant = local.replace(tzinfo=offset).astimezone(dt.timezone.utc)
+    jobs = sacct(
+        f"{field}|ElapsedRaw", [f"{local:%Y-%m-%dT%H:%M:%S}{suffix}|60"], cluster={"timezone": zone}
+    )
+    assert jobs[field.lower()].to_list() == [instant]
+
+
 @st.composite
 def malformed_time(draw: st.DrawFn) -> str:
     good = draw(st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2035, 12, 31)))
@@ -353,7 +384,12 @@ def malformed_time(draw: st.DrawFn) -> str:
         f"{good:%Y-%m-%d %H:%M:%S}",  # space instead of T
         f"{good:%Y-%m-%dT%H:%M}",  # no seconds
         f"{good:%Y-%m-%dT%H:%M:%S}.123",  # fractional seconds
-        f"{good:%Y-%m-%dT%H:%M:%S}Z",  # zone suffix
+        f"{good:%Y-%m-%dT%H:%M:%S}.123Z",  # fractional seconds with an offset
+        f"{good:%Y-%m-%dT%H:%M:%S}+24:00",  # offset out of range
+        f"{good:%Y-%m-%dT%H:%M:%S}+02:60",
+        f"{good:%Y-%m-%dT%H:%M:%S}+2",  # offset hours need two digits
+        f"{good:%Y-%m-%dT%H:%M:%S} +02:00",  # a space before the offset
+        f"{good:%Y-%m-%dT%H:%M:%S}UTC",  # a zone name, not an offset
         f"{good:%d/%m/%YT%H:%M:%S}",
         f"{y}-13-{d:02d}T00:00:00",
         f"{y}-{mo:02d}-32T00:00:00",

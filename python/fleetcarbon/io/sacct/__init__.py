@@ -4,7 +4,8 @@ Typical use::
 
     sacct --allusers --parsable2 --starttime 2024-01-01 \\
         --format=JobID,JobName,User,Account,Partition,State,ElapsedRaw,Start,End,\\
-    NCPUS,NNodes,ReqMem,AllocTRES,ReqTRES,ConsumedEnergyRaw,NodeList,Cluster > jobs.txt
+    NCPUS,NNodes,ReqMem,AllocTRES,ReqTRES,ConsumedEnergyRaw,TotalCPU,MaxRSS,NodeList,\\
+    Cluster > jobs.txt
 
     >>> import fleetcarbon
     >>> from fleetcarbon.io import read_sacct
@@ -31,26 +32,39 @@ Rules (also in the docstring of :func:`read_sacct`):
 * **Steps** (``123.batch``, ``123.extern``, ``123.0``, ``123_4.0``) merge into
   their allocation (``123``); the allocation row's fields win. ``energy_kwh``
   is the allocation's ``ConsumedEnergyRaw`` when it is present and non-zero,
-  else the sum over its steps. Steps whose allocation row is absent form one
+  else the sum over its steps; ``cpu_time_h`` the allocation's ``TotalCPU``
+  (which sums its steps') when present, else the sum over its steps;
+  ``max_rss_gb`` the largest ``MaxRSS`` of the allocation and its steps
+  (MaxRSS is per task). Steps whose allocation row is absent form one
   job: earliest start, latest end, longest elapsed, largest CPU/memory/GPU
-  counts, summed energy, other fields from the first step.
+  counts and MaxRSS, summed energy and CPU time, other fields from the first step.
 * **Records printed twice** under the same JobID (``sacct --duplicates``,
   requeued jobs): the last one is kept, and a :class:`DroppedRowsWarning`
   counts the superseded ones.
-* **Counts** (``NCPUS``/``AllocCPUS``, ``ReqCPUS``, ``NNodes``/``AllocNodes``,
+* **Counts** (``NCPUS``, ``AllocCPUS``, ``ReqCPUS``, ``NNodes``/``AllocNodes``,
   ``ElapsedRaw``, and the ``gres/gpu`` and ``cpu=`` entries of ``AllocTRES`` and
   ``ReqTRES``) are ASCII digits, at most 2**53 - 1 (exact as float64); a sign,
   fraction, other text, or a larger value (summed typed GPU entries included)
   is malformed, never wrapped or read as 0. A TRES entry without ``=``, or a
   ``mem=`` entry that is not a size, is malformed too.
-* **Elapsed** follows Slurm's time formats: ``days-hours``,
+* **CPUs** (``cpu_cores``): ``NCPUS``, else ``AllocCPUS``, else the ``cpu=`` entry
+  of ``AllocTRES``, else that of ``ReqTRES``, else ``ReqCPUS`` (the first one a
+  line gives); null with none of them.
+* **Elapsed** and **TotalCPU** follow Slurm's time formats: ``days-hours``,
   ``days-hours:minutes``, ``days-hours:minutes:seconds``, ``hours:minutes:seconds``,
   ``minutes:seconds`` and ``minutes`` (``2-05:30`` is 2 days 5 h 30 min; ``90`` is
   90 minutes). The leading unit may be of any size; hours after a day count must
   be below 24, minutes and seconds after a larger unit below 60. Seconds may
-  have a fraction (``00:15.057``).
+  have a fraction (``00:15.057``, ``12:34.567``). ``TotalCPU`` (CPU time used,
+  all cores) becomes ``cpu_time_h``; 0 is kept (sacct's "not logged" on
+  clusters without accounting of it, which the engine's
+  ``cpu_attribution="used"`` reads as such).
 * **Times** are the local wall-clock times sacct prints, in the cluster config's
-  ``timezone`` (UTC without one), returned in UTC. Around DST changes a time can
+  ``timezone`` (UTC without one), returned in UTC. A time printed with a UTC
+  offset (``2025-05-02T14:09:52+02:00``, ``+0200`` as ``SLURM_TIME_FORMAT=%FT%T%z``
+  prints it, ``+02``, or ``Z``; at most ``±23:59``) is the instant it names: the
+  time zone does not apply to it, and it is never ambiguous. Around DST changes
+  a wall-clock time can
   be ambiguous (autumn) or non-existent (spring gap). ``ElapsedRaw`` (else
   ``Elapsed``) gives the duration whenever present, and ``Start``/``End`` are
   resolved to agree with it: of the two readings of each (the offset before or
@@ -60,16 +74,61 @@ Rules (also in the docstring of :func:`read_sacct`):
   does with ``fold=0``), unless that puts End before Start, when the pair with
   the shortest non-negative duration is taken. Such times are never null, and
   the lines holding them are counted in one :class:`AmbiguousTimeWarning`.
-* **Memory** units are Slurm's binary ones (``K`` = 1024 bytes, ``M`` = 1024²,
-  ``G`` = 1024³, ``T`` = 1024⁴; no unit means ``M``); ``memory_gb`` is in
-  decimal GB (10⁹ bytes), so ``1024M`` is 1.074 GB. ``ReqMem`` ending in ``c``
-  is per CPU (× ``NCPUS``, else ``AllocCPUS``, else the ``cpu=`` entry of
-  ``AllocTRES`` (else ``ReqTRES``), else ``ReqCPUS``; with none of them memory is
+* **Jobs that never started** are the ones whose ``Start`` is ``Unknown``,
+  ``None`` (or another of sacct's "unknown" words), whose state is ``PENDING``,
+  or that were allocated nothing (``NNodes`` or ``NCPUS`` 0), and whose elapsed
+  time is 0 or unknown (a positive elapsed time says the job ran). They are
+  kept, with ``started`` False and their ``state``: ``duration_h`` 0,
+  ``accelerator_count`` 0 (no accelerator key), ``energy_kwh`` 0 (so that
+  :func:`fleetcarbon.estimate` accepts every one, with zero carbon, whatever
+  their requested GPUs), their requested CPUs and memory as given. Other
+  jobs have ``started`` True.
+* **Memory** units are Slurm's binary ones by default (``memory_units="binary"``:
+  ``K`` = 1024 bytes, ``M`` = 1024², ``G`` = 1024³, ``T`` = 1024⁴); with
+  ``memory_units="decimal"`` they are decimal (``K`` = 10³ bytes, ``M`` = 10⁶,
+  ``G`` = 10⁹, as GreenAlgorithms4HPC reads them: 6760M is 6.76 GB). Either
+  applies to ``ReqMem``, the TRES ``mem=`` entries and ``MaxRSS``. No unit means
+  ``M`` in ``ReqMem`` and ``mem=``, and bytes in ``MaxRSS`` (sacct converts it
+  from bytes). ``memory_gb`` and ``max_rss_gb`` are in
+  decimal GB (10⁹ bytes), so ``1024M`` is 1.074 GB (binary). ``ReqMem`` ending in ``c``
+  is per CPU (× the CPU count above; with none, memory is
   null and a warning counts the lines), in ``n`` per node (× ``NNodes``); without
   a suffix (Slurm ≥ 21.08) it is the job's total. Without ``ReqMem``, the
   ``mem=`` entry of ``AllocTRES`` (else ``ReqTRES``), a job total, is used.
 * **Energy**: ``ConsumedEnergyRaw`` in joules; 0, blank and Slurm's NO_VAL
   (≥ 2**63) mean "not metered"; negative, ``inf`` and ``nan`` are malformed.
+* **GPUs** come from the ``gres/gpu`` entries of ``AllocTRES`` (else ``ReqTRES``):
+  an untyped ``gres/gpu=N`` entry is the total, else the typed ones are summed.
+  Their type and, for jobs without any gres entry, their count come from the
+  cluster config as :mod:`fleetcarbon.io.cluster` defines: the ``gres`` map,
+  then the ``nodes`` and ``partitions`` maps (which can also count GPUs with
+  ``gpus_per_node``: an :class:`InferredGpusWarning` counts those jobs; a
+  :class:`MissingGresWarning` counts jobs without gres on nodes or partitions
+  mapped to a type only), ``gres.default`` for untyped entries, the
+  ``accelerator`` default, then ``gpu_mix``. GPU jobs left without a type are
+  counted in an :class:`UnmappedAcceleratorWarning`.
+* **MIG profiles** (``gres/gpu:a100_1g.10gb=1``, ``3g.40gb``) are shares of a GPU:
+  ``accelerator`` is the parent GPU's key and ``accelerator_count`` the count
+  times the profile's compute slices over the GPU's (1g = 1/7 on an A100 or
+  H100, 3g = 3/7, 7g = 1; 1/4 per slice on an A30), for energy and embodied
+  carbon alike; see :mod:`fleetcarbon.io.sacct.mig` for the parent keys.
+  ``accelerator_count`` is therefore a Float64 (also for ``gpus_per_node`` shares).
+* **A known GPU mix** (``gpu_mix`` in the cluster config): a GPU job that nothing
+  else types gets ``accelerator`` null and per-job overrides instead, from the
+  mix's rows of the accelerators table (``factors=``, the bundled tables by
+  default): ``tdp_w``, ``host_power_w`` and ``accelerator_embodied_kgco2e`` are
+  the mix's weighted means, and ``<column>_low``/``<column>_high`` the smallest
+  and largest of the mix's rows' values. :func:`fleetcarbon.estimate` uses the
+  means (the expected footprint of a GPU drawn from the mix);
+  :func:`fleetcarbon.simulate` draws each such job's values from
+  ``Pert(low, mean, high)``: the GPU type is treated as uncertain. The
+  limitation: each job is drawn on its own (per-job uncertainty, which averages
+  out over many jobs), not once for the cluster, so the fleet total's interval
+  does not include the uncertainty of the mix's weights, nor of its rows' own
+  bounds; the three quantities are drawn independently, not as one GPU. These
+  nine columns are added (after :data:`OUTPUT_SCHEMA`) only when the config has a
+  ``gpu_mix``, null on the jobs it does not type. A mix of one key types the
+  jobs with that key.
 """
 
 from __future__ import annotations
@@ -84,10 +143,25 @@ from typing import Any
 import polars as pl
 
 from fleetcarbon.errors import SchemaError
+from fleetcarbon.factors import Factors
 from fleetcarbon.io.cluster import ClusterConfig, load_cluster_config
-from fleetcarbon.io.sacct.accelerators import UnmappedAcceleratorWarning, resolve_accelerators
+from fleetcarbon.io.sacct.accelerators import (
+    MIX_COLUMNS,
+    InferredGpusWarning,
+    MissingGresWarning,
+    MixOverrides,
+    UnmappedAcceleratorWarning,
+    mix_overrides,
+    resolve_accelerators,
+)
 from fleetcarbon.io.sacct.layout import detect_layout, locate_fields
-from fleetcarbon.io.sacct.parsers import MAX_COUNT, gpu_count_from_tres
+from fleetcarbon.io.sacct.mig import MigProfile, parse_mig
+from fleetcarbon.io.sacct.parsers import (
+    MAX_COUNT,
+    MemoryUnits,
+    check_memory_units,
+    gpu_count_from_tres,
+)
 from fleetcarbon.io.sacct.rows import (
     OnInvalid,
     RepairedLinesWarning,
@@ -102,12 +176,20 @@ from fleetcarbon.parameters import check_on_invalid
 
 __all__ = [
     "MAX_COUNT",
+    "MIX_COLUMNS",
+    "MIX_SCHEMA",
+    "OUTPUT_SCHEMA",
     "AmbiguousTimeWarning",
+    "InferredGpusWarning",
+    "MemoryUnits",
+    "MigProfile",
+    "MissingGresWarning",
     "RepairedLinesWarning",
     "SacctSourceError",
     "UnmappedAcceleratorWarning",
     "expand_array_tasks",
     "gpu_count_from_tres",
+    "parse_mig",
     "read_sacct",
 ]
 
@@ -122,11 +204,13 @@ OUTPUT_SCHEMA: dict[str, pl.DataType] = {
     "end": pl.Datetime("us", "UTC"),
     "duration_h": pl.Float64(),
     "accelerator": pl.String(),
-    "accelerator_count": pl.Int64(),
+    "accelerator_count": pl.Float64(),
     "cpu": pl.String(),
     "cpu_cores": pl.Int64(),
     "memory_gb": pl.Float64(),
     "energy_kwh": pl.Float64(),
+    "cpu_time_h": pl.Float64(),
+    "max_rss_gb": pl.Float64(),
     "region": pl.String(),
     "datacenter": pl.String(),
     "user": pl.String(),
@@ -134,11 +218,17 @@ OUTPUT_SCHEMA: dict[str, pl.DataType] = {
     "partition": pl.String(),
     "state": pl.String(),
     "state_raw": pl.String(),
+    "started": pl.Boolean(),
     "job_name": pl.String(),
     "array_job_id": pl.String(),
     "array_task": pl.String(),
     "nodes": pl.String(),
     "cluster": pl.String(),
+}
+#: Columns added after OUTPUT_SCHEMA when the cluster config has a ``gpu_mix``: each
+#: override of MIX_COLUMNS, with its ``_low`` and ``_high`` bounds.
+MIX_SCHEMA: dict[str, pl.DataType] = {
+    f"{c}{side}": pl.Float64() for c in MIX_COLUMNS for side in ("", "_low", "_high")
 }
 
 
@@ -149,6 +239,8 @@ def read_sacct(
     delimiter: str | None = None,
     fields: Sequence[str] | str | None = None,
     on_invalid: OnInvalid = "raise",
+    memory_units: MemoryUnits = "binary",
+    factors: Factors | None = None,
 ) -> pl.DataFrame:
     r"""Read ``sacct --parsable2`` output into job records of the canonical schema.
 
@@ -174,6 +266,13 @@ def read_sacct(
         naming the field (as spelt in the input), the count and the first line
         numbers with their values, or are dropped with a
         :class:`~fleetcarbon.errors.DroppedRowsWarning` counting them.
+    memory_units : {"binary", "decimal"}, default "binary"
+        How the unit letters of ``ReqMem``, the TRES ``mem=`` entries and ``MaxRSS``
+        are read: Slurm's binary units (``6760M`` is 6760 × 2**20 bytes, 7.09 GB), or
+        decimal ones (``6760M`` is 6.76 GB), as GreenAlgorithms4HPC reads them.
+    factors : Factors, optional
+        The tables in which the cluster config's ``gpu_mix`` keys are looked up
+        (the bundled ones by default); unused without a ``gpu_mix``.
 
     Returns
     -------
@@ -181,14 +280,21 @@ def read_sacct(
         One row per allocation (job, array task, het-job component), in input order:
         ``job_id`` (the sacct JobID string), ``start``/``end`` (UTC, null where sacct
         says Unknown/None), ``duration_h`` (from ``ElapsedRaw``, else ``Elapsed``,
-        else end − start; running jobs have their elapsed time so far),
-        ``accelerator``, ``accelerator_count``, ``cpu``, ``cpu_cores`` (``NCPUS``),
-        ``memory_gb``, ``energy_kwh`` (``ConsumedEnergyRaw`` / 3.6e6 when present
-        and non-zero), ``region``, ``datacenter``, then ``user``, ``account``,
-        ``partition``, ``state`` (first word of the sacct state, e.g. ``CANCELLED``),
-        ``state_raw``, ``job_name``, ``array_job_id``, ``array_task`` (``"4"`` or
-        ``"[1-3]"``; see :func:`expand_array_tasks`), ``nodes`` and ``cluster``.
-        Pending and running jobs are kept: filter on ``state`` as needed.
+        else end − start; running jobs have their elapsed time so far; 0 for jobs
+        that never started), ``accelerator``, ``accelerator_count`` (Float64: MIG
+        profiles are fractions of a GPU), ``cpu``, ``cpu_cores`` (``NCPUS``, else
+        ``AllocCPUS``, TRES ``cpu=``, ``ReqCPUS``), ``memory_gb``, ``energy_kwh``
+        (``ConsumedEnergyRaw`` / 3.6e6 when present and non-zero; 0 for jobs that
+        never started), ``cpu_time_h`` (``TotalCPU``), ``max_rss_gb`` (``MaxRSS``,
+        the largest of the job's steps), ``region``, ``datacenter``, then ``user``,
+        ``account``, ``partition``, ``state`` (first word of the sacct state, e.g.
+        ``CANCELLED``), ``state_raw``, ``started`` (False for jobs that never
+        started), ``job_name``, ``array_job_id``, ``array_task`` (``"4"`` or
+        ``"[1-3]"``; see :func:`expand_array_tasks`), ``nodes`` and ``cluster``;
+        with a ``gpu_mix``, also ``tdp_w``, ``host_power_w`` and
+        ``accelerator_embodied_kgco2e`` and their ``_low``/``_high`` bounds.
+        Pending and running jobs are kept: filter on ``state`` or ``started`` as
+        needed.
 
     Raises
     ------
@@ -203,14 +309,26 @@ def read_sacct(
     InvalidValueError
         On malformed lines when ``on_invalid="raise"``.
     ParameterError
-        If ``on_invalid`` is neither "raise" nor "drop".
+        If ``on_invalid`` is neither "raise" nor "drop", or ``memory_units`` neither
+        "binary" nor "decimal".
+    ClusterConfigError
+        On an invalid cluster config, or ``gpu_mix`` keys unknown to the
+        accelerators table.
 
     Warns
     -----
     UnmappedAcceleratorWarning
         When GPU jobs have no accelerator key (no typed gres, and no node,
-        partition or default mapping in the cluster config). ``estimate`` rejects
-        those jobs until their GPUs are mapped.
+        partition, ``gres.default``, default or ``gpu_mix`` mapping in the cluster
+        config; or a MIG profile whose parent GPU nothing names). ``estimate``
+        rejects those jobs until their GPUs are mapped.
+    InferredGpusWarning
+        When jobs without a gres entry in their TRES were given GPUs from a
+        ``nodes``/``partitions`` entry's ``gpus_per_node``; it counts them.
+    MissingGresWarning
+        When jobs without a gres entry in their TRES run on nodes or partitions
+        that the config maps to a GPU type only (no ``gpus_per_node``): they are
+        read as CPU-only jobs; it counts them.
     DroppedRowsWarning
         When malformed lines are dropped, or duplicated JobIDs superseded.
     RepairedLinesWarning
@@ -229,7 +347,15 @@ def read_sacct(
       whose fields win; ``energy_kwh`` falls back to the sum of the steps'
       ``ConsumedEnergyRaw``.
     * GPUs come from ``AllocTRES``, else ``ReqTRES``: ``gres/gpu=N`` or
-      ``gres/gpu:TYPE=N`` (``gres/gpumem`` is ignored).
+      ``gres/gpu:TYPE=N`` (``gres/gpumem`` is ignored); without either, from the
+      config's ``gpus_per_node``. MIG types (``a100_1g.10gb``) count as their
+      share of the parent GPU (1/7 per slice on an A100 or H100).
+    * Times with a UTC offset (``+02:00``, ``+0200``, ``Z``) are the instants they
+      name; other times are wall-clock times in the config's time zone.
+    * Jobs that never started (Start ``Unknown``/``None``, state ``PENDING``, or
+      nothing allocated, with no elapsed time) have ``started`` False, zero
+      duration, zero accelerators and no energy reading: zero carbon (modelled at
+      zero hours), never an error.
     * Counts (``NCPUS``, ``ReqCPUS``, ``NNodes``, ``ElapsedRaw``, TRES ``cpu=`` and
       GPU entries) are whole numbers from 0 to :data:`MAX_COUNT` (2**53 - 1);
       anything else is malformed.
@@ -244,15 +370,25 @@ def read_sacct(
       to agree with ``ElapsedRaw``/``Elapsed`` when given; without it, as the
       earlier instant (ambiguous) or shifted forward by the gap (non-existent),
       unless that makes End precede Start. Such times are never null.
-    * Memory follows Slurm's binary units and is reported in decimal GB;
+    * Memory follows Slurm's binary units (or decimal ones with
+      ``memory_units="decimal"``) and is reported in decimal GB;
       ``ConsumedEnergyRaw`` of ``inf`` or ``nan`` is malformed.
+    * A ``gpu_mix`` types the GPU jobs nothing else types with per-job overrides
+      (weighted means, min/max bounds), drawn per job by ``simulate``.
 
     See the module docstring for every rule.
     """
     on_invalid = check_on_invalid(on_invalid)
+    memory_units = check_memory_units(memory_units)
     if delimiter is not None and (not isinstance(delimiter, str) or delimiter == ""):
         raise SchemaError(f"delimiter must be a non-empty string, got {delimiter!r}")
     config = load_cluster_config(cluster) if cluster is not None else ClusterConfig()
+    mix = None
+    if config.gpu_mix:
+        from fleetcarbon.factors import resolve_factors
+
+        mix = mix_overrides(config, resolve_factors(factors))
+    schema = {**OUTPUT_SCHEMA, **(MIX_SCHEMA if mix is not None else {})}
     text = read_text(source, delimiter)
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -262,7 +398,7 @@ def read_sacct(
     if lines.height == 0:
         if fields is None:
             raise SchemaError("the sacct input is empty (no header line)")
-        return pl.DataFrame(schema=OUTPUT_SCHEMA)
+        return pl.DataFrame(schema=schema)
     head = lines["__raw"].head(25).to_list()
     layout = detect_layout(head, delimiter, fields)
     names, delim = layout.names, layout.delimiter
@@ -283,7 +419,7 @@ def read_sacct(
             RepairedLinesWarning,
             stacklevel=2,
         )
-    parsed, checks = parse_rows(split.frame, config)
+    parsed, checks = parse_rows(split.frame, config, memory_units)
     # A line with the wrong field count is reported for that alone, not per shifted field.
     parsed = parsed.with_columns(
         pl.col(c.flag) & ~pl.col("__bad_fields") for c in checks if c.flag != "__bad_fields"
@@ -317,18 +453,10 @@ def read_sacct(
             stacklevel=2,
         )
     jobs = merge_steps(parsed)
-    jobs = resolve_accelerators(jobs, config)
-    unmapped = jobs.select(((pl.col("__gpus") > 0) & pl.col("accelerator").is_null()).sum()).item()
-    if unmapped:
-        warnings.warn(
-            f"{unmapped} GPU job{'s' if unmapped != 1 else ''} ha{'ve' if unmapped != 1 else 's'}"
-            " no accelerator type (untyped gres/gpu=N and no match in the cluster config): "
-            "map them with the config's 'gres', 'nodes' or 'partitions' tables or its "
-            "'accelerator' default, or fleetcarbon.estimate() will reject them",
-            UnmappedAcceleratorWarning,
-            stacklevel=2,
-        )
+    jobs = resolve_accelerators(jobs, config, mix)
+    _warn_gpus(jobs)
     state = pl.col("state").str.strip_chars()
+    never = pl.col("__never")
     duration = pl.coalesce(
         pl.col("__elapsed_s") / 3600.0,
         (pl.col("__end") - pl.col("__start")).dt.total_microseconds() / 3.6e9,
@@ -340,13 +468,16 @@ def read_sacct(
         pl.col("jobid").str.strip_chars().alias("job_id"),
         pl.col("__start").alias("start"),
         pl.col("__end").alias("end"),
-        duration.alias("duration_h"),
+        pl.when(never).then(0.0).otherwise(duration).alias("duration_h"),
         pl.col("accelerator"),
-        pl.col("__gpus").fill_null(0).alias("accelerator_count"),
+        pl.col("__count").alias("accelerator_count"),
         pl.lit(config.cpu, pl.String).alias("cpu"),
         pl.col("__ncpus").alias("cpu_cores"),
         pl.col("__memory_gb").alias("memory_gb"),
-        (pl.col("__energy_j") / 3.6e6).alias("energy_kwh"),
+        # A job that never started has no reading (sacct prints 0 or nothing): not metered.
+        pl.when(never).then(None).otherwise(pl.col("__energy_j") / 3.6e6).alias("energy_kwh"),
+        (pl.col("__cpu_time_s") / 3600.0).alias("cpu_time_h"),
+        (pl.col("__max_rss_bytes") / 1e9).alias("max_rss_gb"),
         pl.lit(config.region, pl.String).alias("region"),
         pl.lit(config.datacenter, pl.String).alias("datacenter"),
         pl.col("user"),
@@ -354,13 +485,75 @@ def read_sacct(
         pl.col("partition"),
         state.str.extract(r"^([A-Za-z_]+)", 1).str.to_uppercase().alias("state"),
         state.alias("state_raw"),
+        (~never).alias("started"),
         pl.col("jobname").alias("job_name"),
         pl.when(pl.col("__task").is_not_null()).then(pl.col("__base")).alias("array_job_id"),
         pl.col("__task").alias("array_task"),
         pl.col("nodelist").alias("nodes"),
         cluster_col.alias("cluster"),
+        *_mix_columns(mix),
     )
-    return out.cast(OUTPUT_SCHEMA)  # type: ignore[arg-type]
+    return out.cast(schema)  # type: ignore[arg-type]
+
+
+def _mix_columns(mix: MixOverrides | None) -> list[pl.Expr]:
+    """Build the ``gpu_mix`` override columns: set on the jobs whose type is the mix."""
+    if mix is None:
+        return []
+    mixed = pl.col("__mixed")
+    out = []
+    for column in MIX_COLUMNS:
+        values = mix.values.get(column, (None, None, None))
+        for side, value in zip(("", "_low", "_high"), values, strict=True):
+            out.append(pl.when(mixed).then(pl.lit(value, pl.Float64)).alias(f"{column}{side}"))
+    return out
+
+
+def _warn_gpus(jobs: pl.DataFrame) -> None:
+    """Warn once each about unmapped GPU jobs, GPUs counted from the config, jobs without gres."""
+    unmapped = (pl.col("__count") > 0) & pl.col("accelerator").is_null() & ~pl.col("__mixed")
+    n_unmapped, n_inferred, n_no_gres = jobs.select(
+        unmapped.sum(), pl.col("__inferred").sum(), pl.col("__no_gres").sum()
+    ).row(0)
+    if n_unmapped:
+        warnings.warn(
+            f"{n_unmapped} GPU job{'s' if n_unmapped != 1 else ''} "
+            f"ha{'ve' if n_unmapped != 1 else 's'} no accelerator type (untyped gres/gpu=N, or "
+            "a MIG profile or gpus_per_node count with no parent GPU, and no match in the "
+            "cluster config): map them with the config's 'gres' (its 'default' entry for "
+            "untyped gres), 'nodes' or 'partitions' tables, its 'accelerator' default or a "
+            f"'gpu_mix', or fleetcarbon.estimate() will reject them; first: "
+            f"{_jobs(jobs, unmapped)}",
+            UnmappedAcceleratorWarning,
+            stacklevel=3,
+        )
+    if n_inferred:
+        warnings.warn(
+            f"{n_inferred} job{'s' if n_inferred != 1 else ''} with no gres/gpu entry in "
+            f"AllocTRES/ReqTRES {'were' if n_inferred != 1 else 'was'} given GPUs from the "
+            "cluster config's gpus_per_node (its 'nodes' or 'partitions' entry); first: "
+            f"{_jobs(jobs, pl.col('__inferred'))}",
+            InferredGpusWarning,
+            stacklevel=3,
+        )
+    if n_no_gres:
+        warnings.warn(
+            f"{n_no_gres} job{'s' if n_no_gres != 1 else ''} on partitions or nodes that the "
+            "cluster config maps to a GPU type ha"
+            f"{'ve' if n_no_gres != 1 else 's'} no gres/gpu entry in AllocTRES/ReqTRES (or no "
+            "TRES field), so "
+            f"{'they are' if n_no_gres != 1 else 'it is'} read as CPU-only: if the cluster "
+            "does not account gres/gpu, give the entry a GPU count, e.g. partitions = "
+            '{gpu = {accelerator = "...", gpus_per_node = 4}} (gpus_per_node = 0 says '
+            f"such jobs use no GPU); first: {_jobs(jobs, pl.col('__no_gres'))}",
+            MissingGresWarning,
+            stacklevel=3,
+        )
+
+
+def _jobs(jobs: pl.DataFrame, mask: pl.Expr) -> str:
+    shown = jobs.filter(mask)["jobid"].str.strip_chars().head(_N_SHOWN + 1).to_list()
+    return ", ".join(map(str, shown[:_N_SHOWN])) + (", ..." if len(shown) > _N_SHOWN else "")
 
 
 def _parsable_lines(lines: pl.DataFrame, delim: str, n: int) -> bool:

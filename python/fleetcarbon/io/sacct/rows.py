@@ -140,7 +140,9 @@ def split_fields(
     return Split(work, repaired, [names[i] for i in free])
 
 
-def parse_rows(work: pl.DataFrame, config: ClusterConfig) -> tuple[pl.DataFrame, list[Check]]:
+def parse_rows(
+    work: pl.DataFrame, config: ClusterConfig, memory_units: p.MemoryUnits = "binary"
+) -> tuple[pl.DataFrame, list[Check]]:
     """Parse the fields of each line into typed ``__`` columns.
 
     Parameters
@@ -149,14 +151,16 @@ def parse_rows(work: pl.DataFrame, config: ClusterConfig) -> tuple[pl.DataFrame,
         The frame of :func:`split_fields`.
     config : ClusterConfig
         For the time zone of ``Start`` and ``End``.
+    memory_units : {"binary", "decimal"}, default "binary"
+        How the unit letters of ``ReqMem``, TRES ``mem=`` and ``MaxRSS`` are read.
 
     Returns
     -------
     tuple of (pl.DataFrame, list of Check)
         The frame with the typed values, one boolean ``__bad_*`` column per check,
-        ``__dst`` (a Start/End time fell in a DST change) and ``__mem_no_cpus``
-        (per-CPU ``ReqMem`` without any CPU count), and the checks, in the order
-        errors are reported.
+        ``__dst`` (a Start/End time fell in a DST change), ``__mem_no_cpus``
+        (per-CPU ``ReqMem`` without any CPU count) and ``__never`` (the job never
+        started), and the checks, in the order errors are reported.
     """
     jid = pl.col("jobid").str.strip_chars()
     # TRES strings repeat from line to line: each distinct one is parsed once.
@@ -165,7 +169,7 @@ def parse_rows(work: pl.DataFrame, config: ClusterConfig) -> tuple[pl.DataFrame,
         for k in ("alloctres", "reqtres")
     )
     for k in ("alloctres", "reqtres"):
-        table = p.tres_table(work[f"__{k}"], f"__{k}")
+        table = p.tres_table(work[f"__{k}"], f"__{k}", memory_units)
         work = work.join(table, on=f"__{k}", how="left", maintain_order="left", nulls_equal=True)
 
     def alloc(field: str) -> pl.Expr:
@@ -175,33 +179,85 @@ def parse_rows(work: pl.DataFrame, config: ClusterConfig) -> tuple[pl.DataFrame,
         return pl.col(f"__reqtres_{field}")
 
     has_alloc = pl.col("__alloctres").is_not_null()
+    # Fields absent from the input (or blank on every line) are not parsed: null values.
+    blank = {k for k in ("alloccpus", "totalcpu", "maxrss") if work[k].null_count() == work.height}
+
+    def unless_blank(key: str, parsed: tuple[pl.Expr, pl.Expr], dtype: pl.DataType) -> tuple:
+        return (pl.lit(None, dtype), pl.lit(False)) if key in blank else parsed
+
     ncpus, bad_ncpus = p.int_field("ncpus")
+    alloccpus, bad_alloccpus = unless_blank("alloccpus", p.int_field("alloccpus"), pl.Int64())
     reqcpus, bad_reqcpus = p.int_field("reqcpus")
     nnodes, bad_nnodes = p.int_field("nnodes")
     elapsed_raw, bad_elapsed_raw = p.int_field("elapsedraw")
-    start, bad_start = p.local_time_field("start")
-    end, bad_end = p.local_time_field("end")
+    max_rss, bad_max_rss = unless_blank(
+        "maxrss", p.size_bytes("maxrss", memory_units), pl.Float64()
+    )
     energy_j, bad_energy = p.energy_joules("energy")
+    # Times with a UTC offset are parsed apart, where the input holds some.
+    offsets = {
+        k
+        for k, has in work.select(
+            pl.col(k).str.contains(r"T[0-9:]{8}[Zz+\-]").any() for k in ("start", "end")
+        )
+        .row(0, named=True)
+        .items()
+        if has
+    }
+    times = {
+        k: p.time_field(k, f"__{k}_tz")[:2]
+        if k in offsets
+        else (p.local_time_field(k)[0], pl.lit(None, pl.Datetime("us", "UTC")))
+        for k in ("start", "end")
+    }
     # Regex extractions once each (struct fields are read several times below).
     work = work.with_columns(
         jid.str.extract_groups(p.JOBID_RE).alias("__ids"),
         pl.col("elapsed").str.strip_chars().str.extract_groups(p.ELAPSED_RE).alias("__el"),
+        (
+            pl.lit(None, pl.Struct({}))
+            if "totalcpu" in blank
+            else pl.col("totalcpu").str.strip_chars().str.extract_groups(p.ELAPSED_RE)
+        ).alias("__tc"),
         pl.col("reqmem").str.strip_chars().str.extract_groups(p.MEM_RE).alias("__mem"),
-        ncpus.alias("__ncpus"),
+        *(p.offset_time_groups(k).alias(f"__{k}_tz") for k in times if k in offsets),
+        # The CPU count: NCPUS, else AllocCPUS, else the cpu= entry of AllocTRES (else
+        # ReqTRES), else ReqCPUS. Per-CPU memory is multiplied by it too.
+        pl.coalesce(ncpus, alloccpus, alloc("cpus"), req("cpus"), reqcpus).alias("__ncpus"),
         nnodes.alias("__nnodes"),
-        # The CPU count of per-CPU memory: NCPUS (or AllocCPUS), else the cpu= entry of
-        # AllocTRES (else ReqTRES), else ReqCPUS.
-        pl.coalesce(
-            ncpus, pl.when(has_alloc).then(alloc("cpus")).otherwise(req("cpus")), reqcpus
-        ).alias("__mem_cpus"),
+        # Nothing allocated: 0 nodes or 0 CPUs (a job that never started).
+        ((nnodes == 0) | (pl.coalesce(ncpus, alloccpus) == 0)).fill_null(False).alias("__none"),
+    )
+    start, start_at = times["start"]
+    end, end_at = times["end"]
+    elapsed, bad_elapsed = p.elapsed_seconds("elapsed", "__el")
+    cpu_time, bad_cpu_time = unless_blank(
+        "totalcpu", p.elapsed_seconds("totalcpu", "__tc"), pl.Float64()
+    )
+    # Values read more than once below, computed once.
+    work = work.with_columns(
         start.alias("__start_local"),
         end.alias("__end_local"),
+        start_at.alias("__start_at"),
+        end_at.alias("__end_at"),
+        pl.coalesce(elapsed_raw.cast(pl.Float64), elapsed).alias("__elapsed_s"),
+        bad_elapsed.alias("__bad_elapsed"),
+        cpu_time.alias("__cpu_time_s"),
+        bad_cpu_time.alias("__bad_totalcpu"),
     )
     ids = pl.col("__ids")
-    elapsed, bad_elapsed = p.elapsed_seconds("elapsed", "__el")
-    reqmem, bad_mem = p.reqmem_bytes("reqmem", "__mem", "__mem_cpus", "__nnodes")
+    reqmem, bad_mem = p.reqmem_bytes("reqmem", "__mem", "__ncpus", "__nnodes", memory_units)
     per_cpu = pl.col("__mem").struct.field("per") == "c"
     tres_mem = pl.coalesce(alloc("mem_bytes"), req("mem_bytes"))
+    elapsed_s = pl.col("__elapsed_s")
+    # Never started: Start is one of sacct's "unknown" words (PENDING, or cancelled
+    # before it started), the state is PENDING, or nothing was allocated (0 nodes or
+    # 0 CPUs); and no elapsed time says otherwise.
+    start_raw = pl.col("start").str.strip_chars()
+    pending = pl.col("state").str.strip_chars().str.to_uppercase().str.starts_with("PENDING")
+    never = (
+        start_raw.is_in(p.UNKNOWN).fill_null(False) | pending.fill_null(False) | pl.col("__none")
+    ) & (elapsed_s.is_null() | (elapsed_s == 0))
     parsed = (
         work.with_columns(
             ids.struct.field("alloc").alias("__alloc"),
@@ -209,15 +265,17 @@ def parse_rows(work: pl.DataFrame, config: ClusterConfig) -> tuple[pl.DataFrame,
             ids.struct.field("task").alias("__task"),
             ids.struct.field("step").alias("__step"),
             (~jid.str.contains(p.JOBID_RE).fill_null(False)).alias("__bad_jobid"),
-            pl.coalesce(elapsed_raw.cast(pl.Float64), elapsed).alias("__elapsed_s"),
+            never.alias("__never"),
             bad_elapsed_raw.alias("__bad_elapsedraw"),
-            bad_elapsed.alias("__bad_elapsed"),
-            bad_start.alias("__bad_start"),
-            bad_end.alias("__bad_end"),
+            p.time_bad("start", pl.col("__start_local"), pl.col("__start_at")).alias("__bad_start"),
+            p.time_bad("end", pl.col("__end_local"), pl.col("__end_at")).alias("__bad_end"),
             bad_ncpus.alias("__bad_ncpus"),
+            bad_alloccpus.alias("__bad_alloccpus"),
             bad_reqcpus.alias("__bad_reqcpus"),
             bad_nnodes.alias("__bad_nnodes"),
             bad_mem.alias("__bad_reqmem"),
+            max_rss.alias("__max_rss_bytes"),
+            bad_max_rss.alias("__bad_maxrss"),
             alloc("bad").fill_null(False).alias("__bad_alloctres"),
             req("bad").fill_null(False).alias("__bad_reqtres"),
             energy_j.alias("__energy_j"),
@@ -227,39 +285,51 @@ def parse_rows(work: pl.DataFrame, config: ClusterConfig) -> tuple[pl.DataFrame,
             .then(alloc("gres_type"))
             .otherwise(req("gres_type"))
             .alias("__gres_type"),
+            pl.when(has_alloc)
+            .then(alloc("gres_sig"))
+            .otherwise(req("gres_sig"))
+            .alias("__gres_sig"),
+            pl.coalesce(alloc("nodes"), req("nodes")).alias("__tres_nodes"),
             # ReqMem wins over the TRES mem= entry.
             pl.coalesce(reqmem, tres_mem).truediv(1e9).alias("__memory_gb"),
-            (per_cpu & ~bad_mem & pl.col("__mem_cpus").is_null())
+            (per_cpu & ~bad_mem & pl.col("__ncpus").is_null())
             .fill_null(False)
             .alias("__mem_no_cpus"),
         )
-        .drop("__ids", "__el", "__mem", "__mem_cpus")
+        .drop("__ids", "__el", "__tc", "__mem", "__none", *(f"__{k}_tz" for k in offsets))
         .drop(cs.starts_with("__alloctres", "__reqtres"))
-        .pipe(resolve_times, config.timezone, "__start_local", "__end_local", "__elapsed_s")
-        .drop("__start_local", "__end_local")
+        .pipe(
+            resolve_times,
+            config.timezone,
+            "__start_local",
+            "__end_local",
+            "__elapsed_s",
+            ("__start_at", "__end_at"),
+        )
+        .drop("__start_local", "__end_local", "__start_at", "__end_at")
     )
     count = "not a whole number from 0 to 2**53 - 1"
+    elapsed_format = "not D-HH[:MM[:SS]], HH:MM:SS, MM[:SS] (minutes and seconds below 60)"
+    time_format = f"not a {p.TIME_FORMAT} time (optionally with a UTC offset: +02:00, +0200, Z)"
     checks = [
         Check("__bad_fields", None, "delimited fields", "wrong number of fields"),
         Check(
             "__bad_jobid", "jobid", "JobID", "not a Slurm job id (123, 123_4, 123_[1-3], 123.batch)"
         ),
         Check("__bad_elapsedraw", "elapsedraw", "ElapsedRaw", f"seconds {count}"),
-        Check(
-            "__bad_elapsed",
-            "elapsed",
-            "Elapsed",
-            "not D-HH[:MM[:SS]], HH:MM:SS, MM[:SS] (minutes and seconds below 60)",
-        ),
-        Check("__bad_start", "start", "Start", f"not a {p.TIME_FORMAT} time"),
-        Check("__bad_end", "end", "End", f"not a {p.TIME_FORMAT} time"),
+        Check("__bad_elapsed", "elapsed", "Elapsed", elapsed_format),
+        Check("__bad_start", "start", "Start", time_format),
+        Check("__bad_end", "end", "End", time_format),
         Check("__bad_ncpus", "ncpus", "NCPUS", count),
+        Check("__bad_alloccpus", "alloccpus", "AllocCPUS", count),
         Check("__bad_reqcpus", "reqcpus", "ReqCPUS", count),
         Check("__bad_nnodes", "nnodes", "NNodes", count),
         Check("__bad_reqmem", "reqmem", "ReqMem", "not a size such as 4000M, 3000Mc, 250Gn"),
         Check("__bad_alloctres", "alloctres", "AllocTRES", _TRES_PROBLEM),
         Check("__bad_reqtres", "reqtres", "ReqTRES", _TRES_PROBLEM),
         Check("__bad_energy", "energy", "ConsumedEnergyRaw", "not a finite number of joules >= 0"),
+        Check("__bad_totalcpu", "totalcpu", "TotalCPU", elapsed_format),
+        Check("__bad_maxrss", "maxrss", "MaxRSS", "not a size such as 231092K, 1.5G or 0"),
     ]
     return parsed, checks
 

@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 from fleetcarbon.errors import FleetcarbonError, SchemaError
+from fleetcarbon.io.compression import decompress, sniff
 
 __all__ = ["SacctSourceError", "read_text"]
 
@@ -41,10 +42,10 @@ def read_text(source: object, delimiter: str | None) -> str:
         If ``source`` is of an unsupported type.
     """
     if isinstance(source, (bytes, bytearray)):
-        return _decode(bytes(source), "<bytes>")
+        return _decode(_inflate(bytes(source), "<bytes>"), "<bytes>")
     if hasattr(source, "read"):
         data = source.read()
-        return _decode(data, "<file>") if isinstance(data, bytes) else str(data)
+        return _decode(_inflate(data, "<file>"), "<file>") if isinstance(data, bytes) else str(data)
     if isinstance(source, str):
         if "\n" in source or "\r" in source or (isinstance(delimiter, str) and delimiter in source):
             return source
@@ -66,7 +67,13 @@ def read_text(source: object, delimiter: str | None) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise SacctSourceError(f"cannot read sacct file {str(path)!r}: {exc}") from exc
-    return _decode(data, str(path))
+    return _decode(_inflate(data, str(path)), str(path))
+
+
+def _inflate(data: bytes, name: str) -> bytes:
+    """Decompress gzip, zstd, bzip2 or xz data, told by its first bytes."""
+    kind = sniff(data[:8])
+    return data if kind is None else decompress(data, kind, name)
 
 
 def _exists(path: str | Path) -> bool:

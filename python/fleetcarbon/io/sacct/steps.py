@@ -7,6 +7,7 @@ import re
 import warnings
 
 import polars as pl
+import polars.selectors as cs
 
 from fleetcarbon.errors import DroppedRowsWarning, InvalidValueError
 
@@ -20,6 +21,9 @@ _MAX_ARRAY_EXPANSION = 10_000_000
 _FOLDED = {"__start", "__end", "__elapsed_s", "__ncpus", "__nnodes", "__memory_gb"} | {
     "__gpus",
     "__energy_j",
+    "__cpu_time_s",
+    "__max_rss_bytes",
+    "__never",
     "jobid",
     "__step",
 }
@@ -78,8 +82,10 @@ def merge_steps(rows: pl.DataFrame) -> pl.DataFrame:
     -------
     pl.DataFrame
         The allocation rows in input order (the last of duplicated ones), their
-        ``__energy_j`` filled from the sum over their steps when null, then one
-        row per allocation seen only through its steps.
+        ``__energy_j`` and ``__cpu_time_s`` filled from the sum over their steps
+        when null and their ``__max_rss_bytes`` the largest of theirs and their
+        steps', then one row per allocation seen only through its steps (which
+        never started if none of them did).
 
     Warns
     -----
@@ -102,19 +108,28 @@ def merge_steps(rows: pl.DataFrame) -> pl.DataFrame:
         )
     if not steps.height:
         return allocs
-    step_energy = steps.group_by("__alloc").agg(
+    step_sums = steps.group_by("__alloc").agg(
         pl.col("__energy_j").sum().alias("__step_energy_j"),
         pl.col("__energy_j").is_not_null().any().alias("__step_has_energy"),
+        pl.col("__cpu_time_s").sum().alias("__step_cpu_time_s"),
+        pl.col("__cpu_time_s").is_not_null().any().alias("__step_has_cpu_time"),
+        pl.col("__max_rss_bytes").max().alias("__step_max_rss_bytes"),
     )
     orphans = steps.join(allocs.select("__alloc"), on="__alloc", how="anti")
-    merged = allocs.join(step_energy, on="__alloc", how="left", maintain_order="left")
-    # The allocation's own energy wins; the steps' sum only fills a null.
+    merged = allocs.join(step_sums, on="__alloc", how="left", maintain_order="left")
+    # The allocation's own energy and CPU time win; the steps' sums only fill a null.
+    # MaxRSS is per task: the largest of the allocation's and its steps'.
     merged = merged.with_columns(
         pl.coalesce(
             "__energy_j",
             pl.when(pl.col("__step_has_energy")).then(pl.col("__step_energy_j")),
-        ).alias("__energy_j")
-    ).drop("__step_energy_j", "__step_has_energy")
+        ).alias("__energy_j"),
+        pl.coalesce(
+            "__cpu_time_s",
+            pl.when(pl.col("__step_has_cpu_time")).then(pl.col("__step_cpu_time_s")),
+        ).alias("__cpu_time_s"),
+        pl.max_horizontal("__max_rss_bytes", "__step_max_rss_bytes").alias("__max_rss_bytes"),
+    ).drop(cs.starts_with("__step_"))
     log.debug(
         "read_sacct merged %d step rows into their allocations", steps.height - orphans.height
     )
@@ -130,6 +145,9 @@ def merge_steps(rows: pl.DataFrame) -> pl.DataFrame:
             pl.col("__memory_gb").max(),
             pl.col("__gpus").max(),
             pl.when(pl.col("__energy_j").is_not_null().any()).then(pl.col("__energy_j").sum()),
+            pl.when(pl.col("__cpu_time_s").is_not_null().any()).then(pl.col("__cpu_time_s").sum()),
+            pl.col("__max_rss_bytes").max(),
+            pl.col("__never").all(),
         )
         grouped = grouped.with_columns(
             pl.col("__alloc").alias("jobid"), pl.lit(None, pl.String).alias("__step")

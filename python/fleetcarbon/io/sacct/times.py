@@ -24,6 +24,10 @@ The readings of ``Start`` and ``End`` are chosen together, per line:
 So a resolved time is never null, and a job within or across a DST change
 never gets a negative duration from it. Lines with such times are counted in
 one :class:`AmbiguousTimeWarning`.
+
+A time printed with a UTC offset (``2025-05-02T14:09:52+02:00``, ``...Z``) is an
+instant, not a wall-clock time: both its readings are that instant, whatever the
+zone, and it is never ambiguous.
 """
 
 from __future__ import annotations
@@ -42,7 +46,14 @@ class AmbiguousTimeWarning(UserWarning):
     __module__ = "fleetcarbon.io.sacct"
 
 
-def resolve_times(frame: pl.DataFrame, tz: str, start: str, end: str, elapsed: str) -> pl.DataFrame:
+def resolve_times(
+    frame: pl.DataFrame,
+    tz: str,
+    start: str,
+    end: str,
+    elapsed: str,
+    instants: tuple[str, str] | None = None,
+) -> pl.DataFrame:
     """Add ``__start``/``__end`` (UTC) and ``__dst`` (a time needed a DST rule).
 
     Parameters
@@ -54,6 +65,9 @@ def resolve_times(frame: pl.DataFrame, tz: str, start: str, end: str, elapsed: s
         The time zone the times were printed in.
     start, end, elapsed : str
         Column names.
+    instants : tuple of (str, str), optional
+        Columns of ``Start``/``End`` times given with a UTC offset
+        (``Datetime("us", "UTC")``, null elsewhere): where one is set, it is the time.
 
     Returns
     -------
@@ -63,15 +77,19 @@ def resolve_times(frame: pl.DataFrame, tz: str, start: str, end: str, elapsed: s
         docstring for the rules.
     """
     utc = pl.Datetime("us", _UTC)
+    if instants is None:
+        s_at, e_at = pl.lit(None, utc), pl.lit(None, utc)
+    else:
+        s_at, e_at = pl.col(instants[0]).cast(utc), pl.col(instants[1]).cast(utc)
     if tz == _UTC:
         return frame.with_columns(
-            pl.col(start).dt.replace_time_zone(_UTC).cast(utc).alias("__start"),
-            pl.col(end).dt.replace_time_zone(_UTC).cast(utc).alias("__end"),
+            pl.coalesce(s_at, pl.col(start).dt.replace_time_zone(_UTC).cast(utc)).alias("__start"),
+            pl.coalesce(e_at, pl.col(end).dt.replace_time_zone(_UTC).cast(utc)).alias("__end"),
             pl.lit(False).alias("__dst"),
         )
     frame = frame.with_columns(
-        *_readings(pl.col(start), tz, "__s"),
-        *_readings(pl.col(end), tz, "__e"),
+        *_readings(pl.col(start), tz, "__s", s_at),
+        *_readings(pl.col(end), tz, "__e", e_at),
     )
     temporary = ["__s0", "__s1", "__e0", "__e1", "__s_special", "__e_special"]
     if not frame.select(pl.col("__s_special").any() | pl.col("__e_special").any()).item():
@@ -136,14 +154,18 @@ def resolve_times(frame: pl.DataFrame, tz: str, start: str, end: str, elapsed: s
     ).drop(temporary)
 
 
-def _readings(local: pl.Expr, tz: str, prefix: str) -> list[pl.Expr]:
-    """Folds 0 and 1 of ``local`` in UTC (null in a gap), and whether they differ."""
+def _readings(local: pl.Expr, tz: str, prefix: str, instant: pl.Expr) -> list[pl.Expr]:
+    """Folds 0 and 1 of ``local`` in UTC (null in a gap), and whether they differ.
+
+    Where ``instant`` (a time given with its offset) is set, both folds are it.
+    """
     early = local.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
     late = local.dt.replace_time_zone(tz, ambiguous="latest", non_existent="null")
     special = local.is_not_null() & (early.is_null() | (early != late)).fill_null(True)
+    utc = pl.Datetime("us", _UTC)
     return [
-        early.dt.convert_time_zone(_UTC).alias(f"{prefix}0"),
-        late.dt.convert_time_zone(_UTC).alias(f"{prefix}1"),
+        pl.coalesce(instant, early.dt.convert_time_zone(_UTC).cast(utc)).alias(f"{prefix}0"),
+        pl.coalesce(instant, late.dt.convert_time_zone(_UTC).cast(utc)).alias(f"{prefix}1"),
         special.alias(f"{prefix}_special"),
     ]
 
