@@ -52,6 +52,7 @@ NUMERIC = {
     ],
     "cpus": [
         "cores",
+        "release_year",
         "tdp_w",
         "core_power_w",
         "core_power_w_low",
@@ -363,6 +364,125 @@ def test_spot_checks():
     cpus = by_key("cpus")
     assert abs(f(cpus["amd-epyc-7763"]["core_power_w"]) - 280 / 64) < 0.01
     assert abs(f(cpus["intel-xeon-platinum-8480"]["core_power_w"]) - 350 / 56) < 0.01
+
+
+def test_hardware_release_years():
+    """Every accelerator and CPU row says when its part came out; CPUs reach back to 2008."""
+    for name in ("accelerators", "cpus"):
+        year = num(load(name), "release_year")
+        assert year.null_count() == 0, name
+        assert (year == year.round()).all() and year.min() >= 2008 and year.max() <= 2026, name
+    cpus = load("cpus")
+    families = cpus.filter(pl.col("key") != "generic")
+    # a family's year is its release year (the year its TDP and cores stand for)
+    assert (families["year"] == families["release_year"]).all()
+    assert num(families, "release_year").min() <= 2009  # Nehalem-EP (Xeon 5500)
+
+
+def test_generic_cpu_stands_for_its_basis_families():
+    """The generic row is taken over the 29 families marked generic_basis, so adding older
+    or newer families leaves it unchanged (the goldens' CPU-only jobs use it)."""
+    g = by_key("cpus")["generic"]
+    assert [f(g[c]) for c in ("core_power_w", "core_power_w_low", "core_power_w_high")] == [
+        8.6,
+        1.406,
+        12,
+    ]
+    assert [
+        f(g[c])
+        for c in ("core_embodied_kgco2e", "core_embodied_kgco2e_low", "core_embodied_kgco2e_high")
+    ] == [15.62, 2.34, 62.5]
+    with open(REPO / "data" / "figures" / "cpu_specs.csv", newline="", encoding="utf-8") as fh:
+        specs = list(csv.DictReader(fh))
+    basis = sorted(int(s["release_year"]) for s in specs if s["generic_basis"] == "1")
+    assert len(basis) == 29
+    assert int(g["release_year"]) == basis[0]
+
+
+def test_old_and_new_hardware_rows():
+    cpus = by_key("cpus")
+    cp = lambda k: f(cpus[k]["core_power_w"])  # noqa: E731
+    ce = lambda k: f(cpus[k]["core_embodied_kgco2e"])  # noqa: E731
+    assert abs(cp("intel-xeon-x5650") - 95 / 6) < 0.01
+    assert abs(cp("amd-opteron-6276") - 115 / 16) < 0.01
+    assert abs(cp("intel-xeon-e5-2680") - 130 / 8) < 0.01  # Sandy Bridge-EP (v1)
+    assert abs(cp("amd-epyc-9965") - 500 / 192) < 0.01
+    # per-core embodied = the same 2-socket server / (2 x cores): fewer cores, more per core
+    assert abs(ce("intel-xeon-x5650") - 1000 / 12) < 0.01
+    assert ce("intel-xeon-x5650") > ce("intel-xeon-e5-2680-v4") > ce("amd-epyc-9965")
+    for family in (
+        "intel-xeon-e5520",  # Nehalem-EP
+        "intel-xeon-x5650",  # Westmere-EP
+        "intel-xeon-e5-2670",  # Sandy Bridge-EP
+        "intel-xeon-e5-2680-v2",
+        "intel-xeon-e5-2680-v3",
+        "intel-xeon-e5-2698-v4",
+        "intel-xeon-e7-4870",
+        "intel-xeon-e7-8890-v4",
+        "amd-opteron-6174",
+        "amd-opteron-6276",
+        "amd-opteron-6376",
+        "amd-epyc-7601",  # Naples
+        "amd-epyc-9684x",  # Genoa-X
+        "amd-epyc-8534p",  # Siena
+        "amd-epyc-9755",  # Turin
+        "intel-xeon-platinum-8580",  # Emerald Rapids
+        "intel-xeon-6980p",  # Granite Rapids
+        "intel-xeon-6780e",  # Sierra Forest
+    ):
+        assert family in cpus, family
+    acc = by_key("accelerators")
+    t = lambda k: f(acc[k]["tdp_w"])  # noqa: E731
+    # K80 and M60 rows are per GPU (half a dual-GPU board), as nvidia-smi and Slurm count them
+    assert t("nvidia-k80-12gb") == 150 and f(acc["nvidia-k80-12gb"]["memory_gb"]) == 12
+    assert t("nvidia-m60-8gb") == 150 and f(acc["nvidia-m60-8gb"]["memory_gb"]) == 8
+    assert t("nvidia-p100-pcie-16gb") == 250 and t("nvidia-p100-sxm2-16gb") == 300
+    assert t("nvidia-p100-pcie-12gb") == 250 and t("nvidia-p40-24gb") == 250
+    assert t("nvidia-p4-8gb") == 75 and f(acc["nvidia-p4-8gb"]["tdp_w_low"]) == 50
+    assert t("nvidia-a30-24gb") == 165 and t("nvidia-rtx-a6000-48gb") == 300
+    assert t("nvidia-a800-sxm4-80gb") == 400 and t("nvidia-a800-pcie-80gb") == 300
+    assert t("nvidia-h800-sxm5-80gb") == 700 and t("nvidia-h800-pcie-80gb") == 350
+    assert t("nvidia-h20-96gb") == 400 and f(acc["nvidia-h20-96gb"]["tdp_w_high"]) == 500
+    assert t("nvidia-l20-48gb") == 275
+    e = lambda k: f(acc[k]["embodied_kgco2e"])  # noqa: E731
+    # same silicon, memory and server class as the part they are variants of
+    assert e("nvidia-a800-sxm4-80gb") == e("nvidia-a100-sxm4-80gb")
+    assert e("nvidia-h800-sxm5-80gb") == e("nvidia-h100-sxm5-80gb")
+    for k in ("nvidia-k80-12gb", "nvidia-p100-sxm2-16gb", "nvidia-h20-96gb", "nvidia-p4-8gb"):
+        assert 200 <= e(k) <= 1200, k
+
+
+def test_hardware_aliases():
+    aliases = {r["alias"]: r for r in load("aliases").iter_rows(named=True)}
+    expected = {
+        "Intel(R) Xeon(R) CPU X5650 @ 2.67GHz": "intel-xeon-x5650",
+        "Intel(R) Xeon(R) CPU           X5650  @ 2.67GHz": "intel-xeon-x5650",
+        "Intel(R) Xeon(R) CPU E5-2670 0 @ 2.60GHz": "intel-xeon-e5-2670",
+        "Intel(R) Xeon(R) CPU E7- 4870  @ 2.40GHz": "intel-xeon-e7-4870",
+        "AMD Opteron(tm) Processor 6174": "amd-opteron-6174",
+        "AMD EPYC 9965 192-Core Processor": "amd-epyc-9965",
+        "E5-2680 v4": "intel-xeon-e5-2680-v4",
+        "X5650": "intel-xeon-x5650",
+        "Opteron 6276": "amd-opteron-6276",
+        "Gold 6248": "intel-xeon-gold-6248",
+        "Intel Xeon E5-2680 v4": "intel-xeon-e5-2680-v4",
+        "EPYC 7763": "amd-epyc-7763",
+        "Tesla P100-PCIE-16GB": "nvidia-p100-pcie-16gb",
+        "Tesla P100-SXM2-16GB": "nvidia-p100-sxm2-16gb",
+        "Tesla K80": "nvidia-k80-12gb",
+        "NVIDIA A30": "nvidia-a30-24gb",
+        "NVIDIA RTX A6000": "nvidia-rtx-a6000-48gb",
+        "NVIDIA H800": "nvidia-h800-sxm5-80gb",
+        "k80": "nvidia-k80-12gb",
+        "a30": "nvidia-a30-24gb",
+        "v100": "nvidia-v100-sxm2-32gb",
+    }
+    for alias, key in expected.items():
+        assert aliases[alias]["key"] == key, alias
+    # ambiguous spellings are left out (docs/factors.md lists them)
+    lowered = {a.lower() for a in aliases}
+    for alias in ("p100", "V100M16", "V100M32", "a800", "h800", "p4", "NVIDIA Tesla P100"):
+        assert alias.lower() not in lowered, alias
 
 
 # ----------------------------------------------------------------- grid history
@@ -685,6 +805,50 @@ def test_cross_check_report(tmp_path):
                 f"[google-same-zone] {k} ({r['grid_zone']}): ours {r['grid_kgco2e_per_kwh']} "
                 f"({r['basis']}, {r['year']}) vs {gk} {gv:.4f} (direct, {reg[gk]['year']})"
             )
+
+    # 7. CPU cores and TDP vs Boavizta's TechPowerUp-derived table (AGPL, RED).
+    p = shared / "boaviztapi/boaviztapi/data/crowdsourcing/cpu_specs.csv"
+    if p.exists():
+        with open(p, newline="", encoding="utf-8") as fh:
+            boa = {r["name"].strip().lower(): r for r in csv.DictReader(fh)}
+        n, differ = 0, []
+        for k, r in sorted(by_key("cpus").items()):
+            b = boa.get(f"{r['vendor']} {r['model']}".lower())
+            if not r["vendor"] or b is None:
+                continue
+            n += 1
+            for ours, theirs, what in (
+                (r["cores"], b["cores"], "cores"),
+                (r["tdp_w"], b["tdp"], "W"),
+            ):
+                if theirs and abs(f(ours) - f(theirs)) > 1e-9:
+                    differ.append(f"{k}: ours {ours} {what} vs Boavizta {theirs}")
+        lines.append(f"[boavizta-cpus] {n} CPU families compared; {len(differ)} differences")
+        lines += ["  " + s for s in differ]
+
+    # 8. Accelerator TDPs vs Green Algorithms TDP_gpu.csv and mlco2 gpus.csv (GREEN, unused).
+    acc = by_key("accelerators")
+    for rel, name_col, tdp_col, skip in (
+        ("greenalgorithms/data/v3.0/TDP_gpu.csv", "model", "TDP", 1),
+        ("mlco2-impact/data/gpus.csv", "name", "tdp_watts", 0),
+    ):
+        p = shared / rel
+        if not p.exists():
+            continue
+        with open(p, newline="", encoding="utf-8") as fh:
+            other = {
+                r[name_col].strip(): r[tdp_col]
+                for r in csv.DictReader(fh.read().splitlines()[skip:])
+            }
+        aliases = {r["alias"].lower(): r["key"] for r in load("aliases").iter_rows(named=True)}
+        found = []
+        for name, w in sorted(other.items()):
+            cands = (name, name.removeprefix("NVIDIA "), name.replace("NVIDIA ", "NVIDIA Tesla "))
+            k = next((aliases[c.lower()] for c in cands if c.lower() in aliases), None)
+            if k in acc and w and abs(f(w) - f(acc[k]["tdp_w"])) > 1e-9:
+                found.append(f"{name} -> {k}: ours {acc[k]['tdp_w']} W vs {w} W")
+        lines.append(f"[{rel.split('/')[0]}-gpus] {len(found)} TDPs differ from ours")
+        lines += ["  " + s for s in found]
 
     report = tmp_path / "cross_check_report.txt"
     report.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -100,6 +100,7 @@ COLUMNS = {
         "vendor",
         "model",
         "cores",
+        "release_year",
         "tdp_w",
         "core_power_w",
         "core_power_w_low",
@@ -465,19 +466,33 @@ def build_cpus(shared, consts, lic):
     sockets = float(consts["cpu_sockets_per_server"]["value"])
     emb_src = ids(srv["source"])
     out = []
+    basis = []  # the families the generic row's values are taken over
     for s in read_csv(FIGURES / "cpu_specs.csv"):
         name = s["codecarbon_name"].strip()
-        if name not in cc:
-            raise SystemExit(f"{s['key']}: {name!r} not in codecarbon cpu_power.csv")
-        tdp = cc[name]
-        src = "codecarbon-cpu-power"
         cores = float(s["cores"])
         note = s["note"]
         g = ga.get(s["ga_name"].strip()) if s["ga_name"].strip() else None
-        if g is not None:
-            src = ids(src, "greenalgorithms-v3")
-            if abs(float(g["TDP"]) - tdp) > 1e-9 or abs(float(g["n_cores"]) - cores) > 1e-9:
-                note += f" Green Algorithms: {g['TDP']} W / {g['n_cores']} cores."
+        if name:
+            if name not in cc:
+                raise SystemExit(f"{s['key']}: {name!r} not in codecarbon cpu_power.csv")
+            tdp = cc[name]
+            src = "codecarbon-cpu-power"
+            if g is not None:
+                src = ids(src, "greenalgorithms-v3")
+                if abs(float(g["TDP"]) - tdp) > 1e-9 or abs(float(g["n_cores"]) - cores) > 1e-9:
+                    note += f" Green Algorithms: {g['TDP']} W / {g['n_cores']} cores."
+        elif g is not None:
+            # Not in codecarbon's table: Green Algorithms gives the TDP (and the cores).
+            tdp = float(g["TDP"])
+            src = "greenalgorithms-v3"
+            if abs(float(g["n_cores"]) - cores) > 1e-9:
+                raise SystemExit(f"{s['key']}: cores {cores} differ from Green Algorithms")
+        elif s["tdp_w"].strip() and s["tdp_source"].strip():
+            # Neither GREEN table has the part: a cited datasheet TDP.
+            tdp = float(s["tdp_w"])
+            src = s["tdp_source"].strip()
+        else:
+            raise SystemExit(f"{s['key']}: no TDP (codecarbon, Green Algorithms or tdp_w)")
         cp = tdp / cores
         ce = [v / (sockets * cores) for v in srv_v]
         row = {
@@ -485,6 +500,7 @@ def build_cpus(shared, consts, lic):
             "vendor": s["vendor"],
             "model": s["model"],
             "cores": fnum(cores, 0),
+            "release_year": s["release_year"],
             "tdp_w": fnum(tdp, 1),
             "core_power_w": fnum(cp, 3),
             "core_power_w_low": fnum(cp * lo_m, 3),
@@ -503,6 +519,8 @@ def build_cpus(shared, consts, lic):
         }
         row["licence"] = lic.most_restrictive(row["core_power_source"], emb_src)
         out.append(row)
+        if s["generic_basis"].strip() == "1":
+            basis.append(row)
 
     # generic: median over GA's server-class CPUs (Xeon/EPYC rows) for power,
     # median over our families for cores (embodied).
@@ -516,8 +534,15 @@ def build_cpus(shared, consts, lic):
     ]
     ga_any = float(ga["Any"]["TDP_per_core"])
     med = statistics.median(server)
-    fam_cp = [float(r["core_power_w"]) for r in out]
-    fam_ce = [float(r["core_embodied_kgco2e"]) for r in out]
+    # The generic row stands for the families marked generic_basis (the 29 server families
+    # of 2016-2023 it was derived from), so that adding older or newer families to the
+    # table leaves its values unchanged.
+    fam_cp = [float(r["core_power_w"]) for r in basis]
+    fam_ce = [float(r["core_embodied_kgco2e"]) for r in basis]
+    # The earliest family's year: the row stands for hardware from then on, so jobs of
+    # 2015 and later fall in its range (the hardware-date warning reads this).
+    basis_year = min(int(r["release_year"]) for r in basis)
+    span = f"{min(r['release_year'] for r in basis)}-{max(r['release_year'] for r in basis)}"
     gen = {
         "key": "generic",
         "vendor": "",
@@ -529,17 +554,23 @@ def build_cpus(shared, consts, lic):
         "core_power_w_high": fnum(max(ga_any, med), 3),
         "core_power_source": "greenalgorithms-v3",
         "core_embodied_kgco2e": fnum(statistics.median(fam_ce), 2),
-        "core_embodied_kgco2e_low": fnum(min(float(r["core_embodied_kgco2e_low"]) for r in out), 2),
+        "core_embodied_kgco2e_low": fnum(
+            min(float(r["core_embodied_kgco2e_low"]) for r in basis), 2
+        ),
         "core_embodied_kgco2e_high": fnum(
-            max(float(r["core_embodied_kgco2e_high"]) for r in out), 2
+            max(float(r["core_embodied_kgco2e_high"]) for r in basis), 2
         ),
         "core_embodied_source": emb_src,
+        "release_year": str(basis_year),
         "year": "2025",
         "note": (
             f"core_power = median TDP/core of the {len(server)} Xeon/EPYC rows in Green Algorithms "
             f"TDP_cpu.csv; high = Green Algorithms' 'Any' default ({fnum(ga_any, 1)} W); low = "
             f"lowest family low bound. core_embodied = median over the cpus.csv families "
             f"(2-socket server / cores); low/high = extreme family bounds."
+            f" The families are the {len(basis)} server families of {span} marked generic_basis "
+            f"in data/figures/cpu_specs.csv; release_year {basis_year} is the earliest of "
+            f"them, the first year these values stand for."
         ),
     }
     gen["licence"] = lic.most_restrictive(gen["core_power_source"], emb_src)
@@ -1070,12 +1101,49 @@ def build_defaults(lic):
     return out
 
 
-def build_aliases(iso, mapping, keys, skipped, regions):
+#: Source of a CPU family's name: the vendor's own product pages.
+CPU_NAME_SOURCE = {"Xeon": "intel-ark", "EPYC": "amd-epyc-specs", "Opteron": "amd-opteron-specs"}
+
+
+def cpu_name_aliases(cpus, cpuinfo):
+    """Short spellings of each CPU family, as logs and cluster docs write them.
+
+    The model name (``Xeon E5-2680 v4``, ``EPYC 7763``, ``Opteron 6276``), the same with
+    the vendor (``Intel Xeon E5-2680 v4``), and Intel's without ``Xeon`` (``E5-2680 v4``,
+    ``X5650``, ``Gold 6248``) unless that leaves a bare number (``Xeon 6980P`` stays).
+    ``cpuinfo``: the hand-listed ``/proc/cpuinfo`` brand strings; those padded with runs
+    of spaces (Nehalem/Westmere: ``CPU           X5650  @ 2.67GHz``) also get their
+    single-spaced form, which tools that normalise whitespace print.
+    """
+    out = []
+    for r in cpus:
+        if not r["vendor"]:
+            continue  # the generic row
+        model = r["model"]
+        src = CPU_NAME_SOURCE[model.split()[0]]
+        names = [model, f"{r['vendor']} {model}"]
+        if model.startswith("Xeon "):
+            bare = model[len("Xeon ") :]
+            if not bare[0].isdigit():
+                names.append(bare)
+        out += [{"alias": n, "table": "cpus", "key": r["key"], "source": src} for n in names]
+    for a in cpuinfo:
+        single = re.sub(r"\s+", " ", a["alias"])
+        if single != a["alias"]:
+            out.append({**a, "alias": single})
+    return out
+
+
+def build_aliases(iso, mapping, keys, skipped, regions, cpus):
     """keys: every canonical key (all tables); new-grid code aliases that would
     collide with a key or another alias (case-insensitively) are skipped.
     Country names (Germany -> DE) become aliases too, unless a sub-national grid
-    bears the same name (Georgia is also a US state): those are skipped."""
+    bears the same name (Georgia is also a US state): those are skipped.
+    cpus: the cpus table, whose families get short-name aliases (cpu_name_aliases)."""
     out = [dict(r) for r in read_csv(FIGURES / "aliases.csv")]
+    out += cpu_name_aliases(
+        cpus, [a for a in out if a["table"] == "cpus" and a["source"] == "cpuinfo"]
+    )
     for iso3, iso2 in iso.items():
         out.append({"alias": iso3, "table": "regions", "key": iso2, "source": "iso-3166"})
     src = {"aws": "aws-regions", "azure": "azure-regions", "gcp": "gcp-regions"}
@@ -1158,7 +1226,7 @@ def main(argv=None) -> int:
     history = build_history(shared, regions, iso, lic)
     keys = [r["key"] for t in (acc, cpus, regions, dcs) for r in t]
     skipped: list[str] = []
-    aliases = build_aliases(iso, mapping, keys, skipped, regions)
+    aliases = build_aliases(iso, mapping, keys, skipped, regions, cpus)
     srcs = sorted(
         ({k: r[k] for k in COLUMNS["sources"]} for r in sources), key=lambda r: r["source_id"]
     )
