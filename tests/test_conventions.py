@@ -56,9 +56,9 @@ def test_the_default_charges_the_host_share_and_reserved_cores():
     assert used["it_energy_kwh"][0] == out["it_energy_kwh"][0]
     assert used["it_energy_kwh"][2] < out["it_energy_kwh"][2]
     reserved = fc.estimate(_jobs(), factors, convention="ga4hpc", cpu_attribution="reserved")
-    assert reserved["it_energy_kwh"][0] > fc.estimate(_jobs(), convention="ga4hpc")[
-        "it_energy_kwh"
-    ][0]
+    assert (
+        reserved["it_energy_kwh"][0] > fc.estimate(_jobs(), convention="ga4hpc")["it_energy_kwh"][0]
+    )
 
 
 def test_embodied_carbon_does_not_depend_on_the_attribution():

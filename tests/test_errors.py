@@ -212,7 +212,7 @@ def test_a_panic_is_an_internal_error_not_a_value_error():
 def test_bad_factor_tables_are_rejected(factors):
     with pytest.raises(errors.InvalidValueError, match="pue"):
         factors.with_rows(datacenters=pl.DataFrame({"key": ["hyper"], "pue": [0.8]}))
-    with pytest.raises(errors.InvalidValueError, match="host_power_w"):
+    with pytest.raises(errors.MissingColumnError, match="needs key, tdp_w, host_power_w"):
         factors.with_rows(accelerators=pl.DataFrame({"key": ["new-gpu"], "tdp_w": [500.0]}))
     with pytest.raises(errors.SchemaError, match="no column"):
         factors.with_rows(accelerators=pl.DataFrame({"key": ["x"], "watts": [1.0]}))

@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 import fleetcarbon as fc
+from fleetcarbon.errors import MissingColumnError
 
 
 def test_load_factors_returns_cited_tables():
@@ -63,3 +64,55 @@ def test_unknown_table_name(factors):
         factors.table("gpus")
     with pytest.raises(fc.errors.SchemaError, match="no 'grid_history'"):
         factors.table("grid_history")
+
+
+@pytest.mark.parametrize(
+    ("table", "row", "named"),
+    [
+        ("accelerators", {"key": ["acme-x1"], "tdp_w": [350.0]}, "no 'host_power_w' column"),
+        (
+            "accelerators",
+            {
+                "key": ["a", "b"],
+                "tdp_w": [1.0, 2.0],
+                "host_power_w": [1.0, None],
+                "embodied_kgco2e": [1.0, 2.0],
+            },
+            "1 new accelerators row(s) ('b') have a null 'host_power_w'",
+        ),
+        ("cpus", {"key": ["old-xeon"], "core_power_w": [12.0]}, "'core_embodied_kgco2e'"),
+        ("datacenters", {"key": ["my-dc"], "pue": [1.2]}, "'facility_embodied_fraction'"),
+        ("regions", {"key": ["XX"], "grid_kgco2e_per_kwh": [0.3]}, "'default_datacenter'"),
+    ],
+)
+def test_an_incomplete_new_row_names_what_a_row_needs(table, row, named):
+    with pytest.raises(MissingColumnError) as info:
+        fc.load_factors().with_rows(**{table: pl.DataFrame(row)})
+    message = str(info.value)
+    assert named in message and "a new " + table + " row needs key" in message
+    assert "Adding your own rows" in message
+
+
+def test_an_update_of_an_existing_row_needs_only_its_changes():
+    factors = fc.load_factors()
+    row = factors.datacenters.filter(pl.col("key") == "generic")
+    pue = row["pue"].item()
+    updated = factors.with_rows(datacenters=pl.DataFrame({"key": ["generic"], "pue": [pue]}))
+    assert updated.datacenters.height == factors.datacenters.height
+
+
+def test_keys_match_ignoring_case_and_padding():
+    # /proc/cpuinfo pads model names; sacct exports and CSVs keep the padding.
+    padded = ["Intel(R) Xeon(R) CPU           X5650  @ 2.67GHz ", "  GENERIC", "generic"]
+    jobs = pl.DataFrame(
+        {
+            "job_id": [1, 2, 3],
+            "duration_h": [1.0] * 3,
+            "region": ["FR"] * 3,
+            "cpu": padded,
+            "cpu_cores": [4] * 3,
+        }
+    )
+    out = fc.estimate(jobs)["it_energy_kwh"].to_list()
+    exact = fc.estimate(jobs.with_columns(cpu=pl.Series(["intel-xeon-x5650", None, None])))
+    assert out == exact["it_energy_kwh"].to_list()

@@ -77,3 +77,54 @@ def test_plausible_values_do_not_warn_and_the_category_can_be_silenced():
         warnings.simplefilter("error")
         warnings.simplefilter("ignore", UnitWarning)
         fc.estimate(slip)
+
+
+def _dated_jobs(years: list[int], **columns) -> pl.DataFrame:
+    from datetime import datetime, timezone
+
+    n = len(years)
+    base = {
+        "job_id": list(range(1, n + 1)),
+        "start": [datetime(y, 6, 1, tzinfo=timezone.utc) for y in years],
+        "duration_h": [2.0] * n,
+        "region": ["FR"] * n,
+        "cpu_cores": [16] * n,
+    }
+    return pl.DataFrame({**base, **columns})
+
+
+def _date_warnings(frame: pl.DataFrame) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fc.estimate(frame)
+    return [str(w.message) for w in caught if w.category is fc.errors.HardwareDateWarning]
+
+
+def test_old_jobs_on_the_generic_core_warn_and_name_the_fix():
+    release = fc.load_factors().cpus.filter(pl.col("key") == "generic")["release_year"].item()
+    messages = _date_warnings(_dated_jobs([2005, 2010, release - 1, release]))
+    assert len(messages) == 1
+    assert "2 jobs" in messages[0] and "'generic'" in messages[0]
+    assert "(1, 2005, 'generic'" in messages[0] and "cluster config" in messages[0]
+    assert issubclass(fc.errors.HardwareDateWarning, AbsurdValueWarning)
+
+
+def test_hardware_of_the_jobs_own_era_does_not_warn():
+    cpus = fc.load_factors().cpus.filter(pl.col("release_year") <= 2010)
+    old = cpus["key"][0]
+    assert _date_warnings(_dated_jobs([2010, 2011], cpu=[old, old])) == []
+    # Without a start time nothing is dated, so nothing warns.
+    assert _date_warnings(_dated_jobs([2005]).drop("start")) == []
+
+
+def test_accelerators_released_after_the_job_warn():
+    frame = _dated_jobs(
+        [2012, 2024],
+        accelerator=["nvidia-h100-sxm5-80gb"] * 2,
+        accelerator_count=[8, 8],
+        cpu_cores=[0, 0],
+    )
+    messages = _date_warnings(frame)
+    assert len(messages) == 1 and "column 'accelerator': 1 job" in messages[0]
+    # CPU-only rows do not borrow the accelerator's date, nor GPU rows the CPU's.
+    assert "'cpu'" not in messages[0]

@@ -348,7 +348,9 @@ def test_engine_agrees_with_numpy_and_python_baselines_statistically():
 def test_per_job_quantiles_agree_with_numpy_baseline():
     jobs = fc.synthetic_fleet(300, seed=12).with_columns(pl.col(pl.Categorical).cast(pl.String))
     pf, meter = Triangular(0.4, 0.75, 1.0), Normal(1.0, 0.05)
-    n, qs = 2000, (0.05, 0.5, 0.95)
+    # The fleet-mean gap is common-mode (shared rows), so it does not average out
+    # over jobs: 20,000 draws put it near 0.05% (2,000 gave up to 0.7%).
+    n, qs = 20_000, (0.05, 0.5, 0.95)
     engine = fc.simulate_detailed(
         jobs, draws=n, seed=11, noise={"power_fraction": pf, "energy_kwh": meter}, per_job=True
     ).per_job
@@ -358,7 +360,7 @@ def test_per_job_quantiles_agree_with_numpy_baseline():
     columns = ["total_kgco2e_mean", "total_kgco2e_p05", "total_kgco2e_p50", "total_kgco2e_p95"]
     for k, column in enumerate(columns):
         relative = engine[column].to_numpy() / baseline[:, k] - 1
-        # Independent runs of 2,000 draws: quantiles differ by ~1%, never by 6%.
+        # Independent runs: per-job quantiles differ by well under 1%, never by 6%.
         assert abs(relative.mean()) < 0.005, column
         assert np.abs(relative).max() < 0.06, column
     # Metered jobs' intervals widen by the meter error (p95/p05 ~1.43 -> ~1.47):

@@ -29,6 +29,7 @@ __all__ = [
     "DroppedRowsWarning",
     "DuplicateJobError",
     "FleetcarbonError",
+    "HardwareDateWarning",
     "InternalError",
     "InvalidValueError",
     "KernelError",
@@ -124,6 +125,14 @@ class DroppedRowsWarning(UserWarning):
 
 class AbsurdValueWarning(UserWarning):
     """Values that are valid but implausible (e.g. a job longer than 10 years)."""
+
+
+class HardwareDateWarning(AbsurdValueWarning):
+    """Jobs that ran years before the hardware they were given was released.
+
+    Most often a log of an old cluster read without its CPU or GPU model, so
+    that its jobs got the ``generic`` (2020s) core: name the hardware.
+    """
 
 
 class UnitWarning(AbsurdValueWarning):

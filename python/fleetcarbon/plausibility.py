@@ -14,6 +14,10 @@ knows the values are right silences it with
 - ``avg_power_w`` below 10 W per accelerator: kW that may be W.
 - ``memory_gb`` above 256 GB per core, or above 12,288 GB (12 TiB, the
   largest single nodes) for a job that gives no cores: MB that may be GB.
+
+:func:`warn_hardware_dates` adds a :class:`~fleetcarbon.errors.HardwareDateWarning`
+for jobs that started two or more years before their CPU's or accelerator's
+``release_year``: an old cluster's log read without its hardware model.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from fleetcarbon import _core
-from fleetcarbon.errors import UnitWarning
+from fleetcarbon.errors import HardwareDateWarning, UnitWarning
 from fleetcarbon.schema import (
     ACCELERATOR_COUNT,
     AVG_POWER_W,
@@ -34,9 +38,10 @@ from fleetcarbon.schema import (
     ENERGY_KWH,
     JOB_ID,
     MEMORY_GB,
+    START,
 )
 
-__all__ = ["warn_unit_mistakes"]
+__all__ = ["warn_hardware_dates", "warn_unit_mistakes"]
 
 LONG_JOB_H = 2_000.0
 MAX_NODE_MEMORY_GB = 12_288.0
@@ -44,6 +49,8 @@ MAX_MEMORY_PER_CORE_GB = 256.0
 MIN_POWER_PER_ACCELERATOR_W = 10.0
 ENERGY_RATIO_LOW, ENERGY_RATIO_HIGH = 0.1, 3.0
 EXAMPLES = 5
+#: Years before a release that a job may run (pre-release and early-access systems).
+EARLY_ACCESS_YEARS = 1
 
 
 def warn_unit_mistakes(
@@ -163,6 +170,68 @@ def warn_unit_mistakes(
             f"{kind} energy under {ENERGY_RATIO_LOW:.0%} of {model}",
             "the unit may be off (MWh for kWh, kW for W), or the meter may miss the "
             "accelerators (Slurm's ConsumedEnergy often counts CPU and DRAM only)",
+        )
+
+
+def warn_hardware_dates(
+    frame: pl.DataFrame, buffers: dict[str, Any], tables: dict[str, pl.DataFrame]
+) -> None:
+    """Warn about jobs that started well before their hardware's ``release_year``.
+
+    Parameters
+    ----------
+    frame : pl.DataFrame
+        The validated jobs, with a ``start`` column (else nothing is checked).
+    buffers : dict
+        The core's job buffers: each job's row in the ``cpu`` and
+        ``accelerator`` tables (an array, or one row for all jobs).
+    tables : dict of str to pl.DataFrame
+        The ``"cpu"`` and ``"accelerator"`` tables, by the buffer that indexes them.
+    """
+    if START not in frame.columns or frame[START].null_count() == frame.height:
+        return
+    year = frame[START].dt.year().cast(pl.Float64).fill_null(np.nan).to_numpy()
+    count = _array(buffers, ACCELERATOR_COUNT)
+    cores = _array(buffers, CPU_CORES)
+    n = len(year)
+    accelerated = count > 0 if count is not None else np.zeros(n, dtype=bool)
+    uses = {
+        # The CPU row sets a CPU-only job's power and embodied carbon.
+        "cpu": ~accelerated & (cores > 0 if cores is not None else np.zeros(n, dtype=bool)),
+        "accelerator": accelerated,
+    }
+    for name, used in uses.items():
+        table = tables[name]
+        if "release_year" not in table.columns or not used.any():
+            continue
+        released = table["release_year"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        rows = np.broadcast_to(np.asarray(buffers[name], dtype=np.int64), (n,))
+        known = used & (rows >= 0) & (rows < len(released))
+        release = np.full(n, np.nan)
+        release[known] = released[rows[known]]
+        early = known & (year < release - EARLY_ACCESS_YEARS)
+        if not early.any():
+            continue
+        first = np.flatnonzero(early)[:EXAMPLES]
+        keys = table["key"]
+        shown = ", ".join(
+            f"({frame[JOB_ID][int(i)]}, {int(year[i])}, {keys[int(rows[i])]!r} of "
+            f"{int(release[i])})"
+            for i in first
+        )
+        fix = (
+            "name the CPU model (a 'cpu' column, or 'cpu' in the cluster config); the "
+            "default 'generic' core is a 2020s server's"
+            if name == "cpu"
+            else "check the accelerator key (an 'accelerator' column, or the cluster config)"
+        )
+        total = int(early.sum())
+        warnings.warn(
+            f"column '{name}': {total} job{'s' if total != 1 else ''} started "
+            f"{EARLY_ACCESS_YEARS + 1} or more years before their {name}'s release year; {fix}; "
+            f"first (job_id, start year, {name}, released): {shown}",
+            HardwareDateWarning,
+            stacklevel=5,
         )
 
 

@@ -521,7 +521,9 @@ def _uncertainty(factors: Factors, frame: pl.DataFrame, o: Mapping[str, Any]) ->
         pool=pool,
         copula=copula_arguments(factors, o["correlation"]),
         override_bounds=_override_bounds(frame),
-        **noise,
+        power_fraction_noise=noise.get("power_fraction_noise"),
+        energy_noise=noise.get("energy_noise"),
+        power_noise=noise.get("power_noise"),
     )
 
 

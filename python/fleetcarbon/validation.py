@@ -31,7 +31,7 @@ from fleetcarbon.errors import (
 )
 from fleetcarbon.factors import MISSING, Factors
 from fleetcarbon.parameters import OnInvalid, check_on_invalid
-from fleetcarbon.plausibility import warn_unit_mistakes
+from fleetcarbon.plausibility import warn_hardware_dates, warn_unit_mistakes
 from fleetcarbon.schema import (
     ACCELERATOR,
     ACCELERATOR_COUNT,
@@ -336,10 +336,12 @@ def _checks(frame: pl.DataFrame, factors: Factors) -> list[_Check]:
         | present(ENERGY_KWH)
         | present(AVG_POWER_W)
     )
+    # A job that never ran (zero duration) has nothing to describe, and costs nothing.
+    ran = (pl.col(HOURS) > 0).fill_null(True)
     checks.append(
         _Check(
             JOB_ID,
-            ~describes_something,
+            ~describes_something & ran,
             "no hardware and no energy (accelerator_count, cpu_cores and memory_gb "
             "are all 0 or null, and energy_kwh and avg_power_w are null)",
         )
@@ -400,6 +402,7 @@ def prepare_jobs(
     buffers = _apply_convention(buffers, work, convention)
     handle = _core.Jobs(**buffers)
     warn_unit_mistakes(work, buffers, handle, factors.engine)
+    warn_hardware_dates(work, buffers, {CPU: factors.cpus, ACCELERATOR: factors.accelerators})
     return PreparedJobs(frame=frame, jobs=handle, duration_h=work[HOURS], buffers=buffers)
 
 

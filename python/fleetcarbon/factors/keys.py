@@ -16,6 +16,11 @@ from fleetcarbon.errors import UnknownKeyError
 from fleetcarbon.factors.names import KEYED_TABLES, MISSING
 
 
+def fold(name: pl.Expr) -> pl.Expr:
+    """Lower-case ``name``, trim it and collapse its runs of white space to one space."""
+    return name.str.to_lowercase().str.strip_chars().str.replace_all(r"\s+", " ")
+
+
 class KeyIndex:
     """Every spelling of every key of the keyed tables, and its row.
 
@@ -48,9 +53,9 @@ class KeyIndex:
 
     @cached_property
     def lookups_lower(self) -> dict[str, pl.DataFrame]:
-        """Per table: lower-cased ``name -> row`` (the first spelling wins)."""
+        """Per table: folded ``name -> row`` (see :func:`fold`; the first spelling wins)."""
         return {
-            t: f.with_columns(pl.col("name").str.to_lowercase()).unique(
+            t: f.with_columns(fold(pl.col("name"))).unique(
                 "name", keep="first", maintain_order=True
             )
             for t, f in self.lookups.items()
@@ -97,12 +102,10 @@ class KeyIndex:
         )
 
     def folded_key_to_row(self, column: str, table: str) -> pl.Expr:
-        """Like :meth:`key_to_row`, ignoring case (slower: only for keys that missed)."""
+        """Like :meth:`key_to_row`, ignoring case and spacing (slower: only for misses)."""
         lower = self.lookups_lower[table]
         return (
-            pl.col(column)
-            .cast(pl.String)
-            .str.to_lowercase()
+            fold(pl.col(column).cast(pl.String))
             .replace_strict(lower["name"], lower["row"], default=None, return_dtype=pl.UInt32)
             .alias(column)
         )

@@ -186,6 +186,39 @@ class TableLinks:
     generic_cpu: int
 
 
+#: The columns a new row (a key the table lacks) must give, non-null (docs/factors.md,
+#: "Adding your own rows"); bounds and provenance are optional for user rows.
+NEW_ROW_COLUMNS: dict[str, tuple[str, ...]] = {
+    "accelerators": ("key", "tdp_w", "host_power_w", "embodied_kgco2e"),
+    "cpus": ("key", "core_power_w", "core_embodied_kgco2e"),
+    "regions": ("key", "grid_kgco2e_per_kwh", "default_datacenter"),
+    "datacenters": ("key", "pue", "facility_embodied_fraction"),
+}
+
+
+def _check_new_rows(added: pl.DataFrame, *, key: str, table: str) -> None:
+    """Refuse new rows that lack a column the model needs, naming all of them."""
+    needed = NEW_ROW_COLUMNS.get(table)
+    if needed is None or added.height == 0:
+        return
+    missing = [c for c in needed if c not in added.columns]
+    incomplete = [c for c in needed if c in added.columns and added[c].null_count()]
+    if not missing and not incomplete:
+        return
+    if missing:
+        bad = added
+    else:
+        bad = added.filter(pl.any_horizontal([pl.col(c).is_null() for c in incomplete]))
+    keys = bad[key].head(5).to_list()
+    gaps = [f"no {c!r} column" for c in missing] + [f"a null {c!r}" for c in incomplete]
+    raise MissingColumnError(
+        f"{bad.height} new {table} row(s) ({', '.join(map(repr, keys))}) have "
+        f"{' and '.join(gaps)}: "
+        f"a new {table} row needs {', '.join(needed)} (bounds, source and note are "
+        "optional; see docs/factors.md, 'Adding your own rows')"
+    )
+
+
 def _upsert(old: pl.DataFrame, new: object, *, key: str, table: str) -> pl.DataFrame:
     """Return ``old`` with ``new``'s rows updated (by ``key``, column by column) or added."""
     if not isinstance(new, pl.DataFrame):
@@ -222,4 +255,5 @@ def _upsert(old: pl.DataFrame, new: object, *, key: str, table: str) -> pl.DataF
         .select(old.columns)
     )
     added = new.filter(~pl.col(key).is_in(old[key].to_list()))
+    _check_new_rows(added, key=key, table=table)
     return pl.concat([merged, added], how="diagonal_relaxed").select(old.columns)
