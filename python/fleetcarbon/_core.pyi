@@ -140,6 +140,7 @@ class Uncertainty:
         energy_noise: _DistSpec | None = None,
         power_noise: _DistSpec | None = None,
         override_bounds: dict[str, tuple[_F64, _F64]] | None = None,
+        mixtures: list[tuple[str, int, list[int], list[float]]] | None = None,
     ) -> Uncertainty: ...
 
 def estimate(

@@ -46,6 +46,16 @@ impl Table {
             Table::Defaults => "defaults",
         }
     }
+
+    /// The table called `name` (as [`Table::name`] spells it).
+    pub fn from_name(name: &str) -> Option<Table> {
+        Table::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// Position in [`Table::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// A factor of the model. The name is also the per-job override column.

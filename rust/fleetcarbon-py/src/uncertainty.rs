@@ -4,9 +4,9 @@
 
 use fleetcarbon_core::copula::Copula;
 use fleetcarbon_core::dist::Dist;
-use fleetcarbon_core::simulate::{JobNoise, RowDists};
+use fleetcarbon_core::simulate::{JobNoise, Mixture, RowDists};
 use fleetcarbon_core::special::normal_quantile;
-use fleetcarbon_core::{Factor, N_FACTORS};
+use fleetcarbon_core::{Factor, Table, N_FACTORS};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -19,6 +19,9 @@ pub type DistSpec = (u8, [f64; 4]);
 
 /// Per-job `(low, high)` arrays of one factor.
 type Bounds = (Py<PyArray1<f64>>, Py<PyArray1<f64>>);
+
+/// A mixed row across the boundary: `(table name, row, part rows, weights)`.
+type MixtureSpec = (String, u32, Vec<u32>, Vec<f64>);
 
 /// Distributions of the factor rows, their stream keys, the copula and the
 /// per-job noise.
@@ -44,7 +47,7 @@ impl Uncertainty {
     #[new]
     #[pyo3(signature = (
         *, families, params, keys, pool = None, copula = None, power_fraction_noise = None,
-        energy_noise = None, power_noise = None, override_bounds = None
+        energy_noise = None, power_noise = None, override_bounds = None, mixtures = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -58,6 +61,7 @@ impl Uncertainty {
         energy_noise: Option<DistSpec>,
         power_noise: Option<DistSpec>,
         override_bounds: Option<&Bound<'_, PyDict>>,
+        mixtures: Option<Vec<MixtureSpec>>,
     ) -> PyResult<Self> {
         let pool = pool.unwrap_or_default();
         let pool_len = pool.len();
@@ -98,6 +102,18 @@ impl Uncertainty {
             let c = Copula { factors, rank };
             c.check().map_err(|e| core_error(py, e))?;
             rows.copula = Some(c);
+        }
+        for (table, row, parts, weights) in mixtures.unwrap_or_default() {
+            let table = Table::from_name(&table)
+                .ok_or_else(|| argument_error(format!("unknown table '{table}' in mixtures")))?;
+            if parts.len() != weights.len() {
+                return Err(argument_error("mixtures: one weight per part"));
+            }
+            rows.mixtures.push(Mixture {
+                table,
+                row,
+                parts: parts.into_iter().zip(weights).collect(),
+            });
         }
         let noise =
             |spec: Option<DistSpec>| spec.map(dist).transpose().map_err(|e| core_error(py, e));

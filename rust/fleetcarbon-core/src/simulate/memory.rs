@@ -58,20 +58,11 @@ pub fn peak_bytes(
     let state_groups = groups_per_state(&own_per_group);
 
     // Every factor row some job points at is drawn for every draw.
-    let mut used: [Vec<bool>; 5] =
-        std::array::from_fn(|k| vec![false; tables.len(Table::ALL[k]).max(1)]);
-    for r in &rows {
-        for (k, table) in Table::ALL.iter().enumerate() {
-            let row = r.of(*table);
-            if row != MISSING {
-                used[k][row as usize] = true;
-            }
-        }
-    }
+    let used = super::sources::used_rows(tables, &rows, row_dists);
     let shared_rows: u128 = Factor::ALL
         .iter()
         .map(|f| {
-            let k = Table::ALL.iter().position(|t| *t == f.table()).unwrap_or(0);
+            let k = f.table().index();
             let len = row_dists.dists[*f as usize].len();
             used[k].iter().take(len).filter(|&&u| u).count() as u128
         })

@@ -28,7 +28,7 @@ use crate::control::Control;
 use crate::copula::Copula;
 use crate::dist::Dist;
 use crate::error::{CoreError, CoreResult};
-use crate::factors::{check_indices, check_lengths, Factor, FactorTables, N_FACTORS};
+use crate::factors::{check_indices, check_lengths, Factor, FactorTables, Table, N_FACTORS};
 use crate::model::{resolve_rows, Activity, JobColumns, PowerBasis, Rows};
 use crate::quantiles::{check_levels, QuantileMethod};
 use crate::rng::mixed_draw;
@@ -51,6 +51,52 @@ pub struct RowDists {
     pub keys: [Vec<u64>; N_FACTORS],
     /// Correlation between whole factors (none: rows are independent).
     pub copula: Option<Copula>,
+    /// Rows that are mixes of other rows of their table: no distribution of
+    /// their own (their `dists` entry is ignored).
+    pub mixtures: Vec<Mixture>,
+}
+
+/// A table row standing for a known mix of other rows (a cluster's untyped
+/// GPUs, 70% of one model and 30% of another): in every draw, each of its
+/// factors is the weighted mean of its parts' draws, so it shares their
+/// uncertainty with the jobs that name the parts (docs/uncertainty.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mixture {
+    /// The table of the row and its parts.
+    pub table: Table,
+    /// The mixed row.
+    pub row: u32,
+    /// `(part row, weight)`: rows of the same table that are not mixes, with
+    /// weights > 0 that sum to 1.
+    pub parts: Vec<(u32, f64)>,
+}
+
+impl Mixture {
+    /// Check the mix against a table of `rows` rows in which `mixed` flags the mixed rows.
+    fn check(&self, rows: usize, mixed: &[bool]) -> CoreResult<()> {
+        let what = format!("mixture row {} of {}", self.row, self.table.name());
+        let bad = |why: String| Err(CoreError::invalid("mixtures", format!("{what}: {why}")));
+        if self.row as usize >= rows {
+            return bad(format!("no such row (the table has {rows})"));
+        }
+        if self.parts.is_empty() {
+            return bad("no parts".into());
+        }
+        let mut sum = 0.0;
+        for &(part, weight) in &self.parts {
+            if part as usize >= rows || mixed[part as usize] {
+                return bad(format!("part {part} is not a row of its own"));
+            }
+            if !(weight.is_finite() && weight > 0.0) {
+                return bad(format!("weight {weight} is not finite and > 0"));
+            }
+            sum += weight;
+        }
+        if (sum - 1.0).abs() > 1e-9 {
+            return bad(format!("weights sum to {sum}, not 1"));
+        }
+        Ok(())
+    }
 }
 
 /// Declared per-job noise.
@@ -241,6 +287,22 @@ fn check_inputs(
     if let Some(copula) = &row_dists.copula {
         copula.check()?;
     }
+    let mut mixed: [Vec<bool>; 5] = std::array::from_fn(|k| vec![false; tables.len(Table::ALL[k])]);
+    for m in &row_dists.mixtures {
+        let flags = &mut mixed[m.table.index()];
+        if let Some(flag) = flags.get_mut(m.row as usize) {
+            if *flag {
+                return Err(CoreError::invalid(
+                    "mixtures",
+                    format!("row {} of {} is mixed twice", m.row, m.table.name()),
+                ));
+            }
+            *flag = true;
+        }
+    }
+    for m in &row_dists.mixtures {
+        m.check(tables.len(m.table), &mixed[m.table.index()])?;
+    }
     if let Some(qs) = sim.per_job_quantiles {
         check_levels(qs)?;
     }
@@ -258,11 +320,20 @@ mod tests {
 
     /// Two accelerators, one CPU, two regions, one datacenter, defaults.
     fn tables() -> FactorTables {
+        accelerator_tables([700.0, 300.0], [100.0, 50.0], [1000.0, 400.0])
+    }
+
+    /// [`tables`] with the accelerator rows given (tdp, host power, embodied).
+    fn accelerator_tables<const N: usize>(
+        tdp: [f64; N],
+        host: [f64; N],
+        embodied: [f64; N],
+    ) -> FactorTables {
         let mut v: [Vec<f64>; N_FACTORS] = Default::default();
         let mut set = |f: Factor, x: Vec<f64>| v[f as usize] = x;
-        set(Factor::TdpW, vec![700.0, 300.0]);
-        set(Factor::HostPowerW, vec![100.0, 50.0]);
-        set(Factor::AcceleratorEmbodiedKgco2e, vec![1000.0, 400.0]);
+        set(Factor::TdpW, tdp.to_vec());
+        set(Factor::HostPowerW, host.to_vec());
+        set(Factor::AcceleratorEmbodiedKgco2e, embodied.to_vec());
         set(Factor::CorePowerW, vec![10.0]);
         set(Factor::CoreEmbodiedKgco2e, vec![5.0]);
         set(Factor::GridKgco2ePerKwh, vec![0.5, 0.1]);
@@ -469,6 +540,95 @@ mod tests {
         assert_eq!(many.group_draws, reversed.group_draws);
         let n = f.duration.len();
         assert_eq!(many.per_job_mean[0], reversed.per_job_mean[n - 1]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_mixture_row_is_its_parts_in_every_draw() -> CoreResult<()> {
+        // Row 2 is 70% row 0 and 30% row 1; its own table values and
+        // distribution are placeholders that must be ignored.
+        let t = accelerator_tables(
+            [700.0, 300.0, 0.0],
+            [100.0, 50.0, 0.0],
+            [1000.0, 400.0, 0.0],
+        );
+        let mut rd = fixed_dists(&t);
+        for (f, lo, hi) in [
+            (Factor::TdpW, 0.8, 1.1),
+            (Factor::AcceleratorEmbodiedKgco2e, 0.5, 2.0),
+        ] {
+            for row in 0..2 {
+                let v = t.column(f)[row];
+                rd.dists[f as usize][row] =
+                    Dist::from_code(code::PERT, [v * lo, v, v * hi, 0.0], 0)?;
+            }
+        }
+        rd.mixtures = vec![Mixture {
+            table: Table::Accelerator,
+            row: 2,
+            parts: vec![(0, 0.7), (1, 0.3)],
+        }];
+        let n = 40;
+        let base = fleet(n);
+        let mixed = Fleet {
+            accel: vec![2; n],
+            energy: vec![f64::NAN; n],
+            ..fleet(n)
+        };
+        // The same jobs split by hand into their parts, 0.7 and 0.3 of each count.
+        let twice = |v: &Vec<f64>| [v.clone(), v.clone()].concat();
+        let split = Fleet {
+            duration: twice(&base.duration),
+            count: [
+                base.count.iter().map(|c| 0.7 * c).collect::<Vec<_>>(),
+                base.count.iter().map(|c| 0.3 * c).collect(),
+            ]
+            .concat(),
+            // CPU-only jobs (count 0) once: their second half describes nothing.
+            cores: [base.cores.clone(), vec![0.0; n]].concat(),
+            energy: vec![f64::NAN; 2 * n],
+            accel: [vec![0; n], vec![1; n]].concat(),
+            region: [base.region.clone(), base.region.clone()].concat(),
+            keys: (0..2 * n as u64).map(|i| mix64(i + 99)).collect(),
+            group: [base.group.clone(), base.group.clone()].concat(),
+        };
+        let run = |f: &Fleet| {
+            simulate(
+                &sim(f, 200, None),
+                &t,
+                &rd,
+                &JobNoise::default(),
+                &Control::new(),
+            )
+        };
+        let (a, b) = (run(&mixed)?, run(&split)?);
+        for (x, y) in a.group_draws.iter().zip(&b.group_draws) {
+            assert!((x - y).abs() <= 1e-12 * y.abs(), "{x} vs {y}");
+        }
+        // The parts' uncertainty reaches the mixed jobs: the draws vary.
+        let first = a.group_draws[3 * 200];
+        assert!(a.group_draws[3 * 200..4 * 200].iter().any(|&x| x != first));
+        // A mixture of a mixture, weights that do not sum to 1, or a bad part are errors.
+        for parts in [
+            vec![(2, 1.0)],
+            vec![(0, 0.5), (1, 0.4)],
+            vec![(9, 1.0)],
+            vec![(0, f64::NAN)],
+        ] {
+            let mut bad = rd.clone();
+            bad.mixtures[0].parts = parts;
+            let out = simulate(
+                &sim(&mixed, 2, None),
+                &t,
+                &bad,
+                &JobNoise::default(),
+                &Control::new(),
+            );
+            assert!(
+                matches!(out, Err(CoreError::InvalidArgument { .. })),
+                "{out:?}"
+            );
+        }
         Ok(())
     }
 

@@ -55,23 +55,18 @@ pub(super) fn shared_draws(
     mixed_draws: &[u64],
     control: &Control,
 ) -> CoreResult<SharedDraws> {
-    let mut used: [Vec<bool>; 5] =
-        std::array::from_fn(|k| vec![false; tables.len(Table::ALL[k]).max(1)]);
-    for r in rows {
-        for (k, table) in Table::ALL.iter().enumerate() {
-            let row = r.of(*table);
-            if row != MISSING {
-                used[k][row as usize] = true;
-            }
-        }
+    let used = used_rows(tables, rows, row_dists);
+    let mut mixed: [Vec<bool>; 5] = std::array::from_fn(|k| vec![false; used[k].len()]);
+    for m in &row_dists.mixtures {
+        mixed[m.table.index()][m.row as usize] = true;
     }
     let mut wanted: Vec<(Factor, usize)> = Vec::new();
     for f in Factor::ALL {
-        let k = Table::ALL.iter().position(|t| *t == f.table()).unwrap_or(0);
+        let k = f.table().index();
         let rows_of_f = row_dists.dists[f as usize].len();
         wanted.extend(
             (0..rows_of_f)
-                .filter(|&row| used[k][row])
+                .filter(|&row| used[k][row] && !mixed[k][row])
                 .map(|row| (f, row)),
         );
     }
@@ -109,7 +104,56 @@ pub(super) fn shared_draws(
     for ((f, row), values) in sampled {
         draws[f as usize][row] = Some(values);
     }
+    for m in &row_dists.mixtures {
+        if !used[m.table.index()][m.row as usize] {
+            continue;
+        }
+        for f in Factor::ALL.into_iter().filter(|f| f.table() == m.table) {
+            let column = &draws[f as usize];
+            let parts: Option<Vec<(&[f64], f64)>> = m
+                .parts
+                .iter()
+                .map(|&(part, w)| column.get(part as usize)?.as_deref().map(|d| (d, w)))
+                .collect();
+            if let Some(parts) = parts {
+                let values = (0..sim.draws)
+                    .map(|d| parts.iter().map(|(x, w)| w * x[d]).sum())
+                    .collect();
+                draws[f as usize][m.row as usize] = Some(values);
+            }
+        }
+    }
     Ok(SharedDraws { draws })
+}
+
+/// Which rows of each table some job points at, the parts of every used mixture included.
+pub(super) fn used_rows(
+    tables: &FactorTables,
+    rows: &[Rows],
+    row_dists: &RowDists,
+) -> [Vec<bool>; 5] {
+    let mut used: [Vec<bool>; 5] =
+        std::array::from_fn(|k| vec![false; tables.len(Table::ALL[k]).max(1)]);
+    for r in rows {
+        for (k, table) in Table::ALL.iter().enumerate() {
+            let row = r.of(*table);
+            if row != MISSING {
+                used[k][row as usize] = true;
+            }
+        }
+    }
+    for m in &row_dists.mixtures {
+        // Bounds-checked: the memory estimate runs before the inputs are checked.
+        let used = &mut used[m.table.index()];
+        if used.get(m.row as usize) == Some(&true) {
+            for &(part, _) in &m.parts {
+                if let Some(u) = used.get_mut(part as usize) {
+                    *u = true;
+                }
+            }
+        }
+    }
+    used
 }
 
 /// The operational intensity `pue × grid` per (datacenter, region) and the
