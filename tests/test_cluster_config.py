@@ -3,7 +3,7 @@
 The rules are those of fleetcarbon.io.cluster's docstring: a typed gres (MIG profiles
 to their parent GPU and share), then the node and partition entries (a key, or a
 table that can count GPUs with gpus_per_node), gres.default for untyped gres, the
-accelerator default, then gpu_mix (per-job overrides).
+accelerator default, then gpu_mix (a mix key: tests/test_mixes.py tests its rows).
 """
 
 from __future__ import annotations
@@ -122,8 +122,12 @@ def test_mix_keys_must_be_accelerators() -> None:
     with pytest.raises(ClusterConfigError, match=r"gpu_mix.*nvidia-v100-sxm2-32gb"):
         read_sacct(src, cluster={"gpu_mix": {"nvidia-v100-sxm2-32": 0.5, T4: 0.5}})
     # Aliases resolve; custom tables are used when given.
-    jobs = read(src, gpu_mix={"v100": 0.5, "Tesla T4": 0.5})
-    assert jobs["tdp_w"][0] == pytest.approx(0.5 * 300 + 0.5 * 70)
+    jobs = read(src, region="FR", gpu_mix={"v100": 0.5, "Tesla T4": 0.5})
+    assert jobs["accelerator"][0] == f"mix:{V100}=0.5,{T4}=0.5"
+    assert fc.estimate(jobs)["it_energy_kwh"][0] == pytest.approx(
+        fc.estimate(jobs.with_columns(accelerator=pl.lit(V100)))["it_energy_kwh"][0] / 2
+        + fc.estimate(jobs.with_columns(accelerator=pl.lit(T4)))["it_energy_kwh"][0] / 2
+    )
     factors = fc.load_factors().with_rows(
         accelerators=pl.DataFrame(
             {"key": ["my-gpu"], "tdp_w": [100.0], "host_power_w": [10.0], "embodied_kgco2e": [1.0]}
@@ -131,8 +135,12 @@ def test_mix_keys_must_be_accelerators() -> None:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        jobs = read_sacct(src, cluster={"gpu_mix": {"my-gpu": 0.5, T4: 0.5}}, factors=factors)
-    assert jobs["tdp_w"][0] == pytest.approx(85.0)
+        cluster = {"region": "FR", "gpu_mix": {"my-gpu": 0.5, T4: 0.5}}
+        jobs = read_sacct(src, cluster=cluster, factors=factors)
+    assert jobs["accelerator"][0] == f"mix:my-gpu=0.5,{T4}=0.5"
+    with pytest.raises(fc.errors.UnknownKeyError, match="my-gpu"):
+        fc.estimate(jobs)  # the bundled tables have no such row
+    assert fc.estimate(jobs, factors)["it_energy_kwh"][0] > 0
     with pytest.raises(ClusterConfigError, match="my-gpu"):
         read_sacct(src, cluster={"gpu_mix": {"my-gpu": 0.5, T4: 0.5}})
 
@@ -358,7 +366,10 @@ def accelerator_rows(*keys: str) -> dict[str, dict[str, float]]:
     return {k: table.filter(pl.col("key") == k).row(0, named=True) for k in keys}
 
 
-def test_gpu_mix_gives_weighted_means_and_bounds() -> None:
+MIX_KEY = f"mix:{V100}=0.7,{T4}=0.3"
+
+
+def test_gpu_mix_types_untyped_gpus_with_its_mix_key() -> None:
     src = text(
         "JobID|Elapsed|AllocTRES",
         "1|01:00|cpu=8,gres/gpu=2",  # untyped: the mix
@@ -366,19 +377,11 @@ def test_gpu_mix_gives_weighted_means_and_bounds() -> None:
         "3|01:00|cpu=8",  # CPU job
     )
     jobs = read(src, gpu_mix=MIX)
-    rows = accelerator_rows(V100, T4)
-    assert jobs["accelerator"].to_list() == [None, "a100", None]
+    assert jobs["accelerator"].to_list() == [MIX_KEY, "a100", None]
     assert jobs["accelerator_count"].to_list() == [2, 1, 0]
-    for column, source in [
-        ("tdp_w", "tdp_w"),
-        ("host_power_w", "host_power_w"),
-        ("accelerator_embodied_kgco2e", "embodied_kgco2e"),
-    ]:
-        values = [rows[V100][source], rows[T4][source]]
-        assert jobs[column].to_list()[0] == pytest.approx(0.7 * values[0] + 0.3 * values[1])
-        assert jobs[f"{column}_low"].to_list() == [min(values), None, None]
-        assert jobs[f"{column}_high"].to_list() == [max(values), None, None]
-        assert jobs[column].to_list()[1:] == [None, None]
+    assert not any(c.endswith(("_low", "_high")) or c == "tdp_w" for c in jobs.columns)
+    # Aliases and other spellings become the canonical keys.
+    assert read(src, gpu_mix={"v100": 0.7, "Tesla T4": 0.3})["accelerator"][0] == MIX_KEY
 
 
 def test_gpu_mix_is_the_expected_footprint_in_estimate() -> None:
@@ -387,40 +390,35 @@ def test_gpu_mix_is_the_expected_footprint_in_estimate() -> None:
     each = {k: fc.estimate(read(src, region="FR", accelerator=k)) for k in MIX}
     for column in ("it_energy_kwh", "embodied_hardware_kgco2e", "total_kgco2e"):
         expected = sum(w * each[k][column].item() for k, w in MIX.items())
-        assert mixed[column].item() == pytest.approx(expected), column
+        assert mixed[column].item() == pytest.approx(expected, rel=1e-12), column
 
 
-def test_gpu_mix_draws_each_job_from_the_mix_range_in_simulate() -> None:
+def test_gpu_mix_in_simulate_is_the_mean_of_its_types_in_every_draw() -> None:
     src = text("JobID|ElapsedRaw|NCPUS|AllocTRES", "1|36000|8|cpu=8,gres/gpu=1")
-    mixed = read(src, region="FR", gpu_mix=MIX)
-    fixed = mixed.drop(c for c in mixed.columns if c.endswith(("_low", "_high")))
-    kwargs = {"draws": 4000, "seed": 11, "return_draws": True}
-    draws = fc.simulate_detailed(mixed, **kwargs).draws["it_energy_kwh"]  # type: ignore[arg-type]
-    same = fc.simulate_detailed(fixed, **kwargs).draws["it_energy_kwh"]  # type: ignore[arg-type]
-    # The type's uncertainty widens the job's draws (the shared power fraction is the same).
-    assert draws.std() > 1.5 * same.std()
-    rows = accelerator_rows(V100, T4)
-    pf = (
-        fc.load_factors()
-        .defaults.filter(pl.col("parameter") == "power_fraction")
-        .row(0, named=True)
-    )
-    hosts = [rows[k]["host_power_w"] for k in MIX]
-    low = 10 * (rows[T4]["tdp_w"] * pf["low"] + min(hosts)) / 1000
-    high = 10 * (rows[V100]["tdp_w"] * pf["high"] + max(hosts)) / 1000
-    assert low <= draws.min() and draws.max() <= high
+    kwargs = {"draws": 500, "seed": 11, "return_draws": True}
+    mixed = fc.simulate_detailed(read(src, region="FR", gpu_mix=MIX), **kwargs)  # type: ignore[arg-type]
+    each = {
+        k: fc.simulate_detailed(read(src, region="FR", accelerator=k), **kwargs).draws  # type: ignore[arg-type]
+        for k in MIX
+    }
+    for column in ("it_energy_kwh", "total_kgco2e"):
+        expected = sum(w * each[k][column].to_numpy() for k, w in MIX.items())
+        assert mixed.draws[column].to_numpy() == pytest.approx(expected, rel=1e-12), column
 
 
 def test_gpu_mix_of_one_key_is_that_key() -> None:
     jobs = read(text("JobID|Elapsed|AllocTRES", "1|01:00|gres/gpu=1"), gpu_mix={"v100": 1.0})
     assert jobs["accelerator"].to_list() == [V100]
-    assert jobs["tdp_w"].to_list() == [None]
+
+
+def test_gpu_mix_naming_one_accelerator_twice_is_refused() -> None:
+    with pytest.raises(ClusterConfigError, match="twice"):
+        read_sacct(text("JobID|Elapsed", "1|01:00"), cluster={"gpu_mix": {"v100": 0.5, V100: 0.5}})
 
 
 def test_gpu_mix_types_counted_gpus_too() -> None:
     jobs = read(NO_GRES, gpu_mix=MIX, partitions={"gpu": {"gpus_per_node": 4}})
-    assert jobs["accelerator"].null_count() == jobs.height
-    mixed = jobs["tdp_w"].is_not_null().to_list()
+    mixed = (jobs["accelerator"] == MIX_KEY).fill_null(False).to_list()
     assert mixed == [True] * 5 + [False] + [True] * 2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InferredGpusWarning)
@@ -433,8 +431,7 @@ def test_gpu_mix_does_not_type_typed_gres() -> None:
     src = text("JobID|Elapsed|AllocTRES", "1|01:00|gres/gpu:5g.60gb=1", "2|01:00|gres/gpu=1")
     with pytest.warns(UnmappedAcceleratorWarning, match="^1 GPU job .*first: 1$"):
         jobs = read_sacct(src, cluster={"gpu_mix": MIX})
-    assert jobs["accelerator"].to_list() == [None, None]
+    assert jobs["accelerator"].to_list() == [None, MIX_KEY]
     assert jobs["accelerator_count"].to_list() == pytest.approx([5 / 7, 1])
-    assert jobs["tdp_w"].is_not_null().to_list() == [False, True]
     single = read(src, gpu_mix={T4: 1.0})
     assert single["accelerator"].to_list() == [None, T4]

@@ -28,3 +28,22 @@ def test_readme_has_exactly_two_shell_commands():
     test_command = commands[1].strip()
     if test_command not in ci:
         pytest.fail(f".ci/run does not run the README test command: {test_command}")
+
+
+def test_readme_cluster_configs_load_and_type_gpus(tmp_path):
+    from fleetcarbon.io import load_cluster_config, read_sacct
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", text, flags=re.S)
+    assert blocks, "README shows a cluster config"
+    for i, block in enumerate(blocks):
+        path = tmp_path / f"cluster{i}.toml"
+        path.write_text(block, encoding="utf-8")
+        config = load_cluster_config(path)
+        jobs = read_sacct(
+            "JobID|Elapsed|Partition|NodeList|AllocTRES\n"
+            "1|01:00|cpu|dgx01|cpu=8,gres/gpu=1\n"
+            "2|01:00|cpu|cn01|cpu=8,gres/gpu:a100=1\n",
+            cluster=config,
+        )
+        assert jobs["accelerator"].to_list() == ["nvidia-h100-sxm5-80gb", "nvidia-a100-sxm4-80gb"]

@@ -12,6 +12,7 @@ from fleetcarbon._core import __version__
 from fleetcarbon.errors import FleetcarbonError
 from fleetcarbon.estimate import estimate
 from fleetcarbon.factors import Factors, load_factors
+from fleetcarbon.factors.mixes import mix_key
 from fleetcarbon.simulate import SimulationResult, simulate, simulate_detailed
 from fleetcarbon.summarize import state_class, summarize
 from fleetcarbon.synthetic import synthetic_fleet
@@ -26,6 +27,7 @@ __all__ = [
     "errors",
     "estimate",
     "load_factors",
+    "mix_key",
     "simulate",
     "simulate_detailed",
     "state_class",

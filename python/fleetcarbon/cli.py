@@ -379,6 +379,10 @@ def estimate(
     Examples:
       fleetcarbon estimate sacct.txt --cluster cluster.toml -o jobs.parquet
       fleetcarbon estimate noheader.txt --fields JobID,Start,End,ElapsedRaw,NCPUS,AllocTRES
+      fleetcarbon estimate RICC-2010-2.swf.gz --cluster ricc.toml --by queue
+      fleetcarbon estimate accounting/20250301 --format pbs --cluster cluster.toml
+      fleetcarbon estimate emissions.csv --format codecarbon
+      fleetcarbon estimate logs.csv.gz --map job_id=JobID --map region=site --on-invalid drop
       fleetcarbon estimate jobs.parquet --by team
       fleetcarbon estimate jobs.csv --factors my-factors/ -o out.csv --overwrite
     """

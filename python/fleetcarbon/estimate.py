@@ -108,7 +108,7 @@ def estimate(
         return _empty_result(frame)
     chosen = resolve_convention(convention, cpu_attribution)
     prepared = prepare_jobs(frame, factors, on_invalid=on_invalid, convention=chosen)
-    basis, columns = run_estimate(prepared, factors, threads, progress)
+    basis, columns = run_estimate(prepared, prepared.factors, threads, progress)
     labels = pl.Series("power_basis", POWER_BASIS_LABELS, dtype=POWER_BASIS)
     outputs = [] if DURATION_H in frame.columns else [prepared.duration_h.alias(DURATION_H)]
     outputs.append(labels.gather(basis))

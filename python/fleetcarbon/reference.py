@@ -17,6 +17,7 @@ import polars as pl
 
 from fleetcarbon.conventions import Convention, resolve_convention
 from fleetcarbon.factors import Factors, load_factors
+from fleetcarbon.factors.mixes import with_job_mixes
 from fleetcarbon.schema import RESULT_COLUMNS
 
 __all__ = [
@@ -321,7 +322,7 @@ def estimate_python(
     >>> round(estimate_python(jobs)["it_energy_kwh"].item(), 2)
     53.2
     """
-    factors = load_factors() if factors is None else factors
+    factors = with_job_mixes(load_factors() if factors is None else factors, jobs)
     lk = lookups(factors)
     params = default_parameters(factors)
     chosen = resolve_convention(convention, cpu_attribution)

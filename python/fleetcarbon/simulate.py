@@ -357,7 +357,7 @@ def _setup(
         raise FleetcarbonError("simulate() needs at least one job")
     convention = resolve_convention(o["convention"], o["cpu_attribution"])
     prepared = prepare_jobs(frame, factors, on_invalid=on_invalid, convention=convention)
-    frame = prepared.frame
+    frame, factors = prepared.frame, prepared.factors
     _, point_columns = run_estimate(prepared, factors, threads)
     group, keys = group_index(frame, by)
     return _Setup(
@@ -524,7 +524,20 @@ def _uncertainty(factors: Factors, frame: pl.DataFrame, o: Mapping[str, Any]) ->
         power_fraction_noise=noise.get("power_fraction_noise"),
         energy_noise=noise.get("energy_noise"),
         power_noise=noise.get("power_noise"),
+        mixtures=_mixtures(factors),
     )
+
+
+def _mixtures(factors: Factors) -> list[tuple[str, int, list[int], list[float]]]:
+    """Give the core the mix rows: ``(table, row, part rows, weights)``."""
+    out = []
+    for table in sorted({m.table for m in factors.mixes}):
+        row_of = {k: i for i, k in enumerate(factors.table(table)["key"].to_list())}
+        for m in factors.mixes:
+            if m.table == table:
+                rows = [row_of[k] for k, _ in m.parts]
+                out.append((table, row_of[m.key], rows, [w for _, w in m.parts]))
+    return out
 
 
 def _noise_args(

@@ -325,6 +325,11 @@ def row_distributions(
         keys = [k for k, _ in per_row[factor]]
         if row is not None and row not in keys:
             raise DistributionError(f"no row {row!r} for factor {factor!r}")
+        if row is not None and any(m.key == row for m in factors.mixes):
+            raise DistributionError(
+                f"row {row!r} of factor {factor!r} is a mix, drawn from its parts: give the "
+                "parts' distributions instead"
+            )
         per_row[factor] = [(k, dist if row in (None, k) else d) for k, d in per_row[factor]]
     pool: list[float] = []
     families, params, keys_out = {}, {}, {}

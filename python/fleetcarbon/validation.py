@@ -28,8 +28,10 @@ from fleetcarbon.errors import (
     InvalidValueError,
     MissingColumnError,
     SchemaError,
+    UnknownKeyError,
 )
 from fleetcarbon.factors import MISSING, Factors
+from fleetcarbon.factors.mixes import with_job_mixes
 from fleetcarbon.parameters import OnInvalid, check_on_invalid
 from fleetcarbon.plausibility import warn_hardware_dates, warn_unit_mistakes
 from fleetcarbon.schema import (
@@ -69,6 +71,9 @@ class PreparedJobs:
     duration_h: pl.Series
     #: The numpy buffers behind ``jobs`` (the keyword arguments of ``_core.Jobs``).
     buffers: dict[str, Any]
+    #: The tables the jobs' rows index: the ones given, plus a row per mix key
+    #: (:mod:`fleetcarbon.factors.mixes`) the jobs name.
+    factors: Factors
 
 
 @dataclass(frozen=True)
@@ -369,9 +374,7 @@ def prepare_jobs(
     check_schema(frame)
     cols = set(frame.columns)
     keys = [c for c in KEY_COLUMNS if c in cols]
-    rows = factors.keys.resolve(
-        frame, {c: KEY_COLUMNS[c] for c in keys}, raise_unknown=on_invalid == "raise"
-    )
+    factors, rows = _resolve_keys(frame, factors, keys, raise_unknown=on_invalid == "raise")
     work = frame.with_columns(
         duration_hours(frame).alias(HOURS),
         *[rows[c].alias(ROW.format(c)) for c in keys],
@@ -403,7 +406,32 @@ def prepare_jobs(
     handle = _core.Jobs(**buffers)
     warn_unit_mistakes(work, buffers, handle, factors.engine)
     warn_hardware_dates(work, buffers, {CPU: factors.cpus, ACCELERATOR: factors.accelerators})
-    return PreparedJobs(frame=frame, jobs=handle, duration_h=work[HOURS], buffers=buffers)
+    return PreparedJobs(
+        frame=frame, jobs=handle, duration_h=work[HOURS], buffers=buffers, factors=factors
+    )
+
+
+def _resolve_keys(
+    frame: pl.DataFrame, factors: Factors, keys: list[str], *, raise_unknown: bool
+) -> tuple[Factors, dict[str, pl.Series]]:
+    """Resolve the key columns, adding rows for the mix keys among the unknown keys.
+
+    Mix keys (``mix:A=0.7,B=0.3``) are looked for only when some key is unknown, so
+    that runs without them pay nothing.
+    """
+    columns = {c: KEY_COLUMNS[c] for c in keys}
+    try:
+        rows = factors.keys.resolve(frame, columns, raise_unknown=raise_unknown)
+    except UnknownKeyError:
+        extended = with_job_mixes(factors, frame)
+        if extended is factors:
+            raise
+        return extended, extended.keys.resolve(frame, columns, raise_unknown=True)
+    if any(rows[c].null_count() > frame[c].null_count() for c in keys):
+        extended = with_job_mixes(factors, frame, strict=False)
+        if extended is not factors:
+            return extended, extended.keys.resolve(frame, columns, raise_unknown=False)
+    return factors, rows
 
 
 def _fast_scan(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import polars as pl
 
@@ -64,7 +65,7 @@ def load_factors() -> Factors:
     """
     shared = bundled_factors()
     # A copy, so that editing a returned frame in place cannot change the shared tables.
-    frames = {name: shared.table(name).clone() for name in TABLE_NAMES}
+    frames: dict[str, Any] = {name: shared.table(name).clone() for name in TABLE_NAMES}
     history = shared.grid_history.clone() if shared.grid_history is not None else None
     return Factors(**frames, version=shared.version, grid_history=history, _checked=True)
 

@@ -7,6 +7,7 @@ A :class:`KeyIndex` is built once per :class:`~fleetcarbon.factors.Factors`
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -127,35 +128,64 @@ class KeyIndex:
 
         Returns a UInt32 Series with ``MISSING`` for null or unknown keys, or None for
         other dtypes (and for codes too sparse to index), which take the string path.
-        Uses only ``to_physical``, ``gather`` and ``Enum.categories``, which mean the
-        same in Polars 1.x and 2.x.
         """
-        if not isinstance(series.dtype, (pl.Categorical, pl.Enum)) or series.len() == 0:
+        codes = category_codes(series)
+        if codes is None:
             return None
-        codes = series.to_physical()
-        max_code = codes.max()
-        if max_code is None:
+        if codes.size == 0:
             return pl.Series(series.name, np.full(series.len(), MISSING, dtype=np.uint32))
-        size = int(max_code) + 1  # type: ignore[arg-type]
-        if size > 4 * series.len() + 65_536:
-            return None
-        # Nulls get the out-of-range code `size`, whose lookup entry is MISSING.
-        code = codes.fill_null(size).to_numpy()
-        if isinstance(series.dtype, pl.Enum):
-            present = np.arange(size)
-            names = pl.Series(series.dtype.categories).head(size)
-        else:
-            # Any row holding a code names it (the last write wins).
-            row_of = np.full(size + 1, -1, dtype=np.int64)
-            row_of[code] = np.arange(code.size)
-            present = np.flatnonzero(row_of[:size] >= 0)
-            names = series.gather(row_of[present]).cast(pl.String)
         mapped = (
-            pl.DataFrame({"k": names.cast(pl.String)})
+            pl.DataFrame({"k": codes.names})
             .select(pl.coalesce(self.key_to_row("k", table), self.folded_key_to_row("k", table)))
             .to_series()
         )
-        lookup = np.full(size + 1, MISSING, dtype=np.uint32)
-        lookup[present] = mapped.fill_null(MISSING).to_numpy()
-        rows = lookup[code]
+        lookup = np.full(codes.size + 1, MISSING, dtype=np.uint32)
+        lookup[codes.present] = mapped.fill_null(MISSING).to_numpy()
+        rows = lookup[codes.code]
         return pl.Series(series.name, rows, dtype=pl.UInt32)
+
+
+@dataclass(frozen=True)
+class CategoryCodes:
+    """The codes of a Categorical/Enum column and the names of those present."""
+
+    #: Each row's code; nulls get ``size``, one past the largest code.
+    code: np.ndarray
+    #: One more than the largest code (0 when every row is null).
+    size: int
+    #: The codes that occur (every code up to ``size`` for an Enum).
+    present: np.ndarray
+    #: Their strings, in the order of ``present``.
+    names: pl.Series
+
+
+def category_codes(series: pl.Series) -> CategoryCodes | None:
+    """Split a Categorical/Enum column into codes and the distinct names present.
+
+    None for other dtypes, empty columns and codes too sparse to index. Uses only
+    ``to_physical``, ``gather`` and ``Enum.categories``, which mean the same in
+    Polars 1.x and 2.x; each distinct name is read once, not once per row.
+    """
+    if not isinstance(series.dtype, (pl.Categorical, pl.Enum)) or series.len() == 0:
+        return None
+    codes = series.to_physical()
+    max_code = codes.max()
+    if max_code is None:
+        empty = np.empty(0, dtype=np.int64)
+        return CategoryCodes(
+            np.zeros(series.len(), np.int64), 0, empty, pl.Series([], dtype=pl.String)
+        )
+    size = int(max_code) + 1  # type: ignore[arg-type]
+    if size > 4 * series.len() + 65_536:
+        return None
+    code = codes.fill_null(size).to_numpy()
+    if isinstance(series.dtype, pl.Enum):
+        present = np.arange(size)
+        names = pl.Series(series.dtype.categories).head(size)
+    else:
+        # Any row holding a code names it (the last write wins).
+        row_of = np.full(size + 1, -1, dtype=np.int64)
+        row_of[code] = np.arange(code.size)
+        present = np.flatnonzero(row_of[:size] >= 0)
+        names = series.gather(row_of[present]).cast(pl.String)
+    return CategoryCodes(code, size, present, names.cast(pl.String))

@@ -12,6 +12,7 @@ from fleetcarbon import _core
 from fleetcarbon.errors import InvalidValueError, MissingColumnError, NotAFrameError, SchemaError
 from fleetcarbon.factors.checks import check_tables
 from fleetcarbon.factors.keys import KeyIndex
+from fleetcarbon.factors.mixes import Mix, append_mix_rows
 from fleetcarbon.factors.names import (
     GENERIC_CPU,
     GENERIC_DATACENTER,
@@ -23,6 +24,9 @@ from fleetcarbon.factors.names import (
 from fleetcarbon.schema import table_column
 
 __all__ = ["Factors", "TableLinks"]
+
+#: How many extended copies (:meth:`Factors.with_mixes`) a Factors remembers.
+_MIX_CACHE_SIZE = 16
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,10 @@ class Factors:
         Past annual grid intensities per region (``key, year,
         grid_kgco2e_per_kwh, source, basis, licence, note``), for reference;
         estimates use the current values in ``regions``.
+    mixes : tuple of Mix
+        Rows of ``accelerators`` and ``cpus`` that stand for a mix of other rows
+        (keys ``mix:KEY=WEIGHT,...``, :mod:`fleetcarbon.factors.mixes`); added by
+        ``estimate`` and ``simulate`` for the mix keys the jobs name.
     """
 
     accelerators: pl.DataFrame
@@ -60,7 +68,11 @@ class Factors:
     sources: pl.DataFrame
     version: str
     grid_history: pl.DataFrame | None = None
+    mixes: tuple[Mix, ...] = ()
     _checked: bool = field(default=False, repr=False, compare=False)
+    _with_mixes: dict[tuple[str, ...], Factors] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if not self._checked:
@@ -103,7 +115,11 @@ class Factors:
         """
         updates = {"accelerators": accelerators, "cpus": cpus, "regions": regions}
         updates["datacenters"] = datacenters
-        tables = {name: self.table(name) for name in KEYED_TABLES}
+        # Mix rows are derived from their parts: the next run derives them again.
+        mixed = [m.key for m in self.mixes]
+        tables = {
+            name: self.table(name).filter(~pl.col("key").is_in(mixed)) for name in KEYED_TABLES
+        }
         for name, frame in updates.items():
             if frame is not None:
                 tables[name] = _upsert(tables[name], frame, key="key", table=name)
@@ -122,6 +138,37 @@ class Factors:
             version=version,
             grid_history=self.grid_history,
         )
+
+    def with_mixes(self, mixes: list[Mix]) -> Factors:
+        """Return a copy with a row for each of ``mixes`` (see :mod:`~fleetcarbon.factors.mixes`).
+
+        The copy is remembered: the same mixes give the same object, and so the
+        same cached key index and engine tables.
+        """
+        cache_key = tuple(sorted(f"{m.table}\x1f{m.key}" for m in mixes))
+        cached = self._with_mixes.get(cache_key)
+        if cached is not None:
+            return cached
+        tables = {name: self.table(name) for name in KEYED_TABLES}
+        for name in {m.table for m in mixes}:
+            mine = [m for m in mixes if m.table == name]
+            tables[name] = append_mix_rows(name, tables[name], mine)
+        extended = Factors(
+            accelerators=tables["accelerators"],
+            cpus=tables["cpus"],
+            regions=tables["regions"],
+            datacenters=tables["datacenters"],
+            defaults=self.defaults,
+            aliases=self.aliases,
+            sources=self.sources,
+            version=self.version,
+            grid_history=self.grid_history,
+            mixes=(*self.mixes, *mixes),
+        )
+        if len(self._with_mixes) >= _MIX_CACHE_SIZE:
+            self._with_mixes.clear()
+        self._with_mixes[cache_key] = extended
+        return extended
 
     # -- engine view -----------------------------------------------------------------
 

@@ -43,9 +43,8 @@ A cluster config is a dict or a TOML file such as::
 3. for GPUs from untyped ``gres/gpu=N`` entries, ``gres.default``;
 4. the cluster default ``accelerator``;
 5. for untyped GPUs (untyped gres, or counted by ``gpus_per_node``),
-   ``gpu_mix``: the job gets no key but per-job factor overrides (the mix's
-   weighted means, with its minimum and maximum as bounds), see
-   :mod:`fleetcarbon.io.sacct`. A mix of one key is that key.
+   ``gpu_mix``: the job gets the mix's key, ``mix:KEY=WEIGHT,...`` (see
+   :mod:`fleetcarbon.factors.mixes`). A mix of one key is that key.
 
 ``gpu_mix`` cannot be combined with ``accelerator`` or ``gres.default``, which
 would take its place. A ``gres`` type named ``default`` cannot be mapped.

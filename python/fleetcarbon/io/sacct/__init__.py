@@ -79,9 +79,9 @@ Rules (also in the docstring of :func:`read_sacct`):
   or that were allocated nothing (``NNodes`` or ``NCPUS`` 0), and whose elapsed
   time is 0 or unknown (a positive elapsed time says the job ran). They are
   kept, with ``started`` False and their ``state``: ``duration_h`` 0,
-  ``accelerator_count`` 0 (no accelerator key), ``energy_kwh`` 0 (so that
-  :func:`fleetcarbon.estimate` accepts every one, with zero carbon, whatever
-  their requested GPUs), their requested CPUs and memory as given. Other
+  ``accelerator_count`` 0 (no accelerator key), ``energy_kwh`` null (no
+  reading), their requested CPUs and memory as given: :func:`fleetcarbon.estimate`
+  accepts every one, with zero carbon (zero hours), whatever their requested GPUs. Other
   jobs have ``started`` True.
 * **Memory** units are Slurm's binary ones by default (``memory_units="binary"``:
   ``K`` = 1024 bytes, ``M`` = 1024², ``G`` = 1024³, ``T`` = 1024⁴); with
@@ -114,21 +114,15 @@ Rules (also in the docstring of :func:`read_sacct`):
   carbon alike; see :mod:`fleetcarbon.io.sacct.mig` for the parent keys.
   ``accelerator_count`` is therefore a Float64 (also for ``gpus_per_node`` shares).
 * **A known GPU mix** (``gpu_mix`` in the cluster config): a GPU job that nothing
-  else types gets ``accelerator`` null and per-job overrides instead, from the
-  mix's rows of the accelerators table (``factors=``, the bundled tables by
-  default): ``tdp_w``, ``host_power_w`` and ``accelerator_embodied_kgco2e`` are
-  the mix's weighted means, and ``<column>_low``/``<column>_high`` the smallest
-  and largest of the mix's rows' values. :func:`fleetcarbon.estimate` uses the
-  means (the expected footprint of a GPU drawn from the mix);
-  :func:`fleetcarbon.simulate` draws each such job's values from
-  ``Pert(low, mean, high)``: the GPU type is treated as uncertain. The
-  limitation: each job is drawn on its own (per-job uncertainty, which averages
-  out over many jobs), not once for the cluster, so the fleet total's interval
-  does not include the uncertainty of the mix's weights, nor of its rows' own
-  bounds; the three quantities are drawn independently, not as one GPU. These
-  nine columns are added (after :data:`OUTPUT_SCHEMA`) only when the config has a
-  ``gpu_mix``, null on the jobs it does not type. A mix of one key types the
-  jobs with that key.
+  else types gets the mix's key, ``mix:KEY=WEIGHT,...`` with the keys resolved in
+  the accelerators table (``factors=``, the bundled tables by default); see
+  :mod:`fleetcarbon.factors.mixes`. :func:`fleetcarbon.estimate` charges such a
+  job the weighted mean of its footprint on each type (exact, as the footprint is
+  linear in the row's power and embodied carbon); :func:`fleetcarbon.simulate`
+  draws the mix in each draw as the weighted mean of its types' draws, shared with
+  every job that names them. Which type each job ran on is not drawn: that
+  spread averages out over a fleet's many jobs (docs/uncertainty.md). A mix of
+  one key types the jobs with that key.
 """
 
 from __future__ import annotations
@@ -146,12 +140,10 @@ from fleetcarbon.errors import SchemaError
 from fleetcarbon.factors import Factors
 from fleetcarbon.io.cluster import ClusterConfig, load_cluster_config
 from fleetcarbon.io.sacct.accelerators import (
-    MIX_COLUMNS,
     InferredGpusWarning,
     MissingGresWarning,
-    MixOverrides,
     UnmappedAcceleratorWarning,
-    mix_overrides,
+    gpu_mix_key,
     resolve_accelerators,
 )
 from fleetcarbon.io.sacct.layout import detect_layout, locate_fields
@@ -176,8 +168,6 @@ from fleetcarbon.parameters import check_on_invalid
 
 __all__ = [
     "MAX_COUNT",
-    "MIX_COLUMNS",
-    "MIX_SCHEMA",
     "OUTPUT_SCHEMA",
     "AmbiguousTimeWarning",
     "InferredGpusWarning",
@@ -224,11 +214,6 @@ OUTPUT_SCHEMA: dict[str, pl.DataType] = {
     "array_task": pl.String(),
     "nodes": pl.String(),
     "cluster": pl.String(),
-}
-#: Columns added after OUTPUT_SCHEMA when the cluster config has a ``gpu_mix``: each
-#: override of MIX_COLUMNS, with its ``_low`` and ``_high`` bounds.
-MIX_SCHEMA: dict[str, pl.DataType] = {
-    f"{c}{side}": pl.Float64() for c in MIX_COLUMNS for side in ("", "_low", "_high")
 }
 
 
@@ -284,15 +269,13 @@ def read_sacct(
         that never started), ``accelerator``, ``accelerator_count`` (Float64: MIG
         profiles are fractions of a GPU), ``cpu``, ``cpu_cores`` (``NCPUS``, else
         ``AllocCPUS``, TRES ``cpu=``, ``ReqCPUS``), ``memory_gb``, ``energy_kwh``
-        (``ConsumedEnergyRaw`` / 3.6e6 when present and non-zero; 0 for jobs that
-        never started), ``cpu_time_h`` (``TotalCPU``), ``max_rss_gb`` (``MaxRSS``,
+        (``ConsumedEnergyRaw`` / 3.6e6 when present and non-zero; null for jobs
+        that never started), ``cpu_time_h`` (``TotalCPU``), ``max_rss_gb`` (``MaxRSS``,
         the largest of the job's steps), ``region``, ``datacenter``, then ``user``,
         ``account``, ``partition``, ``state`` (first word of the sacct state, e.g.
         ``CANCELLED``), ``state_raw``, ``started`` (False for jobs that never
         started), ``job_name``, ``array_job_id``, ``array_task`` (``"4"`` or
-        ``"[1-3]"``; see :func:`expand_array_tasks`), ``nodes`` and ``cluster``;
-        with a ``gpu_mix``, also ``tdp_w``, ``host_power_w`` and
-        ``accelerator_embodied_kgco2e`` and their ``_low``/``_high`` bounds.
+        ``"[1-3]"``; see :func:`expand_array_tasks`), ``nodes`` and ``cluster``.
         Pending and running jobs are kept: filter on ``state`` or ``started`` as
         needed.
 
@@ -373,8 +356,8 @@ def read_sacct(
     * Memory follows Slurm's binary units (or decimal ones with
       ``memory_units="decimal"``) and is reported in decimal GB;
       ``ConsumedEnergyRaw`` of ``inf`` or ``nan`` is malformed.
-    * A ``gpu_mix`` types the GPU jobs nothing else types with per-job overrides
-      (weighted means, min/max bounds), drawn per job by ``simulate``.
+    * A ``gpu_mix`` types the GPU jobs nothing else types with its mix key
+      (``mix:KEY=WEIGHT,...``, :mod:`fleetcarbon.factors.mixes`).
 
     See the module docstring for every rule.
     """
@@ -387,8 +370,8 @@ def read_sacct(
     if config.gpu_mix:
         from fleetcarbon.factors import resolve_factors
 
-        mix = mix_overrides(config, resolve_factors(factors))
-    schema = {**OUTPUT_SCHEMA, **(MIX_SCHEMA if mix is not None else {})}
+        mix = gpu_mix_key(config, resolve_factors(factors))
+    schema = OUTPUT_SCHEMA
     text = read_text(source, delimiter)
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -491,27 +474,13 @@ def read_sacct(
         pl.col("__task").alias("array_task"),
         pl.col("nodelist").alias("nodes"),
         cluster_col.alias("cluster"),
-        *_mix_columns(mix),
     )
     return out.cast(schema)  # type: ignore[arg-type]
 
 
-def _mix_columns(mix: MixOverrides | None) -> list[pl.Expr]:
-    """Build the ``gpu_mix`` override columns: set on the jobs whose type is the mix."""
-    if mix is None:
-        return []
-    mixed = pl.col("__mixed")
-    out = []
-    for column in MIX_COLUMNS:
-        values = mix.values.get(column, (None, None, None))
-        for side, value in zip(("", "_low", "_high"), values, strict=True):
-            out.append(pl.when(mixed).then(pl.lit(value, pl.Float64)).alias(f"{column}{side}"))
-    return out
-
-
 def _warn_gpus(jobs: pl.DataFrame) -> None:
     """Warn once each about unmapped GPU jobs, GPUs counted from the config, jobs without gres."""
-    unmapped = (pl.col("__count") > 0) & pl.col("accelerator").is_null() & ~pl.col("__mixed")
+    unmapped = (pl.col("__count") > 0) & pl.col("accelerator").is_null()
     n_unmapped, n_inferred, n_no_gres = jobs.select(
         unmapped.sum(), pl.col("__inferred").sum(), pl.col("__no_gres").sum()
     ).row(0)

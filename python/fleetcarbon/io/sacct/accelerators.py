@@ -1,41 +1,32 @@
 """Map the GPUs of sacct jobs to accelerator keys and counts, by the cluster config.
 
 The rules are in :mod:`fleetcarbon.io.cluster` (type and count) and
-:mod:`fleetcarbon.io.sacct.mig` (MIG profiles); ``gpu_mix`` is turned into
-per-job factor overrides here.
+:mod:`fleetcarbon.io.sacct.mig` (MIG profiles); ``gpu_mix`` becomes a mix key
+(:mod:`fleetcarbon.factors.mixes`) here.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import NamedTuple
 
 import polars as pl
 
 from fleetcarbon.errors import UnknownKeyError
 from fleetcarbon.factors import Factors
+from fleetcarbon.factors.mixes import mix_key
 from fleetcarbon.io.cluster import ClusterConfig, ClusterConfigError, GpuSpec
 from fleetcarbon.io.sacct.mig import mig_parent, parse_mig
 
 __all__ = [
-    "MIX_COLUMNS",
     "InferredGpusWarning",
     "MissingGresWarning",
     "UnmappedAcceleratorWarning",
     "count_hosts",
     "first_node",
-    "mix_overrides",
+    "gpu_mix_key",
     "resolve_accelerators",
 ]
-
-#: The per-job override columns a ``gpu_mix`` gives, each with ``_low`` and ``_high``
-#: bounds, and the accelerators-table column each is the weighted mean of.
-MIX_COLUMNS = {
-    "tdp_w": "tdp_w",
-    "host_power_w": "host_power_w",
-    "accelerator_embodied_kgco2e": "embodied_kgco2e",
-}
 
 
 class UnmappedAcceleratorWarning(UserWarning):
@@ -55,15 +46,6 @@ class MissingGresWarning(UserWarning):
     """Jobs on GPU partitions or nodes have no gres in their TRES and are read as CPU-only."""
 
     __module__ = "fleetcarbon.io.sacct"
-
-
-class MixOverrides(NamedTuple):
-    """A ``gpu_mix`` as per-job overrides: ``{column: (weighted mean, min, max)}``."""
-
-    #: The mix's one key when it has a single entry (no overrides needed), else None.
-    single: str | None
-    #: Override column -> (weighted mean, minimum, maximum) over the mix's rows.
-    values: dict[str, tuple[float, float, float]]
 
 
 def first_node(nodelist: str | None) -> str | None:
@@ -123,12 +105,15 @@ def _hosts_of(pattern: str) -> int | None:
     return n
 
 
-def mix_overrides(config: ClusterConfig, factors: Factors) -> MixOverrides | None:
-    """Resolve ``gpu_mix`` in the accelerators table of ``factors``.
+def gpu_mix_key(config: ClusterConfig, factors: Factors) -> str | None:
+    """Return the accelerator key of the config's ``gpu_mix``: ``mix:KEY=WEIGHT,...``.
+
+    The keys are resolved in the accelerators table of ``factors`` (aliases and
+    case-insensitive spellings become canonical keys); a mix of one key is that key.
 
     Returns
     -------
-    MixOverrides or None
+    str or None
         None without a ``gpu_mix``.
 
     Raises
@@ -144,22 +129,16 @@ def mix_overrides(config: ClusterConfig, factors: Factors) -> MixOverrides | Non
         rows = factors.keys.resolve(frame, {"key": "accelerators"}, raise_unknown=True)["key"]
     except UnknownKeyError as exc:
         raise ClusterConfigError(f"cluster config 'gpu_mix': {exc}") from None
-    table = factors.accelerators[rows.to_list()]
-    if len(keys) == 1:
-        return MixOverrides(str(table["key"][0]), {})
-    weights = list(config.gpu_mix.values())
-    values = {}
-    for column, source in MIX_COLUMNS.items():
-        xs = table[source].cast(pl.Float64).to_list()
-        mean = sum(w * x for w, x in zip(weights, xs, strict=True))
-        low, high = min(xs), max(xs)
-        # The weighted mean of rounded values can leave [min, max] by an ulp.
-        values[column] = (min(max(mean, low), high), low, high)
-    return MixOverrides(None, values)
+    canonical = factors.accelerators["key"].gather(rows).to_list()
+    if len(set(canonical)) != len(canonical):
+        raise ClusterConfigError(
+            f"cluster config 'gpu_mix' names one accelerator twice: {keys} are {canonical}"
+        )
+    return mix_key(dict(zip(canonical, config.gpu_mix.values(), strict=True)))
 
 
 def resolve_accelerators(
-    jobs: pl.DataFrame, config: ClusterConfig, mix: MixOverrides | None = None
+    jobs: pl.DataFrame, config: ClusterConfig, mix: str | None = None
 ) -> pl.DataFrame:
     """Add each job's accelerator key and count, and how they were found.
 
@@ -171,8 +150,8 @@ def resolve_accelerators(
         ``nodelist``, ``partition``, ``__nnodes``, ``__tres_nodes`` and ``__ncpus``.
     config : ClusterConfig
         The mappings.
-    mix : MixOverrides, optional
-        The config's ``gpu_mix``, resolved (:func:`mix_overrides`).
+    mix : str, optional
+        The accelerator key of the config's ``gpu_mix`` (:func:`gpu_mix_key`).
 
     Returns
     -------
@@ -180,9 +159,8 @@ def resolve_accelerators(
         ``jobs`` with ``accelerator`` (null for CPU jobs and unresolved GPU jobs),
         ``__count`` (Float64 accelerators: MIG shares and per-node counts can be
         fractional; 0 for CPU jobs and jobs that never started), and the Booleans
-        ``__inferred`` (GPUs counted from ``gpus_per_node``), ``__mixed`` (type from
-        ``gpu_mix``: see :data:`MIX_COLUMNS`) and ``__no_gres`` (no gres on a node or
-        partition the config maps to a GPU type, read as CPU-only).
+        ``__inferred`` (GPUs counted from ``gpus_per_node``) and ``__no_gres`` (no
+        gres on a node or partition the config maps to a GPU type, read as CPU-only).
     """
     node = _spec_columns(
         jobs,
@@ -235,19 +213,14 @@ def resolve_accelerators(
     )
     # A mix types untyped GPUs only (a MIG profile without a parent GPU is typed).
     untyped = (has_gres & ~typed) | inferred
-    if mix is not None and mix.single is not None:
-        key = pl.when(key.is_null() & untyped).then(pl.lit(mix.single)).otherwise(key)
+    if mix is not None:
+        key = pl.when(key.is_null() & untyped & (count > 0)).then(pl.lit(mix)).otherwise(key)
     jobs = jobs.with_columns(key.alias("accelerator"), count.alias("__count"))
-    mixed = (
-        (pl.col("__count") > 0) & pl.col("accelerator").is_null() & untyped
-        if mix is not None and mix.single is None
-        else pl.lit(False)
-    )
     no_gres = ~has_gres & ~never & gpn.is_null() & pl.coalesce(node_acc, part_acc).is_not_null()
     temporary = [c for c in jobs.columns if c.startswith(("__node_", "__part_", "__typed_"))]
-    return jobs.with_columns(
-        inferred.alias("__inferred"), mixed.alias("__mixed"), no_gres.alias("__no_gres")
-    ).drop([*temporary, "__hosts"])
+    return jobs.with_columns(inferred.alias("__inferred"), no_gres.alias("__no_gres")).drop(
+        [*temporary, "__hosts"]
+    )
 
 
 #: Node counts tried in order for ``gpus_per_node`` (NNodes, TRES node=, NodeList hosts).
