@@ -22,6 +22,7 @@ __all__ = [
     "CorrelationError",
     "DistributionError",
     "FleetcarbonError",
+    "GridSeries",
     "InternalError",
     "Jobs",
     "KernelError",
@@ -62,6 +63,7 @@ UNIFORM_MAX: float
 _F64: TypeAlias = npt.NDArray[np.float64]
 _U32: TypeAlias = npt.NDArray[np.uint32]
 _U64: TypeAlias = npt.NDArray[np.uint64]
+_I64: TypeAlias = npt.NDArray[np.int64]
 _Index: TypeAlias = int | _U32 | None
 _DistSpec: TypeAlias = tuple[int, tuple[float, float, float, float]]
 _Progress: TypeAlias = Callable[[int, int], object]
@@ -100,6 +102,26 @@ class Tables:
     ) -> Tables: ...
     def rows(self, table: str) -> int:
         """Return the number of rows of ``table``."""
+
+@final
+class GridSeries:
+    """Intervals of constant grid intensity, series by series, with running integrals.
+
+    Series ``k`` holds intervals ``offsets[k]:offsets[k + 1]``: sorted, non-empty,
+    non-overlapping ``[starts, ends)`` in µs since the epoch (UTC), intensities
+    finite and >= 0 (kgCO2e/kWh).
+    """
+
+    def __new__(cls, *, offsets: _U64, starts: _I64, ends: _I64, intensity: _F64) -> GridSeries: ...
+    def windows(
+        self, series: _U32, start: _I64, end: _I64, *, threads: int | None = None
+    ) -> tuple[_F64, _F64]:
+        """Return each job's ∫ intensity dt (kgCO2e/kWh × h) and covered hours.
+
+        Job ``i`` reads series ``series[i]`` (``MISSING``: none, zeros) over
+        ``[start[i], end[i]]``, µs since the epoch.
+        """
+    def __len__(self) -> int: ...
 
 @final
 class Jobs:

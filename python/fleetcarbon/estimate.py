@@ -12,9 +12,11 @@ from fleetcarbon.conventions import Convention, CpuAttribution, resolve_conventi
 from fleetcarbon.errors import KernelError, NonFiniteResultError, SchemaError
 from fleetcarbon.factors import Factors, resolve_factors
 from fleetcarbon.frames import collect_jobs
+from fleetcarbon.grid_windows import apply_grid_series
 from fleetcarbon.parameters import OnInvalid, check_progress, check_threads
 from fleetcarbon.schema import (
     DURATION_H,
+    GRID_OUTPUT_COLUMNS,
     JOB_ID,
     OUTPUT_COLUMNS,
     POWER_BASIS_LABELS,
@@ -80,8 +82,11 @@ def estimate(
         when the input has none: the hours from ``start``/``end``), ``power_basis``,
         ``it_energy_kwh``, ``facility_energy_kwh``, ``operational_kgco2e``,
         ``operational_market_kgco2e``, ``embodied_hardware_kgco2e``,
-        ``embodied_facility_kgco2e``, ``embodied_kgco2e``, ``total_kgco2e`` and
-        ``factors_version`` (the dataset version of ``factors``, so that an
+        ``embodied_facility_kgco2e``, ``embodied_kgco2e``, ``total_kgco2e``; with
+        factors that carry grid series (:meth:`Factors.with_grid_series`),
+        ``grid_basis`` (``series``, ``partial``, ``annual`` or ``job``) and
+        ``grid_kgco2e_per_kwh_effective`` (the intensity the job was charged);
+        and ``factors_version`` (the dataset version of ``factors``, so that an
         analysis can cite the factors it used). Output columns already present
         in the input are replaced.
 
@@ -108,11 +113,16 @@ def estimate(
         return _empty_result(frame)
     chosen = resolve_convention(convention, cpu_attribution)
     prepared = prepare_jobs(frame, factors, on_invalid=on_invalid, convention=chosen)
+    grid = None
+    if prepared.factors.grid_series is not None:
+        prepared, grid = apply_grid_series(prepared, threads=threads)
     basis, columns = run_estimate(prepared, prepared.factors, threads, progress)
     labels = pl.Series("power_basis", POWER_BASIS_LABELS, dtype=POWER_BASIS)
     outputs = [] if DURATION_H in frame.columns else [prepared.duration_h.alias(DURATION_H)]
     outputs.append(labels.gather(basis))
     outputs += [pl.Series(name, v) for name, v in zip(RESULT_COLUMNS, columns, strict=True)]
+    if grid is not None:
+        outputs += [grid.basis, grid.effective]
     outputs.append(_version_column(factors.version, len(basis)))
     return prepared.frame.hstack(outputs)
 
@@ -125,7 +135,8 @@ def strip_outputs(frame: pl.DataFrame) -> pl.DataFrame:
             "column 'embodied_kgco2e' is an output of estimate(); to override the embodied "
             "carbon per accelerator, name the column 'accelerator_embodied_kgco2e'"
         )
-    return frame.drop([c for c in OUTPUT_COLUMNS if c in frame.columns])
+    outputs = (*OUTPUT_COLUMNS, *GRID_OUTPUT_COLUMNS)
+    return frame.drop([c for c in outputs if c in frame.columns])
 
 
 def run_estimate(

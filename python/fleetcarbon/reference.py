@@ -333,3 +333,24 @@ def estimate_python(
     schema: dict[str, pl.DataType] = {"job_id": jobs.schema["job_id"], "power_basis": pl.String()}
     schema.update({name: pl.Float64() for name in OUTPUTS})
     return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def grid_intensity_over_window(
+    intervals: list[tuple[float, float, float]], annual: float, start_h: float, end_h: float
+) -> float:
+    """Return the intensity a flat-power window meets: a loop over a series' intervals.
+
+    ``intervals`` are ``(start_h, end_h, kgco2e_per_kwh)``, non-overlapping; the
+    window's hours that no interval covers get ``annual`` (docs/model.md §4.2).
+    The oracle of :mod:`fleetcarbon.grid_windows`.
+    """
+    hours = end_h - start_h
+    if hours <= 0:
+        return annual
+    integral = covered = 0.0
+    for a, b, value in intervals:
+        overlap = min(b, end_h) - max(a, start_h)
+        if overlap > 0:
+            integral += value * overlap
+            covered += overlap
+    return (integral + annual * (hours - covered)) / hours

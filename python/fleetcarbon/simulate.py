@@ -355,6 +355,12 @@ def _setup(
         raise MissingColumnError(f"simulate: grouping column(s) {missing} are not in the jobs")
     if frame.height == 0:
         raise FleetcarbonError("simulate() needs at least one job")
+    if factors.grid_series is not None:
+        raise FleetcarbonError(
+            "simulate does not use grid series yet (their uncertainty is not modelled): "
+            "simulate with the annual factors, e.g. fc.load_factors(), and use estimate() "
+            "for the series' point values"
+        )
     convention = resolve_convention(o["convention"], o["cpu_attribution"])
     prepared = prepare_jobs(frame, factors, on_invalid=on_invalid, convention=convention)
     frame, factors = prepared.frame, prepared.factors

@@ -11,6 +11,7 @@ from fleetcarbon.factors.names import (
     columns_of,
     factors_of,
 )
+from fleetcarbon.factors.series_data import bundled_grid_series
 from fleetcarbon.factors.tables import Factors, TableLinks
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Factors",
     "TableLinks",
     "bundled_factors",
+    "bundled_grid_series",
     "columns_of",
     "factors_of",
     "load_factors",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -11,6 +11,7 @@ import polars as pl
 from fleetcarbon import _core
 from fleetcarbon.errors import InvalidValueError, MissingColumnError, NotAFrameError, SchemaError
 from fleetcarbon.factors.checks import check_tables
+from fleetcarbon.factors.grid_series import GridSeries, build_grid_series
 from fleetcarbon.factors.keys import KeyIndex
 from fleetcarbon.factors.mixes import Mix, append_mix_rows
 from fleetcarbon.factors.names import (
@@ -57,6 +58,8 @@ class Factors:
         Rows of ``accelerators`` and ``cpus`` that stand for a mix of other rows
         (keys ``mix:KEY=WEIGHT,...``, :mod:`fleetcarbon.factors.mixes`); added by
         ``estimate`` and ``simulate`` for the mix keys the jobs name.
+    grid_series : GridSeries or None
+        Time-resolved grid intensity by region (:meth:`with_grid_series`).
     """
 
     accelerators: pl.DataFrame
@@ -69,6 +72,7 @@ class Factors:
     version: str
     grid_history: pl.DataFrame | None = None
     mixes: tuple[Mix, ...] = ()
+    grid_series: GridSeries | None = None
     _checked: bool = field(default=False, repr=False, compare=False)
     _with_mixes: dict[tuple[str, ...], Factors] = field(
         default_factory=dict, repr=False, compare=False
@@ -137,7 +141,55 @@ class Factors:
             sources=self.sources,
             version=version,
             grid_history=self.grid_history,
+            grid_series=self.grid_series,
         )
+
+    def with_grid_series(
+        self,
+        series: pl.DataFrame | pl.LazyFrame,
+        *,
+        source: str | None = None,
+        basis: str | None = None,
+    ) -> Factors:
+        """Return a copy that carries time-resolved grid intensity.
+
+        ``estimate`` then charges each job with a run window (``start`` and
+        ``end``, or ``start`` and ``duration_h``) in a region with a series the
+        time mean of the series over its window, power being flat over the
+        window; uncovered hours keep the region's annual value (docs/model.md
+        §4.2, "Grid series").
+
+        Parameters
+        ----------
+        series : pl.DataFrame or pl.LazyFrame
+            Long form, one row per interval: ``region`` (a key or alias of the
+            regions table), ``start`` (time-zone-aware Datetime, the interval's
+            start), ``kgco2e_per_kwh``, optional ``end`` (else each region's most
+            common step, 5 minutes to 1 day), optional ``source`` and ``basis``
+            columns. Several regions may be given; unsorted input is sorted.
+        source : str, optional
+            The series' source, for provenance (default: a ``source`` column,
+            else ``"user"``).
+        basis : {"lifecycle", "direct"}, optional
+            The accounting basis (default: a ``basis`` column, else
+            ``"unknown"``). A :class:`GridBasisWarning` says when it differs from
+            the region row's.
+
+        Returns
+        -------
+        Factors
+            A copy with the series added to those already carried.
+
+        Raises
+        ------
+        fleetcarbon.errors.FleetcarbonError
+            For a missing column, a naive time, an unknown region, a null,
+            negative or NaN value, duplicated or overlapping intervals, naming
+            the region and time. Gaps give a :class:`GridSeriesGapWarning`;
+            values over 2 kg/kWh a :class:`~fleetcarbon.errors.UnitWarning`.
+        """
+        built = build_grid_series(self, series, source=source, basis=basis)
+        return replace(self, grid_series=built, _checked=True, _with_mixes={})
 
     def with_mixes(self, mixes: list[Mix]) -> Factors:
         """Return a copy with a row for each of ``mixes`` (see :mod:`~fleetcarbon.factors.mixes`).
@@ -164,6 +216,7 @@ class Factors:
             version=self.version,
             grid_history=self.grid_history,
             mixes=(*self.mixes, *mixes),
+            grid_series=self.grid_series,
         )
         if len(self._with_mixes) >= _MIX_CACHE_SIZE:
             self._with_mixes.clear()

@@ -15,6 +15,7 @@ pub mod dist;
 pub mod error;
 pub mod estimate;
 pub mod factors;
+pub mod grid_series;
 pub mod model;
 pub mod quantiles;
 pub mod rng;

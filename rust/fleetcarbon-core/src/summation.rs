@@ -51,6 +51,12 @@ impl NeumaierSum {
     pub fn value(&self) -> f64 {
         self.sum + self.compensation
     }
+
+    /// The running sum and its compensation, unrounded.
+    #[inline]
+    pub fn parts(&self) -> (f64, f64) {
+        (self.sum, self.compensation)
+    }
 }
 
 /// Per-group compensated sums of several columns.

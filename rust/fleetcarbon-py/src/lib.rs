@@ -6,6 +6,7 @@
 mod convert;
 mod errors;
 mod estimate;
+mod grid_series;
 mod jobs;
 mod numeric;
 mod runtime;
@@ -99,6 +100,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add("InternalError", py.get_type::<errors::InternalError>())?;
     m.add_class::<tables::Tables>()?;
+    m.add_class::<grid_series::GridSeries>()?;
     m.add_class::<jobs::Jobs>()?;
     m.add_class::<uncertainty::Uncertainty>()?;
     m.add_function(wrap_pyfunction!(estimate::estimate, m)?)?;

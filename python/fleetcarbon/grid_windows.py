@@ -1,0 +1,114 @@
+"""Each job's grid intensity over its run window, from the series its factors carry.
+
+With power flat over the window ``[start, start + hours]``, the job's intensity is
+the time mean of its region's series over the window's covered hours and the
+region's annual value over the rest (docs/model.md §4.2, "Grid series"). The core
+integrates the windows (prefix sums, O(log intervals) a job); the effective
+intensity then reaches the model as the job's ``grid_kgco2e_per_kwh``, so the
+equations stay the ones of the annual case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import polars as pl
+
+from fleetcarbon import _core
+from fleetcarbon.factors import MISSING
+from fleetcarbon.schema import START
+from fleetcarbon.validation import PreparedJobs
+
+__all__ = ["GRID_BASIS", "GridColumns", "apply_grid_series"]
+
+GRID = "grid_kgco2e_per_kwh"
+#: Values of the ``grid_basis`` output column.
+LABELS = ["series", "partial", "annual", "job"]
+GRID_BASIS = pl.Enum(LABELS)
+#: Covered hours within this relative distance of the window count as full coverage.
+FULL = 1e-12
+
+
+@dataclass(frozen=True)
+class GridColumns:
+    """The output columns that say which intensity each job saw."""
+
+    #: ``series`` (window fully covered), ``partial``, ``annual`` or ``job`` (override).
+    basis: pl.Series
+    #: The energy-weighted intensity the job was charged, kgCO2e/kWh.
+    effective: pl.Series
+
+
+def apply_grid_series(
+    prepared: PreparedJobs, *, threads: int | None = None
+) -> tuple[PreparedJobs, GridColumns]:
+    """Return ``prepared`` with each windowed job's series intensity, and the columns.
+
+    ``prepared.factors`` must carry grid series. Jobs with a ``grid_kgco2e_per_kwh``
+    override keep it; jobs without a window (no ``start``, or zero hours), or in
+    a region without a series, keep the annual value.
+    """
+    factors = prepared.factors
+    grid = factors.grid_series
+    if grid is None:
+        raise ValueError("apply_grid_series needs factors with grid series")
+    frame, buffers = prepared.frame, prepared.buffers
+    n = frame.height
+    region = _per_job(buffers["region"], n).copy()
+    datacenter = _per_job(buffers["datacenter"], n)
+    inherits = (region == MISSING) & (datacenter != MISSING)
+    region[inherits] = factors.links.datacenter_region[datacenter[inherits]]
+    known = region != MISSING
+
+    series = np.full(n, MISSING, dtype=np.uint32)
+    series[known] = grid.series_of_regions(factors.regions["key"])[region[known]]
+    overrides = buffers["overrides"]
+    given = overrides.get(GRID)
+    has_override = ~np.isnan(given) if given is not None else np.zeros(n, dtype=bool)
+    hours = prepared.duration_h.cast(pl.Float64).fill_null(np.nan).to_numpy()
+    start = _start_micros(frame)
+    windowed = ~np.isnan(start) & (hours > 0)
+    series[has_override | ~windowed] = MISSING
+
+    start_us = np.where(windowed, start, 0).astype(np.int64)
+    end_us = start_us + np.where(windowed, np.rint(hours * 3.6e9), 0).astype(np.int64)
+    integral, covered = grid.engine.windows(series, start_us, end_us, threads=threads)
+
+    annual = np.full(n, np.nan)
+    table = factors.regions[GRID].cast(pl.Float64).to_numpy()
+    annual[known] = table[region[known]]
+    on_series = series != MISSING
+    effective = np.full(n, np.nan)
+    h = hours[on_series]
+    effective[on_series] = (integral[on_series] + annual[on_series] * (h - covered[on_series])) / h
+
+    grid_override = np.where(has_override, given if given is not None else np.nan, effective)
+    new_buffers = {**buffers, "overrides": {**overrides, GRID: grid_override}}
+    charged = np.where(has_override | on_series, grid_override, annual)
+    code = np.full(n, LABELS.index("annual"), dtype=np.uint32)
+    code[on_series & (covered > 0)] = LABELS.index("partial")
+    code[on_series & (covered >= hours * (1 - FULL))] = LABELS.index("series")
+    code[has_override] = LABELS.index("job")
+    labels = pl.Series("grid_basis", LABELS, dtype=GRID_BASIS)
+    columns = GridColumns(
+        basis=labels.gather(code),
+        effective=pl.Series("grid_kgco2e_per_kwh_effective", charged),
+    )
+    updated = replace(prepared, jobs=_core.Jobs(**new_buffers), buffers=new_buffers)
+    return updated, columns
+
+
+def _per_job(rows: object, n: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(rows, dtype=np.uint32), (n,))
+
+
+def _start_micros(frame: pl.DataFrame) -> np.ndarray:
+    """Each job's start in µs since the epoch, UTC (naive times are read as UTC); NaN if none."""
+    if START not in frame.columns:
+        return np.full(frame.height, np.nan)
+    start = frame[START]
+    if isinstance(start.dtype, pl.Datetime) and start.dtype.time_zone is not None:
+        start = start.dt.convert_time_zone("UTC")
+    micros = start.dt.epoch("us").cast(pl.Float64)
+    return micros.fill_null(np.nan).to_numpy()
