@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -516,3 +517,41 @@ def test_report_no_figures_needs_no_matplotlib(tmp_path, parquet_jobs, capsys, n
     }
     text = (folder / "report.md").read_text(encoding="utf-8")
     assert ".png" not in text and "tCO2e" in text
+
+
+def test_grid_series_on_estimate_and_simulate(tmp_path, capsys):
+    import datetime as dt
+
+    from fleetcarbon.factors import bundled_grid_series
+
+    jobs = pl.DataFrame(
+        {
+            "job_id": [1, 2],
+            "start": [dt.datetime(2022, 6, 1, 19), dt.datetime(2022, 6, 2, 4)],
+            "duration_h": [4.0, 4.0],
+            "region": ["US-BA-CISO", "US-BA-CISO"],
+            "accelerator": ["nvidia-h100-sxm5-80gb"] * 2,
+            "accelerator_count": [8, 8],
+        }
+    )
+    path = tmp_path / "jobs.parquet"
+    jobs.write_parquet(path)
+    series = tmp_path / "ciso.csv"
+    bundled_grid_series().filter(pl.col("region") == "US-BA-CISO").select(
+        "region", "start", "end", "kgco2e_per_kwh", "basis"
+    ).write_csv(series)
+    expected = fc.estimate(jobs, fc.load_factors().with_grid_series(bundled_grid_series()))
+    for source in ("bundled", str(series)):
+        out = tmp_path / f"est-{len(source)}.parquet"
+        args = ["--quiet", "estimate", str(path), "--grid-series", source, "-o", str(out)]
+        assert main(args) == 0
+        est = pl.read_parquet(out)
+        assert est["grid_basis"].to_list() == ["series", "series"]
+        np.testing.assert_allclose(est["total_kgco2e"], expected["total_kgco2e"], rtol=1e-12)
+    args = ["simulate", str(path), "--grid-series", "bundled", "--draws", "200", "--seed", "2"]
+    assert main(args) == 0
+    assert "total_kgco2e_p95" in capsys.readouterr().out
+    # A series file is an input: -o onto it is refused.
+    args = ["estimate", str(path), "--grid-series", str(series), "-o", str(series), "--overwrite"]
+    assert main(args) == 1
+    assert "input" in capsys.readouterr().err

@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 import fleetcarbon as fc
 from fleetcarbon.errors import (
-    FleetcarbonError,
     InvalidValueError,
     MissingColumnError,
     SchemaError,
@@ -85,6 +84,11 @@ def test_a_hand_computed_window() -> None:
     expected = [0.06, (0.22 + 0.23 + 3 * ANNUAL_FR) / 5, ANNUAL_FR, ANNUAL_FR]
     assert out["grid_kgco2e_per_kwh_effective"].to_list() == pytest.approx(expected, rel=1e-13)
     assert out["grid_basis"].to_list() == ["series", "partial", "annual", "annual"]
+    assert out["grid_series_share"].to_list() == pytest.approx([1.0, 0.4, 0.0, 0.0])
+    energy = out["facility_energy_kwh"].to_numpy()
+    share = fc.summarize(out)["grid_series_energy_share"].item()
+    assert share == pytest.approx((energy[0] + 0.4 * energy[1]) / energy.sum(), rel=1e-12)
+    assert "grid_series_energy_share" not in fc.summarize(fc.estimate(frame)).columns
     plain = fc.estimate(frame)
     ratio = (out["operational_kgco2e"] / plain["operational_kgco2e"]).to_list()
     assert ratio == pytest.approx([e / ANNUAL_FR for e in expected], rel=1e-12)
@@ -236,10 +240,56 @@ def test_row_order_and_a_second_series_change_nothing() -> None:
     ]
 
 
-def test_simulate_refuses_series_it_cannot_model() -> None:
-    factors = FACTORS.with_grid_series(hourly("FR", [0.2] * 48))
-    with pytest.raises(FleetcarbonError, match="simulate does not use grid series"):
-        fc.simulate(jobs([T0], [1.0]), factors, draws=10)
+def draws_by_job(frame: pl.DataFrame, factors: fc.Factors, **kwargs: object) -> pl.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = fc.simulate_detailed(
+            frame, factors, by="job_id", return_draws=True, draws=300, seed=5, **kwargs
+        )  # type: ignore[arg-type]
+    return result.draws.sort("job_id", "draw")
+
+
+SIM_SERIES = hourly("FR", [0.02 + 0.004 * (i % 24) for i in range(24 * 10)])
+SIM_JOBS = jobs(
+    [T0 + dt.timedelta(hours=h) for h in (1.5, 30.0, 100.25, 230.0, -20.0)],
+    [3.0, 20.0, 0.5, 30.0, 5.0],
+    cpu_cores=[0.0, 16.0, 4.0, 8.0, 2.0],
+)
+
+
+@pytest.mark.parametrize("noise", [None, {"power_fraction": fc.uncertainty.Uniform(0.5, 1.0)}])
+def test_simulate_scales_each_draw_by_the_job_s_series(noise: dict | None) -> None:
+    # Without noise, jobs reach the sums through cells; with it, through the per-job path.
+    factors = FACTORS.with_grid_series(SIM_SERIES)
+    hourly_draws = draws_by_job(SIM_JOBS, factors, noise=noise)
+    annual_draws = draws_by_job(SIM_JOBS, FACTORS, noise=noise)
+    scale = quiet(SIM_JOBS, factors)["grid_kgco2e_per_kwh_effective"].to_numpy() / ANNUAL_FR
+    per_draw = np.repeat(scale, 300)
+    np.testing.assert_allclose(
+        hourly_draws["operational_kgco2e"],
+        annual_draws["operational_kgco2e"] * per_draw,
+        rtol=1e-12,
+    )
+    for column in ("it_energy_kwh", "embodied_kgco2e"):
+        assert hourly_draws[column].to_list() == annual_draws[column].to_list()
+
+
+def test_simulate_group_totals_are_the_sums_of_their_jobs() -> None:
+    factors = FACTORS.with_grid_series(SIM_SERIES)
+    per_job = draws_by_job(SIM_JOBS, factors)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fleet = fc.simulate_detailed(SIM_JOBS, factors, return_draws=True, draws=300, seed=5)
+    summed = per_job.group_by("draw").agg(pl.col("operational_kgco2e").sum()).sort("draw")
+    np.testing.assert_allclose(
+        fleet.draws.sort("draw")["operational_kgco2e"], summed["operational_kgco2e"], rtol=1e-12
+    )
+    point = quiet(SIM_JOBS, factors)["operational_kgco2e"].sum()
+    summary = fc.simulate(SIM_JOBS, factors, draws=2000, seed=1)
+    assert summary["operational_kgco2e"][0] == pytest.approx(point, rel=1e-12)
+    assert (
+        summary["total_kgco2e_p05"][0] < summary["total_kgco2e"][0] < summary["total_kgco2e_p95"][0]
+    )
 
 
 # ----------------------------------------------------------------------------- validation
@@ -299,6 +349,14 @@ def test_units_and_basis_are_checked() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", GridBasisWarning)
         FACTORS.with_grid_series(hourly("FR", [0.05, 0.06]), basis="lifecycle")
+
+
+def test_columns_not_used_yet_are_named() -> None:
+    series = hourly("FR", [0.05, 0.06]).with_columns(
+        kgco2e_per_kwh_low=pl.lit(0.04), market_kgco2e_per_kwh=pl.lit(0.0)
+    )
+    with pytest.warns(UserWarning, match=r"ignores .*kgco2e_per_kwh_low.*market_kgco2e_per_kwh"):
+        FACTORS.with_grid_series(series)
 
 
 def test_the_series_is_not_modified() -> None:

@@ -115,8 +115,8 @@ class GridSeries:
     def __new__(cls, *, offsets: _U64, starts: _I64, ends: _I64, intensity: _F64) -> GridSeries: ...
     def windows(
         self, series: _U32, start: _I64, end: _I64, *, threads: int | None = None
-    ) -> tuple[_F64, _F64]:
-        """Return each job's ∫ intensity dt (kgCO2e/kWh × h) and covered hours.
+    ) -> tuple[_F64, _F64, _F64]:
+        """Return each job's ∫ intensity dt (kgCO2e/kWh × h), covered and uncovered hours.
 
         Job ``i`` reads series ``series[i]`` (``MISSING``: none, zeros) over
         ``[start[i], end[i]]``, µs since the epoch.
@@ -142,6 +142,7 @@ class Jobs:
         datacenter: _Index = None,
         overrides: dict[str, _F64] | None = None,
         core_usage: _F64 | None = None,
+        grid_scale: _F64 | None = None,
         accelerator_host: str = "share",
     ) -> Jobs: ...
     def __len__(self) -> int: ...

@@ -130,7 +130,11 @@ def _input_settings() -> dict[str, Any]:
     """``--on-invalid`` and ``--map`` of the running command (defaults outside one)."""
     ctx = click.get_current_context(silent=True)
     stored = ctx.meta.get(_INPUT_SETTINGS, {}) if ctx is not None else {}
-    return {"on_invalid": stored.get("on_invalid", "raise"), "mapping": stored.get("mapping", {})}
+    return {
+        "on_invalid": stored.get("on_invalid", "raise"),
+        "mapping": stored.get("mapping", {}),
+        "grid_series": stored.get("grid_series", ()),
+    }
 
 
 def _on_invalid() -> OnInvalid:
@@ -160,6 +164,22 @@ def _store_mapping(ctx: click.Context, param: click.Parameter, value: tuple[str,
 
 
 def _factors(directory: str | None) -> Factors:
+    """Return the tables of :func:`_tables` with the series of every ``--grid-series``."""
+    factors = _tables(directory)
+    for source in _input_settings()["grid_series"]:
+        if source == "bundled":
+            from fleetcarbon.factors import bundled_grid_series
+
+            series = bundled_grid_series()
+        else:
+            from fleetcarbon.io import read_grid_series
+
+            series = read_grid_series(source, on_invalid=_on_invalid())
+        factors = factors.with_grid_series(series)
+    return factors
+
+
+def _tables(directory: str | None) -> Factors:
     """Bundled factors, with the rows of any ``<table>.csv`` in ``directory`` upserted."""
     from fleetcarbon import load_factors
 
@@ -219,8 +239,11 @@ class _ProgressBar:
 
 
 def _input_files(input_path: str, cluster: str | None, factors: str | None) -> list[Path]:
-    """List the files a command reads: INPUT (every file a glob matches), --cluster, --factors."""
+    """List the files a command reads: INPUT (globs expanded), --cluster, --factors and more."""
     files = [Path(input_path)]
+    for source in _input_settings()["grid_series"]:
+        if source != "bundled":
+            files += [Path(source), *(Path(p) for p in glob.glob(source, recursive=True))]
     if glob.has_magic(input_path):
         files += [Path(p) for p in glob.glob(input_path, recursive=True)]
     if cluster is not None:
@@ -345,6 +368,15 @@ def input_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "--factors", type=click.Path(exists=True, file_okay=False), help="Factor CSV dir."
         ),
+        click.option(
+            "--grid-series",
+            "grid_series",
+            multiple=True,
+            metavar="PATH",
+            expose_value=False,
+            callback=_store_setting,
+            help="Hourly grid intensity (a file read_grid_series reads, or 'bundled'); repeatable.",
+        ),
     ]
     for decorate in reversed(decorators):
         command = decorate(command)
@@ -385,6 +417,7 @@ def estimate(
       fleetcarbon estimate logs.csv.gz --map job_id=JobID --map region=site --on-invalid drop
       fleetcarbon estimate jobs.parquet --by team
       fleetcarbon estimate jobs.csv --factors my-factors/ -o out.csv --overwrite
+      fleetcarbon estimate jobs.parquet --grid-series bundled --grid-series DE_2023_hourly.csv
     """
     from fleetcarbon import estimate as run_estimate
     from fleetcarbon import summarize

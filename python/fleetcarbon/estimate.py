@@ -84,8 +84,9 @@ def estimate(
         ``operational_market_kgco2e``, ``embodied_hardware_kgco2e``,
         ``embodied_facility_kgco2e``, ``embodied_kgco2e``, ``total_kgco2e``; with
         factors that carry grid series (:meth:`Factors.with_grid_series`),
-        ``grid_basis`` (``series``, ``partial``, ``annual`` or ``job``) and
-        ``grid_kgco2e_per_kwh_effective`` (the intensity the job was charged);
+        ``grid_basis`` (``series``, ``partial``, ``annual`` or ``job``),
+        ``grid_kgco2e_per_kwh_effective`` (the intensity the job was charged)
+        and ``grid_series_share`` (the share of its window the series covers);
         and ``factors_version`` (the dataset version of ``factors``, so that an
         analysis can cite the factors it used). Output columns already present
         in the input are replaced.
@@ -122,7 +123,7 @@ def estimate(
     outputs.append(labels.gather(basis))
     outputs += [pl.Series(name, v) for name, v in zip(RESULT_COLUMNS, columns, strict=True)]
     if grid is not None:
-        outputs += [grid.basis, grid.effective]
+        outputs += grid.columns()
     outputs.append(_version_column(factors.version, len(basis)))
     return prepared.frame.hstack(outputs)
 

@@ -4,8 +4,10 @@ With power flat over the window ``[start, start + hours]``, the job's intensity 
 the time mean of its region's series over the window's covered hours and the
 region's annual value over the rest (docs/model.md §4.2, "Grid series"). The core
 integrates the windows (prefix sums, O(log intervals) a job); the effective
-intensity then reaches the model as the job's ``grid_kgco2e_per_kwh``, so the
-equations stay the ones of the annual case.
+intensity then reaches the model as a per-job multiplier of the region row's
+intensity, ``grid_scale = effective / annual``, so that the equations stay those
+of the annual case and ``simulate`` keeps the region row's shared uncertainty
+(docs/uncertainty.md, "Grid series").
 """
 
 from __future__ import annotations
@@ -26,8 +28,6 @@ GRID = "grid_kgco2e_per_kwh"
 #: Values of the ``grid_basis`` output column.
 LABELS = ["series", "partial", "annual", "job"]
 GRID_BASIS = pl.Enum(LABELS)
-#: Covered hours within this relative distance of the window count as full coverage.
-FULL = 1e-12
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,12 @@ class GridColumns:
     basis: pl.Series
     #: The energy-weighted intensity the job was charged, kgCO2e/kWh.
     effective: pl.Series
+    #: The share of the job's window (and so of its energy) the series covers.
+    share: pl.Series
+
+    def columns(self) -> list[pl.Series]:
+        """Return the output columns, in order."""
+        return [self.basis, self.effective, self.share]
 
 
 def apply_grid_series(
@@ -68,32 +74,50 @@ def apply_grid_series(
     has_override = ~np.isnan(given) if given is not None else np.zeros(n, dtype=bool)
     hours = prepared.duration_h.cast(pl.Float64).fill_null(np.nan).to_numpy()
     start = _start_micros(frame)
-    windowed = ~np.isnan(start) & (hours > 0)
+    # Windows shorter than a microsecond (the series' resolution) count as none.
+    windowed = ~np.isnan(start) & (np.rint(hours * 3.6e9) >= 1)
     series[has_override | ~windowed] = MISSING
 
     start_us = np.where(windowed, start, 0).astype(np.int64)
     end_us = start_us + np.where(windowed, np.rint(hours * 3.6e9), 0).astype(np.int64)
-    integral, covered = grid.engine.windows(series, start_us, end_us, threads=threads)
+    integral, covered, uncovered = grid.engine.windows(series, start_us, end_us, threads=threads)
 
     annual = np.full(n, np.nan)
     table = factors.regions[GRID].cast(pl.Float64).to_numpy()
     annual[known] = table[region[known]]
     on_series = series != MISSING
     effective = np.full(n, np.nan)
-    h = hours[on_series]
-    effective[on_series] = (integral[on_series] + annual[on_series] * (h - covered[on_series])) / h
+    # The time mean over the window as integrated (whole µs), not over the job's
+    # hours: a constant series then gives its value to the last bits.
+    window_h = covered[on_series] + uncovered[on_series]
+    effective[on_series] = (
+        integral[on_series] + annual[on_series] * uncovered[on_series]
+    ) / window_h
 
-    grid_override = np.where(has_override, given if given is not None else np.nan, effective)
-    new_buffers = {**buffers, "overrides": {**overrides, GRID: grid_override}}
-    charged = np.where(has_override | on_series, grid_override, annual)
+    # A region whose annual value is 0 cannot be scaled: its jobs get the series'
+    # value as a fixed per-job intensity instead.
+    scalable = on_series & (annual > 0)
+    scale = np.full(n, np.nan)
+    scale[scalable] = effective[scalable] / annual[scalable]
+    fixed = on_series & ~scalable
+    new_buffers = {**buffers, "grid_scale": scale}
+    if fixed.any():
+        grid_override = given.copy() if given is not None else np.full(n, np.nan)
+        grid_override[fixed] = effective[fixed]
+        new_buffers["overrides"] = {**overrides, GRID: grid_override}
+    charged = np.where(on_series, effective, given if given is not None else annual)
+    charged = np.where(np.isnan(charged), annual, charged)
     code = np.full(n, LABELS.index("annual"), dtype=np.uint32)
     code[on_series & (covered > 0)] = LABELS.index("partial")
-    code[on_series & (covered >= hours * (1 - FULL))] = LABELS.index("series")
+    code[on_series & (uncovered == 0)] = LABELS.index("series")
     code[has_override] = LABELS.index("job")
     labels = pl.Series("grid_basis", LABELS, dtype=GRID_BASIS)
+    share = np.zeros(n)
+    share[on_series] = covered[on_series] / window_h
     columns = GridColumns(
         basis=labels.gather(code),
         effective=pl.Series("grid_kgco2e_per_kwh_effective", charged),
+        share=pl.Series("grid_series_share", share),
     )
     updated = replace(prepared, jobs=_core.Jobs(**new_buffers), buffers=new_buffers)
     return updated, columns

@@ -58,7 +58,11 @@ def table_column(factor: str) -> str:
 #: Output columns appended by :func:`fleetcarbon.estimate`, in order.
 OUTPUT_COLUMNS: tuple[str, ...] = ("power_basis", *_core.OUTPUT_COLUMNS, "factors_version")
 #: Output columns of an estimate with grid series (docs/model.md §4.2).
-GRID_OUTPUT_COLUMNS: tuple[str, ...] = ("grid_basis", "grid_kgco2e_per_kwh_effective")
+GRID_OUTPUT_COLUMNS: tuple[str, ...] = (
+    "grid_basis",
+    "grid_kgco2e_per_kwh_effective",
+    "grid_series_share",
+)
 
 #: The float result columns (energy and carbon), in order.
 RESULT_COLUMNS: tuple[str, ...] = tuple(_core.OUTPUT_COLUMNS)

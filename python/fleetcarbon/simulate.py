@@ -27,6 +27,7 @@ from fleetcarbon.errors import (
 from fleetcarbon.estimate import run_estimate, strip_outputs
 from fleetcarbon.factors import Factors, resolve_factors
 from fleetcarbon.frames import collect_jobs, group_index
+from fleetcarbon.grid_windows import apply_grid_series
 from fleetcarbon.parameters import (
     OnInvalid,
     QuantileMethod,
@@ -355,15 +356,11 @@ def _setup(
         raise MissingColumnError(f"simulate: grouping column(s) {missing} are not in the jobs")
     if frame.height == 0:
         raise FleetcarbonError("simulate() needs at least one job")
-    if factors.grid_series is not None:
-        raise FleetcarbonError(
-            "simulate does not use grid series yet (their uncertainty is not modelled): "
-            "simulate with the annual factors, e.g. fc.load_factors(), and use estimate() "
-            "for the series' point values"
-        )
     convention = resolve_convention(o["convention"], o["cpu_attribution"])
     prepared = prepare_jobs(frame, factors, on_invalid=on_invalid, convention=convention)
     frame, factors = prepared.frame, prepared.factors
+    if factors.grid_series is not None:
+        prepared, _ = apply_grid_series(prepared, threads=threads)
     _, point_columns = run_estimate(prepared, factors, threads)
     group, keys = group_index(frame, by)
     return _Setup(

@@ -28,6 +28,8 @@ STATE_CLASSES: dict[str, tuple[str, ...]] = {
     "timeout": ("TIMEOUT", "DEADLINE"),
 }
 _CLASS_NAMES = (*STATE_CLASSES, "other")
+#: The per-job share of the window a grid series covers (estimate's output).
+GRID_SHARE = "grid_series_share"
 
 
 def state_class(state: str | pl.Expr = "state") -> pl.Expr:
@@ -127,6 +129,10 @@ def summarize(
         ``core_usage``, the CPU time ÷ the reserved core-hours of the jobs that
         logged CPU time (GreenAlgorithms4HPC's usage factor; null where none did).
 
+        With grid series (a ``grid_series_share`` column):
+        ``grid_series_energy_share``, the share of the facility energy that met
+        an hourly series (the rest met annual values).
+
         With a ``state`` column, per state class (:func:`state_class`:
         completed, failed, cancelled, timeout, other): ``<class>_jobs`` and
         ``<class>_kgco2e``, the total carbon of those jobs, so that the carbon
@@ -158,6 +164,9 @@ def summarize(
     if CPU_TIME_H in estimates.columns:
         named[CPU_TIME_H], used, logged = _usage_arrays(estimates, core_hours)
         named |= {"__used": used, "__logged": logged}
+    if GRID_SHARE in estimates.columns:
+        energy = _column(estimates["facility_energy_kwh"])
+        named["__series_kwh"] = energy * _column(estimates[GRID_SHARE])
     if "state" in estimates.columns:
         state_sums = _state_arrays(estimates)
         for i, label in enumerate(_CLASS_NAMES):
@@ -176,7 +185,14 @@ def summarize(
         at = list(totals).index(CPU_TIME_H) + 1
         items = list(totals.items())
         totals = dict([*items[:at], ("core_usage", usage), *items[at:]])
+    if "__series_kwh" in totals:
+        series_kwh = totals.pop("__series_kwh")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            energy = totals["facility_energy_kwh"]
+            totals["grid_series_energy_share"] = np.where(energy > 0, series_kwh / energy, np.nan)
     out = pl.DataFrame(totals)
+    if "grid_series_energy_share" in out.columns:
+        out = out.with_columns(pl.col("grid_series_energy_share").fill_nan(None))
     if "core_usage" in out.columns:
         out = out.with_columns(pl.col("core_usage").fill_nan(None))
     if "factors_version" in estimates.columns:

@@ -134,6 +134,19 @@ def _collect(series: object) -> pl.DataFrame:
         )
     if series.height == 0:
         raise InvalidValueError("kgco2e_per_kwh", 0, "an empty grid series")
+    unused = [
+        c
+        for c in ("kgco2e_per_kwh_low", "kgco2e_per_kwh_high", "market_kgco2e_per_kwh")
+        if c in series.columns
+    ]
+    if unused:
+        warnings.warn(
+            f"grid series: with_grid_series ignores {unused} for now (a series' uncertainty "
+            "is its region row's, and the market figure follows the region's market "
+            "factor; docs/model.md §7)",
+            UserWarning,
+            stacklevel=4,
+        )
     return series.select(c for c in COLUMNS if c in series.columns)
 
 

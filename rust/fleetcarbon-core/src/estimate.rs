@@ -195,6 +195,7 @@ mod tests {
             datacenter: RowIndex::Constant(MISSING),
             overrides: [None; N_FACTORS],
             core_usage: None,
+            grid_scale: None,
             accelerator_host: crate::model::AcceleratorHost::Share,
         }
     }

@@ -13,7 +13,8 @@
 //! The prefix sums are kept in two parts (Neumaier's sum and its compensation),
 //! and the parts are differenced separately, so that a short window late in a
 //! long series keeps its digits: the error is a few ulps of the window's own
-//! integral, not of the running sum.
+//! integral, not of the running sum. Windows over fewer than [`DIRECT_SPAN`]
+//! intervals are summed directly; covered time is counted in exact µs.
 
 use rayon::prelude::*;
 
@@ -37,8 +38,8 @@ pub struct GridSeries {
     /// Running integral of intensity × hours before each interval, within its
     /// series: `(sum, compensation)`.
     integral_before: Vec<(f64, f64)>,
-    /// Running covered hours before each interval, within its series.
-    hours_before: Vec<(f64, f64)>,
+    /// Covered µs before each interval, within its series (exact integers).
+    covered_before: Vec<i64>,
     /// Each series' step when its intervals are contiguous and of one length
     /// (then an interval is found by division, not by search).
     regular_step: Vec<Option<i64>>,
@@ -51,7 +52,14 @@ pub struct WindowIntegral {
     pub integral: f64,
     /// Hours of the window that the series covers.
     pub covered_h: f64,
+    /// Hours of the window that it does not cover (0 exactly when covered).
+    pub uncovered_h: f64,
 }
+
+/// Windows over fewer intervals than this are summed interval by interval:
+/// exact to a few ulps however short the window (the prefix sums' partial
+/// terms would cost digits in a window much shorter than its intervals).
+pub const DIRECT_SPAN: usize = 4;
 
 impl GridSeries {
     /// Build series from their intervals, concatenated series by series.
@@ -80,9 +88,9 @@ impl GridSeries {
             return invalid(format!("offsets must rise from 0 to {n}"));
         }
         let mut integral_before = vec![(0.0, 0.0); n];
-        let mut hours_before = vec![(0.0, 0.0); n];
+        let mut covered_before = vec![0i64; n];
         for w in offsets.windows(2) {
-            let (mut integral, mut hours) = (NeumaierSum::default(), NeumaierSum::default());
+            let (mut integral, mut covered) = (NeumaierSum::default(), 0i64);
             for k in w[0]..w[1] {
                 if starts[k] >= ends[k] {
                     return invalid(format!("interval {k} does not end after it starts"));
@@ -94,10 +102,9 @@ impl GridSeries {
                     return invalid(format!("interval {k} has intensity {}", intensity[k]));
                 }
                 integral_before[k] = integral.parts();
-                hours_before[k] = hours.parts();
-                let h = hours_between(starts[k], ends[k]);
-                integral.add(intensity[k] * h);
-                hours.add(h);
+                covered_before[k] = covered;
+                integral.add(intensity[k] * hours_between(starts[k], ends[k]));
+                covered += ends[k] - starts[k];
             }
         }
         let regular_step = offsets
@@ -116,7 +123,7 @@ impl GridSeries {
             ends,
             intensity,
             integral_before,
-            hours_before,
+            covered_before,
         })
     }
 
@@ -145,32 +152,49 @@ impl GridSeries {
         };
         let (first, last) = (at(s), at(e));
         let Some(last) = last else {
-            return WindowIntegral::default();
+            return WindowIntegral {
+                uncovered_h: hours_between(s, e),
+                ..WindowIntegral::default()
+            };
         };
-        let end = self.running(lo + last, e);
-        let start = match first {
-            Some(j) => self.running(lo + j, s),
-            None => Running::default(),
+        let first_index = first.unwrap_or(0);
+        let (integral, covered_us) = if last - first_index < DIRECT_SPAN {
+            let (mut integral, mut covered) = (NeumaierSum::default(), 0i64);
+            for j in lo + first_index..=lo + last {
+                let overlap = (self.ends[j].min(e) - self.starts[j].max(s)).max(0);
+                integral.add(self.intensity[j] * hours_between(0, overlap));
+                covered += overlap;
+            }
+            (integral.value(), covered)
+        } else {
+            let (end, end_us) = self.running(lo + last, e);
+            let (start, start_us) = match first {
+                Some(j) => self.running(lo + j, s),
+                None => (Split::default(), 0),
+            };
+            (end.minus(&start), end_us - start_us)
         };
         WindowIntegral {
-            integral: end.integral.minus(&start.integral),
-            covered_h: end.hours.minus(&start.hours),
+            integral,
+            covered_h: hours_between(0, covered_us),
+            uncovered_h: hours_between(covered_us, e - s),
         }
     }
 
-    /// Running integral and covered hours of interval `j`'s series up to `t`,
-    /// for `t` at or after the start of interval `j`.
+    /// Running integral and covered µs of interval `j`'s series up to `t`, for
+    /// `t` at or after the start of interval `j`.
     #[inline]
-    fn running(&self, j: usize, t: i64) -> Running {
-        let h = hours_between(self.starts[j], t.min(self.ends[j]));
-        Running {
-            integral: Split::new(self.integral_before[j], self.intensity[j] * h),
-            hours: Split::new(self.hours_before[j], h),
-        }
+    fn running(&self, j: usize, t: i64) -> (Split, i64) {
+        let partial = t.min(self.ends[j]) - self.starts[j];
+        let integral = Split::new(
+            self.integral_before[j],
+            self.intensity[j] * hours_between(0, partial),
+        );
+        (integral, self.covered_before[j] + partial)
     }
 
     /// [`GridSeries::window`] of many jobs: job `i` reads series `series[i]`
-    /// ([`MISSING`]: none, giving zeros) over `[start[i], end[i]]`.
+    /// ([`MISSING`]: none, all uncovered) over `[start[i], end[i]]`.
     pub fn windows(
         &self,
         series: &[u32],
@@ -202,7 +226,10 @@ impl GridSeries {
             .with_min_len(4096)
             .map(|i| {
                 if series[i] == MISSING {
-                    WindowIntegral::default()
+                    WindowIntegral {
+                        uncovered_h: hours_between(start[i], end[i]),
+                        ..WindowIntegral::default()
+                    }
                 } else {
                     self.window(series[i] as usize, start[i], end[i])
                 }
@@ -236,13 +263,6 @@ impl Split {
         (self.sum - other.sum)
             + ((self.compensation - other.compensation) + (self.partial - other.partial))
     }
-}
-
-/// [`Split`] running sums of the integral and the covered hours.
-#[derive(Debug, Clone, Copy, Default)]
-struct Running {
-    integral: Split,
-    hours: Split,
 }
 
 /// Hours from `a` to `b` (µs); exact differences first, then one rounding.
@@ -319,13 +339,16 @@ mod tests {
                 (w.covered_h - covered).abs() <= 1e-9 * covered.max(1.0),
                 "{s} {e}: {w:?}"
             );
+            // Covered and uncovered time are exact µs, and add up to the window.
+            assert_eq!(w.covered_h + w.uncovered_h, (e - s) as f64 / H as f64);
         }
         let day = g.window(1, 12 * H, 36 * H);
         assert_eq!(
             day,
             WindowIntegral {
                 integral: 6.0,
-                covered_h: 12.0
+                covered_h: 12.0,
+                uncovered_h: 12.0,
             }
         );
         Ok(())
@@ -399,7 +422,10 @@ mod tests {
         assert!(g.windows(&[0, 2], &[0, 0], &[1, 1]).is_err());
         assert!(g.windows(&[0], &[5], &[1]).is_err());
         let out = g.windows(&[MISSING, 1], &[0, 0], &[H, H])?;
-        assert_eq!(out[0], WindowIntegral::default());
+        assert_eq!(
+            (out[0].integral, out[0].covered_h, out[0].uncovered_h),
+            (0.0, 0.0, 1.0)
+        );
         assert_eq!(out[1].covered_h, 1.0);
         Ok(())
     }

@@ -235,6 +235,7 @@ fn columns(f: &Fleet) -> JobColumns<'_> {
         datacenter: RowIndex::PerJob(&f.datacenter),
         overrides: [None; N_FACTORS],
         core_usage: None,
+        grid_scale: None,
         accelerator_host: fleetcarbon_core::model::AcceleratorHost::Share,
     }
 }

@@ -8,8 +8,12 @@ use crate::convert::as_slice;
 use crate::errors::core_error;
 use crate::runtime::run;
 
-/// `(integral, covered hours)` per job.
-type WindowArrays<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>);
+/// `(integral, covered hours, uncovered hours)` per job.
+type WindowArrays<'py> = (
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+);
 
 /// Intervals of constant intensity, series by series, with their running
 /// integrals. See `fleetcarbon._core.pyi`.
@@ -43,7 +47,7 @@ impl GridSeries {
         Ok(GridSeries { inner })
     }
 
-    /// Integral of intensity × hours and covered hours of every job's window.
+    /// Integral of intensity × hours, covered and uncovered hours of every job's window.
     #[pyo3(signature = (series, start, end, *, threads = None))]
     fn windows<'py>(
         &self,
@@ -63,9 +67,11 @@ impl GridSeries {
         })?;
         let integral = out.iter().map(|w| w.integral).collect();
         let covered = out.iter().map(|w| w.covered_h).collect();
+        let uncovered = out.iter().map(|w| w.uncovered_h).collect();
         Ok((
             PyArray1::from_vec(py, integral),
             PyArray1::from_vec(py, covered),
+            PyArray1::from_vec(py, uncovered),
         ))
     }
 

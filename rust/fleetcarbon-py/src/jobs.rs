@@ -15,7 +15,7 @@ use crate::errors::{argument_error, core_error};
 #[pyclass(frozen, module = "fleetcarbon._core")]
 pub struct Jobs {
     duration_h: Py<PyArray1<f64>>,
-    quantities: [Option<Py<PyArray1<f64>>>; 6],
+    quantities: [Option<Py<PyArray1<f64>>>; 7],
     indices: [IndexSpec; 4],
     overrides: Vec<(Factor, Py<PyArray1<f64>>)>,
     accelerator_host: AcceleratorHost,
@@ -25,19 +25,20 @@ pub struct Jobs {
 /// Borrows of a [`Jobs`]' arrays for one call; [`JobBorrows::columns`] lends them to the core.
 pub struct JobBorrows<'py> {
     duration_h: PyReadonlyArray1<'py, f64>,
-    quantities: [Option<PyReadonlyArray1<'py, f64>>; 6],
+    quantities: [Option<PyReadonlyArray1<'py, f64>>; 7],
     indices: [Result<u32, PyReadonlyArray1<'py, u32>>; 4],
     overrides: Vec<(Factor, PyReadonlyArray1<'py, f64>)>,
     accelerator_host: AcceleratorHost,
 }
 
-const QUANTITIES: [&str; 6] = [
+const QUANTITIES: [&str; 7] = [
     "accelerator_count",
     "cpu_cores",
     "memory_gb",
     "energy_kwh",
     "avg_power_w",
     "core_usage",
+    "grid_scale",
 ];
 const INDICES: [&str; 4] = ["accelerator", "cpu", "region", "datacenter"];
 
@@ -47,7 +48,8 @@ impl Jobs {
     #[pyo3(signature = (
         *, duration_h, accelerator_count = None, cpu_cores = None, memory_gb = None,
         energy_kwh = None, avg_power_w = None, accelerator = None, cpu = None, region = None,
-        datacenter = None, overrides = None, core_usage = None, accelerator_host = "share"
+        datacenter = None, overrides = None, core_usage = None, grid_scale = None,
+        accelerator_host = "share"
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -64,6 +66,7 @@ impl Jobs {
         datacenter: Option<IndexSpec>,
         overrides: Option<&Bound<'_, PyDict>>,
         core_usage: Option<Py<PyArray1<f64>>>,
+        grid_scale: Option<Py<PyArray1<f64>>>,
         accelerator_host: &str,
     ) -> PyResult<Self> {
         let accelerator_host = match accelerator_host {
@@ -86,6 +89,7 @@ impl Jobs {
                 energy_kwh,
                 avg_power_w,
                 core_usage,
+                grid_scale,
             ],
             indices: [
                 accelerator.unwrap_or_else(missing),
@@ -175,6 +179,7 @@ impl JobBorrows<'_> {
             datacenter: index(3)?,
             overrides,
             core_usage: quantity(5)?,
+            grid_scale: quantity(6)?,
             accelerator_host: self.accelerator_host,
         })
     }

@@ -58,6 +58,7 @@ impl Fleet {
             datacenter: RowIndex::Constant(MISSING),
             overrides: [None; N_FACTORS],
             core_usage: None,
+            grid_scale: None,
             accelerator_host: fleetcarbon_core::model::AcceleratorHost::Share,
         }
     }

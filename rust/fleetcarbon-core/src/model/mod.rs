@@ -98,7 +98,7 @@ impl JobFactors {
                 memory_embodied_kgco2e_per_gb: get!(Factor::MemoryEmbodiedKgco2ePerGb),
             },
             pue: get!(Factor::Pue),
-            grid_kgco2e_per_kwh: get!(Factor::GridKgco2ePerKwh),
+            grid_kgco2e_per_kwh: get!(Factor::GridKgco2ePerKwh) * jobs.grid_scale_of(i),
             market_kgco2e_per_kwh: get!(Factor::MarketKgco2ePerKwh),
             facility_embodied_fraction: get!(Factor::FacilityEmbodiedFraction),
             lifetime_years: get!(Factor::LifetimeYears),

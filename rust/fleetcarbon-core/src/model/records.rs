@@ -55,6 +55,10 @@ pub struct JobColumns<'a> {
     pub overrides: [Option<&'a [f64]>; N_FACTORS],
     /// Share of the reserved cores' power drawn, in [0, 1] (None or NaN: 1).
     pub core_usage: Option<&'a [f64]>,
+    /// Multiplier of the region row's grid intensity, for jobs whose window
+    /// met a time-resolved series (docs/model.md §4.2; None or NaN: 1). A
+    /// per-job `grid_kgco2e_per_kwh` override ignores it.
+    pub grid_scale: Option<&'a [f64]>,
     /// Which host power accelerator jobs are charged.
     pub accelerator_host: AcceleratorHost,
 }
@@ -91,6 +95,16 @@ impl JobColumns<'_> {
         optional(self.overrides[f as usize], i)
     }
 
+    /// Job `i`'s multiplier of its region's grid intensity (1 unless a series
+    /// gives one; 1 as well where the job overrides the grid intensity).
+    #[inline(always)]
+    pub fn grid_scale_of(&self, i: usize) -> f64 {
+        if self.override_of(Factor::GridKgco2ePerKwh, i).is_some() {
+            return 1.0;
+        }
+        optional(self.grid_scale, i).unwrap_or(1.0)
+    }
+
     /// Whether job `i` overrides any factor.
     pub fn overrides_any(&self, i: usize) -> bool {
         Factor::ALL
@@ -108,6 +122,7 @@ impl JobColumns<'_> {
             ("energy_kwh", self.energy_kwh),
             ("avg_power_w", self.avg_power_w),
             ("core_usage", self.core_usage),
+            ("grid_scale", self.grid_scale),
         ];
         for (name, column) in float_columns {
             if let Some(c) = column {

@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::kernels::accumulate;
+use super::kernels::{accumulate, GridEnergy};
 use super::sources::Context;
 use super::JobTerms;
 use crate::control::Control;
@@ -11,8 +11,9 @@ use crate::error::CoreResult;
 use crate::model::{Activity, Rows};
 use crate::summation::NeumaierSum;
 
-/// A cell: its group, its rows, and the summed activity of its jobs.
-pub(super) type Cell = ((u32, Rows), Activity);
+/// A cell: its group, its rows, the summed activity of its jobs, and their
+/// activity weighted by grid scale when some job's scale is not 1.
+pub(super) type Cell = ((u32, Rows), Activity, Option<Activity>);
 
 /// The cells of the jobs without draws of their own, sorted by (group, rows).
 ///
@@ -44,13 +45,23 @@ pub(super) fn cells(
     runs.into_par_iter()
         .map(|run| {
             let mut sums = [NeumaierSum::default(); 7];
+            let mut scaled = [NeumaierSum::default(); 7];
+            let mut any_scaled = false;
             for &(_, _, _, i) in &cell_jobs[run.clone()] {
-                for (s, v) in sums.iter_mut().zip(terms[i].activity.terms()) {
+                let scale = terms[i].grid_scale;
+                any_scaled |= scale != 1.0;
+                for ((s, x), v) in sums
+                    .iter_mut()
+                    .zip(scaled.iter_mut())
+                    .zip(terms[i].activity.terms())
+                {
                     s.add(v);
+                    x.add(v * scale);
                 }
             }
             let (g, r, _, _) = cell_jobs[run.start];
-            ((g, r), Activity::from_terms(sums.map(|x| x.value())))
+            let op = any_scaled.then(|| Activity::from_terms(scaled.map(|x| x.value())));
+            ((g, r), Activity::from_terms(sums.map(|x| x.value())), op)
         })
         .collect()
 }
@@ -79,11 +90,12 @@ pub(super) fn accumulate_cells(
         .try_for_each(|(out, group_cells)| -> CoreResult<()> {
             let mut op_buffer = vec![0.0; draws];
             let mut emb_buffer = vec![0.0; draws];
-            for ((_, cell_rows), activity) in group_cells.iter() {
+            for ((_, cell_rows), activity, op) in group_cells.iter() {
                 control.check()?;
                 let lookup = ctx.lookup(cell_rows, usize::MAX);
                 let srcs = lookup.srcs(activity, &mut op_buffer, &mut emb_buffer)?;
-                accumulate(activity, &srcs, draws, Some(&mut out[..]), None);
+                let grid = op.as_ref().map_or(GridEnergy::Same, GridEnergy::Terms);
+                accumulate(activity, &srcs, grid, draws, Some(&mut out[..]), None);
                 control.advance(1);
             }
             Ok(())

@@ -33,6 +33,24 @@ pub(super) struct Srcs<'a> {
     pub emb_scale: &'a [f64],
 }
 
+/// The energy that meets the grid, when a time-resolved series scales the
+/// region's intensity for some jobs (docs/model.md §4.2): operational carbon
+/// is then `it_op × pue × grid`, where `it_op` is the IT energy weighted by
+/// each job's grid scale.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum GridEnergy<'a> {
+    /// No scale: `it_op` is the IT energy.
+    Same,
+    /// One job's scale: `it_op = it × scale`.
+    Scaled(f64),
+    /// A cell's scaled activity, `Σ scale × activity` of its jobs.
+    Terms(&'a Activity),
+}
+
+const SAME: u8 = 0;
+const SCALED: u8 = 1;
+const TERMS: u8 = 2;
+
 /// Add a job's or cell's energy, operational and embodied carbon of every draw
 /// into `out` when given (`[metric][draw]`; the total is formed once per group
 /// at the end), and write its totals into `totals` when given.
@@ -40,6 +58,7 @@ pub(super) struct Srcs<'a> {
 pub(super) fn accumulate(
     a: &Activity,
     s: &Srcs<'_>,
+    grid: GridEnergy<'_>,
     draws: usize,
     out: Option<&mut [f64]>,
     totals: Option<&mut [f64]>,
@@ -52,16 +71,39 @@ pub(super) fn accumulate(
     // Most jobs have accelerator terms or CPU terms, not both: their loops skip
     // the other kind's four streams (its terms are zero, and adding a zero
     // product changes no bit).
+    let (scale, op) = match grid {
+        GridEnergy::Same => (1.0, *a),
+        GridEnergy::Scaled(x) => (x, *a),
+        GridEnergy::Terms(op) => (1.0, *op),
+    };
+    macro_rules! with_grid {
+        ($acc:expr, $cpu:expr) => {
+            match grid {
+                GridEnergy::Same => {
+                    accumulate_terms::<$acc, $cpu, SAME>(a, &op, scale, s, draws, out, totals)
+                }
+                GridEnergy::Scaled(_) => {
+                    accumulate_terms::<$acc, $cpu, SCALED>(a, &op, scale, s, draws, out, totals)
+                }
+                GridEnergy::Terms(_) => {
+                    accumulate_terms::<$acc, $cpu, TERMS>(a, &op, scale, s, draws, out, totals)
+                }
+            }
+        };
+    }
     match (accelerator, cpu) {
-        (true, false) => accumulate_terms::<true, false>(a, s, draws, out, totals),
-        (false, true) => accumulate_terms::<false, true>(a, s, draws, out, totals),
-        _ => accumulate_terms::<true, true>(a, s, draws, out, totals),
+        (true, false) => with_grid!(true, false),
+        (false, true) => with_grid!(false, true),
+        _ => with_grid!(true, true),
     }
 }
 
 #[inline(always)]
-pub(super) fn accumulate_terms<const ACCELERATOR: bool, const CPU: bool>(
+#[allow(clippy::too_many_arguments)]
+pub(super) fn accumulate_terms<const ACCELERATOR: bool, const CPU: bool, const GRID: u8>(
     a: &Activity,
+    op: &Activity,
+    scale: f64,
     s: &Srcs<'_>,
     draws: usize,
     out: Option<&mut [f64]>,
@@ -101,10 +143,15 @@ pub(super) fn accumulate_terms<const ACCELERATOR: bool, const CPU: bool>(
                 memory_embodied_kgco2e_per_gb: if CPU { e_mem[d] } else { 0.0 },
             };
             let it = it_energy_kwh(&activity, &power);
+            let it_op = match GRID {
+                SAME => it,
+                SCALED => it * scale,
+                _ => it_energy_kwh(op, &power),
+            };
             let reserved = reserved_embodied(&activity, &embodied);
             (
                 it,
-                operational_kgco2e(it, opf[d]),
+                operational_kgco2e(it_op, opf[d]),
                 embodied_kgco2e(reserved, embs[d]),
             )
         }};
@@ -225,9 +272,18 @@ mod tests {
             for k in ["noisy", "constant"] {
                 let (mut out, mut full) = (vec![1.0; 3 * draws], vec![1.0; 3 * draws]);
                 let (mut tot, mut full_tot) = (vec![0.0; draws], vec![0.0; draws]);
-                accumulate(&a, &srcs(k), draws, Some(&mut out), Some(&mut tot));
-                accumulate_terms::<true, true>(
+                accumulate(
                     &a,
+                    &srcs(k),
+                    GridEnergy::Same,
+                    draws,
+                    Some(&mut out),
+                    Some(&mut tot),
+                );
+                accumulate_terms::<true, true, SAME>(
+                    &a,
+                    &a,
+                    1.0,
                     &srcs(k),
                     draws,
                     Some(&mut full),

@@ -156,6 +156,8 @@ struct JobTerms {
     activity: Activity,
     basis: PowerBasis,
     own_draws: bool,
+    /// Multiplier of the region's grid intensity (1 without a series).
+    grid_scale: f64,
 }
 
 /// Run the Monte Carlo. Fails (never panics) on inconsistent input. Reports
@@ -204,6 +206,7 @@ pub fn simulate(
                 activity,
                 basis,
                 own_draws: sources::has_own_draws(sim, noise, i, basis, &activity),
+                grid_scale: jobs.grid_scale_of(i),
             }
         })
         .collect();
@@ -410,6 +413,7 @@ mod tests {
             datacenter: RowIndex::Constant(MISSING),
             overrides: [None; N_FACTORS],
             core_usage: None,
+            grid_scale: None,
             accelerator_host: crate::model::AcceleratorHost::Share,
         }
     }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use super::kernels::{accumulate, lane_sum};
+use super::kernels::{accumulate, lane_sum, GridEnergy};
 use super::sources::{job_srcs, Context, JobScratch};
 use super::{JobTerms, Simulation, N_METRICS};
 use crate::control::Control;
@@ -133,6 +133,7 @@ impl BlockState {
                 activity,
                 basis,
                 own_draws,
+                grid_scale,
             } = terms[i];
             let out = if own_draws {
                 let g = sim.group[i];
@@ -157,7 +158,12 @@ impl BlockState {
                 .per_job_quantiles
                 .is_some()
                 .then_some(&mut self.totals[..]);
-            accumulate(&activity, &srcs, draws, out, totals);
+            let grid = if grid_scale == 1.0 {
+                GridEnergy::Same
+            } else {
+                GridEnergy::Scaled(grid_scale)
+            };
+            accumulate(&activity, &srcs, grid, draws, out, totals);
             if let Some(qs) = sim.per_job_quantiles {
                 self.jobs.push(i);
                 self.means.push(lane_sum(&self.totals) / draws as f64);
