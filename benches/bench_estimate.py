@@ -12,27 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from timing import median_time, run_each
+
 BANDWIDTH_BYTES_PER_S = 10e9
-
-
-def _median_time(fn, repeat: int) -> float:
-    fn()  # warm-up: caches, lazy tables, allocator
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def _peak_rss_mb() -> float:
@@ -55,28 +44,28 @@ def run_one(name: str, jobs_n: int, repeat: int) -> dict:
     if name == "fleet only":
         out["seconds"] = 0.0
     elif name == "fleetcarbon.estimate":
-        out["seconds"] = _median_time(lambda: fc.estimate(jobs, factors), repeat)
+        out["seconds"] = median_time(lambda: fc.estimate(jobs, factors), repeat)
     elif name == "estimate, String keys":
         strings = jobs.with_columns(pl.col(pl.Categorical).cast(pl.String))
-        out["seconds"] = _median_time(lambda: fc.estimate(strings, factors), repeat)
+        out["seconds"] = median_time(lambda: fc.estimate(strings, factors), repeat)
     elif name == "estimate, 1 thread":
-        out["seconds"] = _median_time(lambda: fc.estimate(jobs, factors, threads=1), repeat)
+        out["seconds"] = median_time(lambda: fc.estimate(jobs, factors, threads=1), repeat)
     elif name == "polars expressions":
-        out["seconds"] = _median_time(lambda: baselines.estimate_polars(jobs, factors), repeat)
+        out["seconds"] = median_time(lambda: baselines.estimate_polars(jobs, factors), repeat)
     elif name == "numpy":
-        out["seconds"] = _median_time(lambda: baselines.estimate_numpy(jobs, factors), repeat)
+        out["seconds"] = median_time(lambda: baselines.estimate_numpy(jobs, factors), repeat)
     elif name == "pure python":
-        out["seconds"] = _median_time(lambda: reference.estimate_python(jobs, factors), 1)
+        out["seconds"] = median_time(lambda: reference.estimate_python(jobs, factors), 1)
     elif name == "rust kernel":
         prepared = validation.prepare_jobs(jobs, factors)
         handle, tables = prepared.jobs, factors.engine
-        out["seconds"] = _median_time(lambda: _core.estimate(handle, tables), repeat)
+        out["seconds"] = median_time(lambda: _core.estimate(handle, tables), repeat)
         arrays = [v for v in prepared.buffers.values() if isinstance(v, np.ndarray)]
         bytes_in = sum(a.nbytes for a in arrays)
         bytes_out = jobs_n * (8 * 8 + 1)
         out["bytes"] = bytes_in + bytes_out
         src = np.ones(jobs_n * 8, dtype=np.float64)
-        out["stream_seconds"] = _median_time(lambda: np.multiply(src, 2.0), repeat)
+        out["stream_seconds"] = median_time(lambda: np.multiply(src, 2.0), repeat)
         out["stream_bytes"] = 2 * src.nbytes
     else:
         raise SystemExit(f"unknown approach {name}")
@@ -109,12 +98,8 @@ def main() -> None:
         print(json.dumps(run_one(args.one, n, args.repeat)))
         return
 
-    results = {}
-    for name in APPROACHES:
-        cmd = [sys.executable, __file__, "--one", name, "--jobs", str(args.jobs)]
-        cmd += ["--python-jobs", str(args.python_jobs), "--repeat", str(args.repeat)]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        results[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    extra = ["--jobs", str(args.jobs), "--python-jobs", str(args.python_jobs)]
+    results = run_each(__file__, APPROACHES, [*extra, "--repeat", str(args.repeat)])
 
     engine = results["fleetcarbon.estimate"]
     per_job_engine = engine["seconds"] / engine["jobs"]

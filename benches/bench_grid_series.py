@@ -5,8 +5,10 @@ Usage: python benches/bench_grid_series.py [--jobs 1000000] [--python-jobs 20000
 One fleet: synthetic jobs with windows spread over 2022, in the 8 balancing
 authorities whose EIA-930 hours ship with fleetcarbon. Each approach runs in its
 own child process so that its peak RSS is its own: estimate with annual values,
-estimate with the bundled series, the core's window integration alone, and a
-pure-Python loop over the intervals (fleetcarbon.reference, on fewer jobs, scaled).
+estimate with the bundled series, the core's window integration alone, a
+pure-Python loop over the intervals (fleetcarbon.reference, on fewer jobs,
+scaled), and simulate's M1 (shared uncertainty only, 10,000 draws, 50 groups, as
+in bench_simulate.py) with annual values and with the series.
 """
 
 from __future__ import annotations
@@ -14,23 +16,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def _median_time(fn, repeat: int) -> float:
-    fn()  # warm-up: caches, lazy tables, allocator
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from timing import median_time, run_each
 
 
 def fleet(n: int):
@@ -48,6 +39,7 @@ def fleet(n: int):
     return fc.synthetic_fleet(n, seed=0).with_columns(
         region=pl.Series(rng.choice(regions, n)).cast(pl.Categorical),
         start=start,
+        project=pl.col("job_id") % 50,
     )
 
 
@@ -65,9 +57,13 @@ def run_one(name: str, jobs_n: int, repeat: int) -> dict:
     hourly = annual.with_grid_series(bundled_grid_series())
     out: dict = {"name": name, "jobs": jobs_n}
     if name == "estimate, annual":
-        out["seconds"] = _median_time(lambda: fc.estimate(jobs, annual), repeat)
+        out["seconds"] = median_time(lambda: fc.estimate(jobs, annual), repeat)
     elif name == "estimate, hourly series":
-        out["seconds"] = _median_time(lambda: fc.estimate(jobs, hourly), repeat)
+        out["seconds"] = median_time(lambda: fc.estimate(jobs, hourly), repeat)
+    elif name.startswith("simulate M1"):
+        factors = hourly if name.endswith("series") else annual
+        run = lambda: fc.simulate(jobs, factors, draws=10_000, by="project", seed=1)  # noqa: E731
+        out["seconds"] = median_time(run, min(repeat, 3))
     elif name == "window integration (core)":
         prepared = validation.prepare_jobs(jobs, hourly)
         grid = hourly.grid_series
@@ -76,7 +72,10 @@ def run_one(name: str, jobs_n: int, repeat: int) -> dict:
         series = grid.series_of_regions(hourly.regions["key"])[rows]
         start = jobs["start"].dt.epoch("us").to_numpy()
         end = start + (prepared.duration_h.to_numpy() * 3.6e9).astype(np.int64)
-        out["seconds"] = _median_time(lambda: grid.engine.windows(series, start, end), repeat)
+        annual = hourly.regions["grid_kgco2e_per_kwh"].to_numpy()[rows]
+        out["seconds"] = median_time(
+            lambda: grid.engine.intensities(series, start, end, annual), repeat
+        )
     elif name == "pure python windows":
         grid = hourly.grid_series
         assert grid is not None
@@ -95,7 +94,7 @@ def run_one(name: str, jobs_n: int, repeat: int) -> dict:
             for r, s, h in zip(regions, starts, hours, strict=True):
                 reference.grid_intensity_over_window(intervals[r], 0.4, s, s + h)
 
-        out["seconds"] = _median_time(loop, 1)
+        out["seconds"] = median_time(loop, 1)
     else:
         raise SystemExit(f"unknown approach {name}")
     out["peak_rss_mb"] = peak_rss_mb()
@@ -107,6 +106,8 @@ APPROACHES = (
     "estimate, hourly series",
     "window integration (core)",
     "pure python windows",
+    "simulate M1, annual",
+    "simulate M1, hourly series",
 )
 
 
@@ -122,29 +123,29 @@ def main() -> None:
         n = args.python_jobs if args.one.startswith("pure python") else args.jobs
         print(json.dumps(run_one(args.one, n, args.repeat)))
         return
-    results = {}
-    for name in APPROACHES:
-        cmd = [sys.executable, __file__, "--one", name, "--jobs", str(args.jobs)]
-        cmd += ["--python-jobs", str(args.python_jobs), "--repeat", str(args.repeat)]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        results[name] = json.loads(done.stdout.strip().splitlines()[-1])
-    base = results["estimate, annual"]
-    per_job_base = base["seconds"] / base["jobs"]
+    extra = ["--jobs", str(args.jobs), "--python-jobs", str(args.python_jobs)]
+    results = run_each(__file__, APPROACHES, [*extra, "--repeat", str(args.repeat)])
+
+    def baseline(name: str) -> dict:
+        return results["simulate M1, annual" if name.startswith("simulate") else "estimate, annual"]
+
     print(
         f"estimate() on {args.jobs:,} jobs over 2022 in 8 regions with hourly series "
         f"(pure Python on {args.python_jobs:,}, scaled); median of {args.repeat} runs\n"
     )
     print(
-        f"| approach | time for {args.jobs:,} jobs | ns/job | vs annual estimate | peak RSS (MB) |"
+        f"| approach | time for {args.jobs:,} jobs | ns/job | vs the same with annual values "
+        "| peak RSS (MB) |"
     )
     print("|---|---|---|---|---|")
     for name in APPROACHES:
         r = results[name]
         per_job = r["seconds"] / r["jobs"]
+        base = baseline(name)
         note = " (scaled)" if name.startswith("pure python") else ""
         print(
             f"| {name} | {per_job * args.jobs * 1e3:,.0f} ms{note} | {per_job * 1e9:,.0f} | "
-            f"{per_job / per_job_base:,.2f}x | {r['peak_rss_mb']:,.0f} |"
+            f"{per_job / (base['seconds'] / base['jobs']):,.2f}x | {r['peak_rss_mb']:,.0f} |"
         )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:

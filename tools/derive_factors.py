@@ -17,16 +17,17 @@ Run from the repository root::
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
 import math
-import os
 import re
 import statistics
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shared_args import parse_shared_args
 
 DATASET_VERSION = "2026.12.0"
 
@@ -1196,21 +1197,10 @@ def build_aliases(iso, mapping, keys, skipped, regions, cpus):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=str(DEFAULT_OUT), help="output directory")
-    ap.add_argument(
-        "--shared",
-        default=os.environ.get("FLEETCARBON_SHARED", str(REPO.parent / "shared")),
-        help="shared research folder (containing reference-data/)",
-    )
-    args = ap.parse_args(argv)
-    shared = Path(args.shared)
-    if (shared / "reference-data").is_dir():
-        shared = shared / "reference-data"
+    out, shared = parse_shared_args(__doc__, argv, DEFAULT_OUT)
     if not (shared / F_OWID).exists():
         print(f"shared reference data not found under {shared}", file=sys.stderr)
         return 2
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
     sources = read_csv(FIGURES / "sources.csv")

@@ -29,7 +29,6 @@ float64 precision, fixed compression settings). Run from the repository root::
 
 from __future__ import annotations
 
-import argparse
 import csv
 import math
 import os
@@ -40,6 +39,15 @@ from pathlib import Path
 from typing import NoReturn
 
 import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shared_args import parse_shared_args
+
+from fleetcarbon.factors.series_data import (
+    BUNDLED_GRID_SERIES_BASIS,
+    BUNDLED_GRID_SERIES_LICENCE,
+    BUNDLED_GRID_SERIES_SCHEMA,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 FIGURES = REPO / "data" / "figures"
@@ -73,20 +81,12 @@ REL_TOL = 1e-9
 GLITCH = 0.1
 
 SOURCE = "hpe-dc-rl;eia-930;ipcc-ar5-annex-iii"
-BASIS = "lifecycle;generation"
-LICENCE = "MIT"
-
-SCHEMA = {
-    "region": pl.String(),
-    "start": pl.Datetime("us", "UTC"),
-    "end": pl.Datetime("us", "UTC"),
-    "kgco2e_per_kwh": pl.Float64(),
-    "generation_mwh": pl.Float64(),
-    "imputed": pl.Boolean(),
-    "source": pl.String(),
-    "basis": pl.String(),
-    "licence": pl.String(),
-}
+# The shipped file's schema and provenance are the loader's, so the two cannot drift.
+BASIS, LICENCE, SCHEMA = (
+    BUNDLED_GRID_SERIES_BASIS,
+    BUNDLED_GRID_SERIES_LICENCE,
+    BUNDLED_GRID_SERIES_SCHEMA,
+)
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -257,21 +257,10 @@ def report(df: pl.DataFrame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    ap.add_argument("--out", default=str(DEFAULT_OUT), help="output directory")
-    ap.add_argument(
-        "--shared",
-        default=os.environ.get("FLEETCARBON_SHARED", str(REPO.parent / "shared")),
-        help="shared research folder (containing reference-data/)",
-    )
-    args = ap.parse_args(argv)
-    shared = Path(args.shared)
-    if (shared / "reference-data").is_dir():
-        shared = shared / "reference-data"
+    out, shared = parse_shared_args(__doc__, argv, DEFAULT_OUT)
     if not (shared / F_BA_DIR).is_dir():
         print(f"dc-rl carbon-intensity files not found under {shared}", file=sys.stderr)
         return 2
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
     df = build(shared)

@@ -113,13 +113,15 @@ class GridSeries:
     """
 
     def __new__(cls, *, offsets: _U64, starts: _I64, ends: _I64, intensity: _F64) -> GridSeries: ...
-    def windows(
-        self, series: _U32, start: _I64, end: _I64, *, threads: int | None = None
-    ) -> tuple[_F64, _F64, _F64]:
-        """Return each job's ∫ intensity dt (kgCO2e/kWh × h), covered and uncovered hours.
+    def intensities(
+        self, series: _U32, start: _I64, end: _I64, annual: _F64, *, threads: int | None = None
+    ) -> tuple[_F64, _F64, _F64, npt.NDArray[np.uint8]]:
+        """Return each job's effective intensity, scale, covered share and coverage.
 
-        Job ``i`` reads series ``series[i]`` (``MISSING``: none, zeros) over
-        ``[start[i], end[i]]``, µs since the epoch.
+        The effective intensity is the time mean of the series over the window,
+        ``annual`` for its uncovered hours (NaN without a series); the scale is
+        effective ÷ annual (NaN unless annual > 0); coverage is 0 (the whole
+        window), 1 (part) or 2 (none, or no series).
         """
     def __len__(self) -> int: ...
 

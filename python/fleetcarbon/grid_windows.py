@@ -26,7 +26,7 @@ __all__ = ["GRID_BASIS", "GridColumns", "apply_grid_series"]
 
 GRID = "grid_kgco2e_per_kwh"
 #: Values of the ``grid_basis`` output column.
-LABELS = ["series", "partial", "annual", "job"]
+LABELS = ["series", "partial", "annual", "job"]  # the core's coverage codes, then "job"
 GRID_BASIS = pl.Enum(LABELS)
 
 
@@ -61,59 +61,49 @@ def apply_grid_series(
         raise ValueError("apply_grid_series needs factors with grid series")
     frame, buffers = prepared.frame, prepared.buffers
     n = frame.height
-    region = _per_job(buffers["region"], n).copy()
+    region = _per_job(buffers["region"], n)
     datacenter = _per_job(buffers["datacenter"], n)
     inherits = (region == MISSING) & (datacenter != MISSING)
-    region[inherits] = factors.links.datacenter_region[datacenter[inherits]]
-    known = region != MISSING
+    if inherits.any():
+        known_dc = np.where(datacenter == MISSING, 0, datacenter)
+        region = np.where(inherits, factors.links.datacenter_region[known_dc], region)
+    # Whole-array lookups, with one trailing entry for MISSING rows.
+    n_regions = factors.regions.height
+    row = np.where(region == MISSING, n_regions, region)
+    series_of_region = grid.series_of_regions(factors.regions["key"])
+    series = np.append(series_of_region, np.uint32(MISSING))[row]
+    annual_of_region = factors.regions[GRID].cast(pl.Float64).to_numpy()
+    annual = np.append(annual_of_region, np.nan)[row]
 
-    series = np.full(n, MISSING, dtype=np.uint32)
-    series[known] = grid.series_of_regions(factors.regions["key"])[region[known]]
     overrides = buffers["overrides"]
     given = overrides.get(GRID)
     has_override = ~np.isnan(given) if given is not None else np.zeros(n, dtype=bool)
     hours = prepared.duration_h.cast(pl.Float64).fill_null(np.nan).to_numpy()
     start = _start_micros(frame)
+    length_us = np.rint(hours * 3.6e9)
     # Windows shorter than a microsecond (the series' resolution) count as none.
-    windowed = ~np.isnan(start) & (np.rint(hours * 3.6e9) >= 1)
-    series[has_override | ~windowed] = MISSING
-
+    windowed = ~np.isnan(start) & (length_us >= 1)
+    series = np.where(has_override | ~windowed, np.uint32(MISSING), series)
     start_us = np.where(windowed, start, 0).astype(np.int64)
-    end_us = start_us + np.where(windowed, np.rint(hours * 3.6e9), 0).astype(np.int64)
-    integral, covered, uncovered = grid.engine.windows(series, start_us, end_us, threads=threads)
-
-    annual = np.full(n, np.nan)
-    table = factors.regions[GRID].cast(pl.Float64).to_numpy()
-    annual[known] = table[region[known]]
+    end_us = start_us + np.where(windowed, length_us, 0).astype(np.int64)
+    effective, scale, share, coverage = grid.engine.intensities(
+        series, start_us, end_us, annual, threads=threads
+    )
     on_series = series != MISSING
-    effective = np.full(n, np.nan)
-    # The time mean over the window as integrated (whole µs), not over the job's
-    # hours: a constant series then gives its value to the last bits.
-    window_h = covered[on_series] + uncovered[on_series]
-    effective[on_series] = (
-        integral[on_series] + annual[on_series] * uncovered[on_series]
-    ) / window_h
-
+    new_buffers = {**buffers, "grid_scale": scale}
     # A region whose annual value is 0 cannot be scaled: its jobs get the series'
     # value as a fixed per-job intensity instead.
-    scalable = on_series & (annual > 0)
-    scale = np.full(n, np.nan)
-    scale[scalable] = effective[scalable] / annual[scalable]
-    fixed = on_series & ~scalable
-    new_buffers = {**buffers, "grid_scale": scale}
+    fixed = on_series & np.isnan(scale)
     if fixed.any():
-        grid_override = given.copy() if given is not None else np.full(n, np.nan)
-        grid_override[fixed] = effective[fixed]
-        new_buffers["overrides"] = {**overrides, GRID: grid_override}
-    charged = np.where(on_series, effective, given if given is not None else annual)
-    charged = np.where(np.isnan(charged), annual, charged)
-    code = np.full(n, LABELS.index("annual"), dtype=np.uint32)
-    code[on_series & (covered > 0)] = LABELS.index("partial")
-    code[on_series & (uncovered == 0)] = LABELS.index("series")
-    code[has_override] = LABELS.index("job")
+        base = given if given is not None else np.full(n, np.nan)
+        new_buffers["overrides"] = {**overrides, GRID: np.where(fixed, effective, base)}
+    fallback = np.where(has_override, given, annual) if given is not None else annual
+    charged = np.where(on_series, effective, fallback)
+    # Coverage codes 0-2 are LABELS' first three; overrides are "job".
+    code = coverage.astype(np.uint32)
+    if has_override.any():
+        code = np.where(has_override, np.uint32(LABELS.index("job")), code)
     labels = pl.Series("grid_basis", LABELS, dtype=GRID_BASIS)
-    share = np.zeros(n)
-    share[on_series] = covered[on_series] / window_h
     columns = GridColumns(
         basis=labels.gather(code),
         effective=pl.Series("grid_kgco2e_per_kwh_effective", charged),

@@ -22,6 +22,7 @@ for jobs that started two or more years before their CPU's or accelerator's
 
 from __future__ import annotations
 
+import datetime
 import warnings
 from typing import Any
 
@@ -190,10 +191,12 @@ def warn_hardware_dates(
     """
     if START not in frame.columns or frame[START].null_count() == frame.height:
         return
-    year = frame[START].dt.year().cast(pl.Float64).fill_null(np.nan).to_numpy()
+    first = frame[START].min()
+    first_year = first.year if isinstance(first, datetime.date) else None
+    year: np.ndarray | None = None
     count = _array(buffers, ACCELERATOR_COUNT)
     cores = _array(buffers, CPU_CORES)
-    n = len(year)
+    n = frame.height
     accelerated = count > 0 if count is not None else np.zeros(n, dtype=bool)
     uses = {
         # The CPU row sets a CPU-only job's power and embodied carbon.
@@ -207,6 +210,13 @@ def warn_hardware_dates(
         released = table["release_year"].cast(pl.Float64).fill_null(np.nan).to_numpy()
         rows = np.broadcast_to(np.asarray(buffers[name], dtype=np.int64), (n,))
         known = used & (rows >= 0) & (rows < len(released))
+        present = np.bincount(rows[known], minlength=len(released)) > 0
+        newest = np.nanmax(released[present], initial=-np.inf)
+        # The common case, every job after its hardware's release: no per-job pass.
+        if first_year is not None and first_year >= newest - EARLY_ACCESS_YEARS:
+            continue
+        if year is None:
+            year = frame[START].dt.year().cast(pl.Float64).fill_null(np.nan).to_numpy()
         release = np.full(n, np.nan)
         release[known] = released[rows[known]]
         early = known & (year < release - EARLY_ACCESS_YEARS)

@@ -201,6 +201,100 @@ impl GridSeries {
         start: &[i64],
         end: &[i64],
     ) -> CoreResult<Vec<WindowIntegral>> {
+        self.check_jobs(series, start, end)?;
+        let n = series.len();
+        Ok((0..n)
+            .into_par_iter()
+            .with_min_len(4096)
+            .map(|i| {
+                if series[i] == MISSING {
+                    WindowIntegral {
+                        uncovered_h: hours_between(start[i], end[i]),
+                        ..WindowIntegral::default()
+                    }
+                } else {
+                    self.window(series[i] as usize, start[i], end[i])
+                }
+            })
+            .collect())
+    }
+}
+
+/// What a job's window makes of its region's annual value (docs/model.md §4.2).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct JobIntensity {
+    /// The time mean over the window, annual value for uncovered hours (NaN: no series).
+    pub effective: f64,
+    /// `effective / annual` (NaN: no series, or an annual value that is not > 0).
+    pub scale: f64,
+    /// Share of the window the series covers.
+    pub share: f64,
+    /// [`COVERED`], [`PARTIAL`] or [`UNCOVERED`] (no series, or no overlap).
+    pub coverage: u8,
+}
+
+/// The series covers the whole window.
+pub const COVERED: u8 = 0;
+/// It covers part of the window.
+pub const PARTIAL: u8 = 1;
+/// No series, or none of the window.
+pub const UNCOVERED: u8 = 2;
+
+impl GridSeries {
+    /// [`JobIntensity`] of many jobs: [`GridSeries::windows`] combined with
+    /// each job's annual value `annual[i]`, in one pass.
+    pub fn intensities(
+        &self,
+        series: &[u32],
+        start: &[i64],
+        end: &[i64],
+        annual: &[f64],
+    ) -> CoreResult<Vec<JobIntensity>> {
+        self.check_jobs(series, start, end)?;
+        if annual.len() != series.len() {
+            return Err(CoreError::invalid(
+                "grid_series",
+                format!("{} jobs but {} annual values", series.len(), annual.len()),
+            ));
+        }
+        Ok((0..series.len())
+            .into_par_iter()
+            .with_min_len(4096)
+            .map(|i| {
+                if series[i] == MISSING || start[i] == end[i] {
+                    return JobIntensity {
+                        effective: f64::NAN,
+                        scale: f64::NAN,
+                        share: 0.0,
+                        coverage: UNCOVERED,
+                    };
+                }
+                let w = self.window(series[i] as usize, start[i], end[i]);
+                // The mean over the window as integrated (whole µs), so that a
+                // constant series gives its value to the last bits.
+                let hours = w.covered_h + w.uncovered_h;
+                let effective = (w.integral + annual[i] * w.uncovered_h) / hours;
+                JobIntensity {
+                    effective,
+                    scale: if annual[i] > 0.0 {
+                        effective / annual[i]
+                    } else {
+                        f64::NAN
+                    },
+                    share: w.covered_h / hours,
+                    coverage: if w.uncovered_h == 0.0 {
+                        COVERED
+                    } else if w.covered_h > 0.0 {
+                        PARTIAL
+                    } else {
+                        UNCOVERED
+                    },
+                }
+            })
+            .collect())
+    }
+
+    fn check_jobs(&self, series: &[u32], start: &[i64], end: &[i64]) -> CoreResult<()> {
         let n = series.len();
         if start.len() != n || end.len() != n {
             return Err(CoreError::invalid(
@@ -221,20 +315,7 @@ impl GridSeries {
                 format!("job {i} ends before it starts"),
             ));
         }
-        Ok((0..n)
-            .into_par_iter()
-            .with_min_len(4096)
-            .map(|i| {
-                if series[i] == MISSING {
-                    WindowIntegral {
-                        uncovered_h: hours_between(start[i], end[i]),
-                        ..WindowIntegral::default()
-                    }
-                } else {
-                    self.window(series[i] as usize, start[i], end[i])
-                }
-            })
-            .collect())
+        Ok(())
     }
 }
 
@@ -403,6 +484,32 @@ mod tests {
             );
             assert!((a.covered_h - b.covered_h).abs() <= 1e-12 * a.covered_h.max(1e-300));
         }
+        Ok(())
+    }
+
+    #[test]
+    fn intensities_combine_windows_with_the_annual_value() -> CoreResult<()> {
+        let g = series()?;
+        // Region 0 is 0.1 in hour 0 and 0.2 in hour 1; annual 0.4.
+        let out = g.intensities(
+            &[0, 0, MISSING, 0, 1],
+            &[0, H / 2, 0, -2 * H, 0],
+            &[H, 3 * H / 2, H, -H, H],
+            &[0.4, 0.4, 0.4, 0.4, 0.0],
+        )?;
+        assert_eq!(
+            (out[0].effective, out[0].coverage, out[0].share),
+            (0.1, COVERED, 1.0)
+        );
+        assert!((out[1].effective - 0.15).abs() < 1e-15 && (out[1].scale - 0.375).abs() < 1e-15);
+        assert!(out[2].effective.is_nan() && out[2].coverage == UNCOVERED);
+        assert_eq!(
+            (out[3].effective, out[3].coverage, out[3].share),
+            (0.4, UNCOVERED, 0.0)
+        );
+        // An annual value of 0 cannot be scaled.
+        assert!(out[4].effective == 0.5 && out[4].scale.is_nan());
+        assert!(g.intensities(&[0], &[0], &[H], &[]).is_err());
         Ok(())
     }
 

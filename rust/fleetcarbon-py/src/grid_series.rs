@@ -8,11 +8,12 @@ use crate::convert::as_slice;
 use crate::errors::core_error;
 use crate::runtime::run;
 
-/// `(integral, covered hours, uncovered hours)` per job.
-type WindowArrays<'py> = (
+/// `(effective, scale, share, coverage)` per job.
+type IntensityArrays<'py> = (
     Bound<'py, PyArray1<f64>>,
     Bound<'py, PyArray1<f64>>,
     Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<u8>>,
 );
 
 /// Intervals of constant intensity, series by series, with their running
@@ -47,31 +48,31 @@ impl GridSeries {
         Ok(GridSeries { inner })
     }
 
-    /// Integral of intensity × hours, covered and uncovered hours of every job's window.
-    #[pyo3(signature = (series, start, end, *, threads = None))]
-    fn windows<'py>(
+    /// Each job's effective intensity, scale, covered share and coverage code.
+    #[pyo3(signature = (series, start, end, annual, *, threads = None))]
+    fn intensities<'py>(
         &self,
         py: Python<'py>,
         series: PyReadonlyArray1<'_, u32>,
         start: PyReadonlyArray1<'_, i64>,
         end: PyReadonlyArray1<'_, i64>,
+        annual: PyReadonlyArray1<'_, f64>,
         threads: Option<usize>,
-    ) -> PyResult<WindowArrays<'py>> {
-        let (series, start, end) = (
+    ) -> PyResult<IntensityArrays<'py>> {
+        let (series, start, end, annual) = (
             as_slice("series", &series)?,
             as_slice("start", &start)?,
             as_slice("end", &end)?,
+            as_slice("annual", &annual)?,
         );
         let out = run(py, threads, None, |_| {
-            self.inner.windows(series, start, end)
+            self.inner.intensities(series, start, end, annual)
         })?;
-        let integral = out.iter().map(|w| w.integral).collect();
-        let covered = out.iter().map(|w| w.covered_h).collect();
-        let uncovered = out.iter().map(|w| w.uncovered_h).collect();
         Ok((
-            PyArray1::from_vec(py, integral),
-            PyArray1::from_vec(py, covered),
-            PyArray1::from_vec(py, uncovered),
+            PyArray1::from_vec(py, out.iter().map(|j| j.effective).collect()),
+            PyArray1::from_vec(py, out.iter().map(|j| j.scale).collect()),
+            PyArray1::from_vec(py, out.iter().map(|j| j.share).collect()),
+            PyArray1::from_vec(py, out.iter().map(|j| j.coverage).collect()),
         ))
     }
 
