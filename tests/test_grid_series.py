@@ -398,3 +398,13 @@ def test_a_year_on_the_bundled_series_gets_each_region_s_time_mean() -> None:
         assert dict(zip(regions, out["grid_kgco2e_per_kwh_effective"], strict=True))[
             region
         ] * 1000 == pytest.approx(g, abs=0.06)
+
+
+def test_simulate_with_series_is_reproducible_across_threads_and_row_order() -> None:
+    factors = FACTORS.with_grid_series(SIM_SERIES)
+    kwargs = {"draws": 400, "seed": 9, "by": "job_id", "return_draws": True}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = fc.simulate_detailed(SIM_JOBS, factors, threads=1, **kwargs)  # type: ignore[arg-type]
+        two = fc.simulate_detailed(SIM_JOBS.reverse(), factors, threads=2, **kwargs)  # type: ignore[arg-type]
+    assert one.draws.sort("job_id", "draw").equals(two.draws.sort("job_id", "draw"))

@@ -110,14 +110,19 @@ def _is_file(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-def _decode(data: bytes, name: str, reader: str) -> str:
+def refuse_binary(data: bytes, name: str, reader: str, *, what: str = "binary, not text") -> None:
+    """Raise a SchemaError naming the line of the first NUL byte, if ``data`` has one."""
     nul = data.find(b"\x00")
     if nul >= 0:
         line = data.count(b"\n", 0, nul) + 1
         raise SchemaError(
-            f"{reader}: {name} is binary, not text (a NUL byte on line {line}); "
+            f"{reader}: {name} is {what} (a NUL byte on line {line}); "
             "is it compressed in a format other than gzip, zstd, bzip2 or xz?"
         )
+
+
+def _decode(data: bytes, name: str, reader: str) -> str:
+    refuse_binary(data, name, reader)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:

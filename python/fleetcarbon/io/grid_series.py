@@ -65,7 +65,7 @@ from fleetcarbon.errors import (
     ParameterError,
     SchemaError,
 )
-from fleetcarbon.io._text import N_SHOWN, text_bytes
+from fleetcarbon.io._text import N_SHOWN, refuse_binary, text_bytes
 from fleetcarbon.io.compression import inner_name, read_bytes
 from fleetcarbon.parameters import OnInvalid, check_on_invalid
 
@@ -471,13 +471,7 @@ def _strip_names(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _decode(data: bytes, name: str, notes: Notes) -> str:
     """UTF-8 text, as :mod:`fleetcarbon.io._text` decodes it; bad bytes in the header pass."""
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        line = data.count(b"\n", 0, nul) + 1
-        raise SchemaError(
-            f"{_READER}: {name} is neither text nor Parquet (a NUL byte on line {line}); "
-            "is it compressed in a format other than gzip, zstd, bzip2 or xz?"
-        )
+    refuse_binary(data, name, _READER, what="neither text nor Parquet")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
