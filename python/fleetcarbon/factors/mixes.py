@@ -199,13 +199,26 @@ def append_mix_rows(name: str, table: pl.DataFrame, mixes: list[Mix]) -> pl.Data
 # -- helpers ---------------------------------------------------------------------------
 
 
+def check_weights(weights: Mapping[str, float]) -> None:
+    """Refuse weights that are not finite and > 0, or that do not sum to 1.
+
+    Raises
+    ------
+    ValueError
+        Naming the bad weights, or their sum.
+    """
+    bad = {k: w for k, w in weights.items() if not (math.isfinite(w) and w > 0)}
+    if bad:
+        raise ValueError(f"weights must be > 0, got {bad}")
+    total = math.fsum(weights.values())
+    if abs(total - 1.0) > WEIGHT_TOLERANCE:
+        raise ValueError(f"weights must sum to 1, they sum to {total:.6g}")
+
+
 def _weight(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"weight of {name!r} must be a number, got {value!r}")
-    weight = float(value)
-    if not (math.isfinite(weight) and weight > 0):
-        raise ValueError(f"weight of {name!r} must be finite and > 0, got {value!r}")
-    return weight
+    return float(value)
 
 
 def _check_parts(parts: list[tuple[str, float]], shown: str) -> None:
@@ -216,9 +229,10 @@ def _check_parts(parts: list[tuple[str, float]], shown: str) -> None:
         raise ValueError(f"mix {shown} names a part twice")
     if any(k.startswith(MIX_PREFIX) for k in names):
         raise ValueError(f"mix {shown}: a part cannot be a mix")
-    total = math.fsum(w for _, w in parts)
-    if abs(total - 1.0) > WEIGHT_TOLERANCE:
-        raise ValueError(f"weights of mix {shown} sum to {total:.6g}, not 1")
+    try:
+        check_weights(dict(parts))
+    except ValueError as exc:
+        raise ValueError(f"mix {shown}: {exc}") from None
 
 
 def _mix_keys(column: pl.Series) -> list[str]:

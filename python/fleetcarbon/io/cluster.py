@@ -74,6 +74,7 @@ from pathlib import Path
 from typing import Any
 
 from fleetcarbon.errors import FleetcarbonError
+from fleetcarbon.factors.mixes import check_weights
 
 __all__ = [
     "GRES_DEFAULT",
@@ -92,8 +93,6 @@ _SCALARS = ("name", "region", "datacenter", "timezone", "accelerator", "cpu")
 _GLOB_CHARS = frozenset("*?[")
 #: The ``gres`` key naming the type of untyped ``gres/gpu=N`` entries.
 GRES_DEFAULT = "default"
-#: How far the ``gpu_mix`` weights may sum from 1.
-_MIX_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -308,14 +307,11 @@ def _gpu_mix(value: object) -> dict[str, float]:
             f"cluster config 'gpu_mix' must map accelerator keys to weights, got {value!r}"
         )
     mix = {k: float(w) for k, w in value.items()}
-    bad = {k: w for k, w in mix.items() if not (math.isfinite(w) and w > 0)}
-    if bad:
-        raise ClusterConfigError(f"cluster config 'gpu_mix': weights must be > 0, got {bad}")
-    total = math.fsum(mix.values())
-    if mix and abs(total - 1.0) > _MIX_TOLERANCE:
-        raise ClusterConfigError(
-            f"cluster config 'gpu_mix': weights must sum to 1, they sum to {total:.6g}"
-        )
+    if mix:
+        try:
+            check_weights(mix)
+        except ValueError as exc:
+            raise ClusterConfigError(f"cluster config 'gpu_mix': {exc}") from None
     return mix
 
 
