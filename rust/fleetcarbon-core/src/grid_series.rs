@@ -192,32 +192,6 @@ impl GridSeries {
         );
         (integral, self.covered_before[j] + partial)
     }
-
-    /// [`GridSeries::window`] of many jobs: job `i` reads series `series[i]`
-    /// ([`MISSING`]: none, all uncovered) over `[start[i], end[i]]`.
-    pub fn windows(
-        &self,
-        series: &[u32],
-        start: &[i64],
-        end: &[i64],
-    ) -> CoreResult<Vec<WindowIntegral>> {
-        self.check_jobs(series, start, end)?;
-        let n = series.len();
-        Ok((0..n)
-            .into_par_iter()
-            .with_min_len(4096)
-            .map(|i| {
-                if series[i] == MISSING {
-                    WindowIntegral {
-                        uncovered_h: hours_between(start[i], end[i]),
-                        ..WindowIntegral::default()
-                    }
-                } else {
-                    self.window(series[i] as usize, start[i], end[i])
-                }
-            })
-            .collect())
-    }
 }
 
 /// What a job's window makes of its region's annual value (docs/model.md §4.2).
@@ -241,7 +215,7 @@ pub const PARTIAL: u8 = 1;
 pub const UNCOVERED: u8 = 2;
 
 impl GridSeries {
-    /// [`JobIntensity`] of many jobs: [`GridSeries::windows`] combined with
+    /// [`JobIntensity`] of many jobs: [`GridSeries::window`] combined with
     /// each job's annual value `annual[i]`, in one pass.
     pub fn intensities(
         &self,
@@ -526,14 +500,15 @@ mod tests {
             assert!(GridSeries::new(offsets, starts, ends, intensity).is_err());
         }
         let g = series()?;
-        assert!(g.windows(&[0, 2], &[0, 0], &[1, 1]).is_err());
-        assert!(g.windows(&[0], &[5], &[1]).is_err());
-        let out = g.windows(&[MISSING, 1], &[0, 0], &[H, H])?;
+        let annual = [0.4, 0.4];
+        assert!(g.intensities(&[0, 2], &[0, 0], &[1, 1], &annual).is_err());
+        assert!(g.intensities(&[0], &[5], &[1], &[0.4]).is_err());
+        let out = g.intensities(&[MISSING, 1], &[0, 0], &[H, H], &annual)?;
+        assert!(out[0].effective.is_nan() && (out[0].share, out[0].coverage) == (0.0, UNCOVERED));
         assert_eq!(
-            (out[0].integral, out[0].covered_h, out[0].uncovered_h),
-            (0.0, 0.0, 1.0)
+            (out[1].effective, out[1].share, out[1].coverage),
+            (0.5, 1.0, COVERED)
         );
-        assert_eq!(out[1].covered_h, 1.0);
         Ok(())
     }
 }
