@@ -12,7 +12,6 @@ from fleetcarbon.conventions import Convention, CpuAttribution, resolve_conventi
 from fleetcarbon.errors import KernelError, NonFiniteResultError, SchemaError
 from fleetcarbon.factors import Factors, resolve_factors
 from fleetcarbon.frames import collect_jobs
-from fleetcarbon.grid_windows import apply_grid_series
 from fleetcarbon.parameters import OnInvalid, check_progress, check_threads
 from fleetcarbon.schema import (
     DURATION_H,
@@ -113,17 +112,16 @@ def estimate(
     if frame.height == 0:
         return _empty_result(frame)
     chosen = resolve_convention(convention, cpu_attribution)
-    prepared = prepare_jobs(frame, factors, on_invalid=on_invalid, convention=chosen)
-    grid = None
-    if prepared.factors.grid_series is not None:
-        prepared, grid = apply_grid_series(prepared, threads=threads)
+    prepared = prepare_jobs(
+        frame, factors, on_invalid=on_invalid, convention=chosen, threads=threads
+    )
     basis, columns = run_estimate(prepared, prepared.factors, threads, progress)
     labels = pl.Series("power_basis", POWER_BASIS_LABELS, dtype=POWER_BASIS)
     outputs = [] if DURATION_H in frame.columns else [prepared.duration_h.alias(DURATION_H)]
     outputs.append(labels.gather(basis))
     outputs += [pl.Series(name, v) for name, v in zip(RESULT_COLUMNS, columns, strict=True)]
-    if grid is not None:
-        outputs += grid.columns()
+    if prepared.grid is not None:
+        outputs += prepared.grid.columns()
     outputs.append(_version_column(factors.version, len(basis)))
     return prepared.frame.hstack(outputs)
 

@@ -13,6 +13,7 @@ of the annual case and ``simulate`` keeps the region row's shared uncertainty
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -20,7 +21,9 @@ import polars as pl
 from fleetcarbon import _core
 from fleetcarbon.factors import MISSING
 from fleetcarbon.schema import START
-from fleetcarbon.validation import PreparedJobs
+
+if TYPE_CHECKING:
+    from fleetcarbon.validation import PreparedJobs
 
 __all__ = ["GRID_BASIS", "GridColumns", "apply_grid_series"]
 
@@ -46,10 +49,8 @@ class GridColumns:
         return [self.basis, self.effective, self.share]
 
 
-def apply_grid_series(
-    prepared: PreparedJobs, *, threads: int | None = None
-) -> tuple[PreparedJobs, GridColumns]:
-    """Return ``prepared`` with each windowed job's series intensity, and the columns.
+def apply_grid_series(prepared: PreparedJobs, *, threads: int | None = None) -> PreparedJobs:
+    """Return ``prepared`` with each windowed job's series intensity, and its ``grid`` columns.
 
     ``prepared.factors`` must carry grid series. Jobs with a ``grid_kgco2e_per_kwh``
     override keep it; jobs without a window (no ``start``, or zero hours), or in
@@ -109,8 +110,7 @@ def apply_grid_series(
         effective=pl.Series("grid_kgco2e_per_kwh_effective", charged),
         share=pl.Series("grid_series_share", share),
     )
-    updated = replace(prepared, jobs=_core.Jobs(**new_buffers), buffers=new_buffers)
-    return updated, columns
+    return replace(prepared, jobs=_core.Jobs(**new_buffers), buffers=new_buffers, grid=columns)
 
 
 def _per_job(rows: object, n: int) -> np.ndarray:

@@ -27,7 +27,6 @@ from fleetcarbon.errors import (
 from fleetcarbon.estimate import run_estimate, strip_outputs
 from fleetcarbon.factors import Factors, resolve_factors
 from fleetcarbon.frames import collect_jobs, group_index
-from fleetcarbon.grid_windows import apply_grid_series
 from fleetcarbon.parameters import (
     OnInvalid,
     QuantileMethod,
@@ -357,10 +356,10 @@ def _setup(
     if frame.height == 0:
         raise FleetcarbonError("simulate() needs at least one job")
     convention = resolve_convention(o["convention"], o["cpu_attribution"])
-    prepared = prepare_jobs(frame, factors, on_invalid=on_invalid, convention=convention)
+    prepared = prepare_jobs(
+        frame, factors, on_invalid=on_invalid, convention=convention, threads=threads
+    )
     frame, factors = prepared.frame, prepared.factors
-    if factors.grid_series is not None:
-        prepared, _ = apply_grid_series(prepared, threads=threads)
     _, point_columns = run_estimate(prepared, factors, threads)
     group, keys = group_index(frame, by)
     return _Setup(

@@ -32,6 +32,7 @@ from fleetcarbon.errors import (
 )
 from fleetcarbon.factors import MISSING, Factors
 from fleetcarbon.factors.mixes import with_job_mixes
+from fleetcarbon.grid_windows import GridColumns, apply_grid_series
 from fleetcarbon.parameters import OnInvalid, check_on_invalid
 from fleetcarbon.plausibility import warn_hardware_dates, warn_unit_mistakes
 from fleetcarbon.schema import (
@@ -74,6 +75,8 @@ class PreparedJobs:
     #: The tables the jobs' rows index: the ones given, plus a row per mix key
     #: (:mod:`fleetcarbon.factors.mixes`) the jobs name.
     factors: Factors
+    #: What the jobs met of the factors' grid series (None without series).
+    grid: GridColumns | None = None
 
 
 @dataclass(frozen=True)
@@ -367,8 +370,13 @@ def prepare_jobs(
     *,
     on_invalid: OnInvalid = "raise",
     convention: Convention | None = None,
+    threads: int | None = None,
 ) -> PreparedJobs:
-    """Validate ``frame`` and build the core's handle of its jobs, charged by ``convention``."""
+    """Validate ``frame`` and build the core's handle of its jobs, charged by ``convention``.
+
+    With grid series in ``factors``, each windowed job also gets its series
+    intensity (:func:`fleetcarbon.grid_windows.apply_grid_series`, on ``threads``).
+    """
     on_invalid = check_on_invalid(on_invalid)
     convention = resolve_convention(convention)
     check_schema(frame)
@@ -406,9 +414,12 @@ def prepare_jobs(
     handle = _core.Jobs(**buffers)
     warn_unit_mistakes(work, buffers, handle, factors.engine)
     warn_hardware_dates(work, buffers, {CPU: factors.cpus, ACCELERATOR: factors.accelerators})
-    return PreparedJobs(
+    prepared = PreparedJobs(
         frame=frame, jobs=handle, duration_h=work[HOURS], buffers=buffers, factors=factors
     )
+    if factors.grid_series is not None:
+        prepared = apply_grid_series(prepared, threads=threads)
+    return prepared
 
 
 def _resolve_keys(
