@@ -140,18 +140,11 @@ def with_job_mixes(factors: Factors, frame: pl.DataFrame, *, strict: bool = True
     UnknownKeyError
         For a part that matches no row (with suggestions).
     """
-    wanted: dict[str, list[str]] = {}
-    for column, table in MIXABLE.items():
-        if column not in frame.columns:
-            continue
-        keys = _mix_keys(frame[column])
-        known = set(factors.table(table)["key"].to_list()) if keys else set()
-        new = [k for k in keys if k not in known]
-        if new:
-            wanted[table] = sorted(new)
     mixes = []
     for column, table in MIXABLE.items():
-        for key in wanted.get(table, []):
+        keys = _mix_keys(frame[column]) if column in frame.columns else []
+        known = set(factors.table(table)["key"].to_list()) if keys else set()
+        for key in sorted(k for k in keys if k not in known):
             try:
                 mixes.append(_resolve(factors, column, table, key))
             except InvalidValueError:
