@@ -18,7 +18,7 @@ table, holding the weighted means of its parts' values and bounds:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -259,10 +259,11 @@ def _resolve(factors: Factors, column: str, table: str, key: str) -> Mix:
     return Mix(table, key, tuple(zip(canonical, (w for _, w in parts), strict=True)))
 
 
-def _join(values: object) -> str | None:
+def _join(values: Iterable[str]) -> str | None:
+    """Join the distinct ``;``-separated items of ``values``, in order of appearance."""
     seen: list[str] = []
-    for v in values:  # type: ignore[attr-defined]
-        for item in str(v).split(";"):
+    for v in values:
+        for item in v.split(";"):
             if item and item not in seen:
                 seen.append(item)
     return ";".join(seen) or None
