@@ -44,24 +44,21 @@ pub(super) fn cells(
     }
     runs.into_par_iter()
         .map(|run| {
-            let mut sums = [NeumaierSum::default(); 7];
-            let mut scaled = [NeumaierSum::default(); 7];
-            let mut any_scaled = false;
-            for &(_, _, _, i) in &cell_jobs[run.clone()] {
-                let scale = terms[i].grid_scale;
-                any_scaled |= scale != 1.0;
-                for ((s, x), v) in sums
-                    .iter_mut()
-                    .zip(scaled.iter_mut())
-                    .zip(terms[i].activity.terms())
-                {
-                    s.add(v);
-                    x.add(v * scale);
+            let jobs = &cell_jobs[run];
+            let sum = |scaled: bool| {
+                let mut sums = [NeumaierSum::default(); 7];
+                for &(_, _, _, i) in jobs {
+                    let scale = if scaled { terms[i].grid_scale } else { 1.0 };
+                    for (s, v) in sums.iter_mut().zip(terms[i].activity.terms()) {
+                        s.add(v * scale);
+                    }
                 }
-            }
-            let (g, r, _, _) = cell_jobs[run.start];
-            let op = any_scaled.then(|| Activity::from_terms(scaled.map(|x| x.value())));
-            ((g, r), Activity::from_terms(sums.map(|x| x.value())), op)
+                Activity::from_terms(sums.map(|x| x.value()))
+            };
+            // The scale-weighted sums only where a series scales some job.
+            let any_scaled = jobs.iter().any(|&(_, _, _, i)| terms[i].grid_scale != 1.0);
+            let (g, r, _, _) = jobs[0];
+            ((g, r), sum(false), any_scaled.then(|| sum(true)))
         })
         .collect()
 }
