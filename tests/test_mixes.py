@@ -74,7 +74,7 @@ def test_mix_key_spells_the_parts_in_order() -> None:
     ],
 )
 def test_mix_key_refuses_bad_weights(parts: dict, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(fc.errors.ParameterError, match=f"mix_key: parts.*{message}"):
         fc.mix_key(parts)
 
 

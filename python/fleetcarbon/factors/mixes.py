@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from fleetcarbon.errors import InvalidValueError
+from fleetcarbon.errors import InvalidValueError, ParameterError
 from fleetcarbon.factors.keys import category_codes
 from fleetcarbon.factors.names import columns_of
 
@@ -77,13 +77,24 @@ def mix_key(parts: Mapping[str, float]) -> str:
         ``"mix:KEY=WEIGHT,KEY=WEIGHT"``, parts in the order given; a mix of one
         key is that key.
 
+    Raises
+    ------
+    fleetcarbon.errors.ParameterError
+        For weights that are not numbers > 0 summing to 1, no parts, a part named
+        twice, or a part that is itself a mix.
+
     Examples
     --------
     >>> mix_key({"nvidia-v100-sxm2-32gb": 0.7, "nvidia-t4-16gb": 0.3})
     'mix:nvidia-v100-sxm2-32gb=0.7,nvidia-t4-16gb=0.3'
     """
-    items = [(str(k), _weight(w, str(k))) for k, w in parts.items()]
-    _check_parts(items, repr(dict(parts)))
+    if not isinstance(parts, Mapping):
+        raise ParameterError(f"mix_key: parts must map row keys to weights, got {parts!r}")
+    try:
+        items = [(str(k), _weight(w, str(k))) for k, w in parts.items()]
+        _check_parts(items, repr(dict(parts)))
+    except ValueError as exc:
+        raise ParameterError(f"mix_key: parts: {exc}") from None
     if len(items) == 1:
         return items[0][0]
     return MIX_PREFIX + ",".join(f"{k}={w!r}" for k, w in items)
