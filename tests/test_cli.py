@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import warnings
 
 import numpy as np
 import polars as pl
@@ -561,3 +562,37 @@ def test_grid_series_on_estimate_and_simulate(tmp_path, capsys):
     args = ["estimate", str(path), "--grid-series", str(series), "-o", str(series), "--overwrite"]
     assert main(args) == 1
     assert "input" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore::fleetcarbon.errors.HardwareDateWarning")
+def test_grid_year_on_estimate_and_simulate(tmp_path, capsys):
+    import datetime as dt
+
+    jobs = pl.DataFrame(
+        {
+            "job_id": [1, 2],
+            "start": [dt.datetime(2005, 6, 1), dt.datetime(2015, 6, 1)],
+            "duration_h": [4.0, 4.0],
+            "region": ["AT", "AT"],
+            "cpu": ["amd-epyc-7763"] * 2,
+            "cpu_cores": [64, 64],
+        }
+    )
+    path = tmp_path / "jobs.parquet"
+    jobs.write_parquet(path)
+    for grid_year in ("job", "latest"):
+        out = tmp_path / f"{grid_year}.parquet"
+        args = ["--quiet", "estimate", str(path), "--grid-year", grid_year, "-o", str(out)]
+        assert main(args) == 0, capsys.readouterr().err
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = fc.estimate(jobs, grid_year=grid_year)
+        assert pl.read_parquet(out)["total_kgco2e"].to_list() == expected["total_kgco2e"].to_list()
+    assert pl.read_parquet(tmp_path / "job.parquet")["grid_year"].to_list() == [2005, 2015]
+    summary = tmp_path / "sim.csv"
+    args = ["--quiet", "simulate", str(path), "--grid-year", "latest", "--draws", "50"]
+    assert main([*args, "-o", str(summary)]) == 0
+    assert pl.read_csv(summary)["operational_kgco2e"][0] == pytest.approx(
+        pl.read_parquet(tmp_path / "latest.parquet")["operational_kgco2e"].sum(), rel=1e-9
+    )
+    assert main(["estimate", str(path), "--grid-year", "2020"]) == 2

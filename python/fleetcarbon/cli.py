@@ -134,6 +134,7 @@ def _input_settings() -> dict[str, Any]:
         "on_invalid": stored.get("on_invalid", "raise"),
         "mapping": stored.get("mapping", {}),
         "grid_series": stored.get("grid_series", ()),
+        "grid_year": stored.get("grid_year", "job"),
     }
 
 
@@ -142,6 +143,11 @@ def _on_invalid() -> OnInvalid:
     from fleetcarbon.parameters import check_on_invalid
 
     return check_on_invalid(_input_settings()["on_invalid"])
+
+
+def _model_options() -> dict[str, Any]:
+    """``--on-invalid`` and ``--grid-year`` of the running command, as keyword arguments."""
+    return {"on_invalid": _on_invalid(), "grid_year": _input_settings()["grid_year"]}
 
 
 def _store_setting(ctx: click.Context, param: click.Parameter, value: object) -> object:
@@ -377,6 +383,16 @@ def input_options(command: Callable[..., None]) -> Callable[..., None]:
             callback=_store_setting,
             help="Hourly grid intensity (a file read_grid_series reads, or 'bundled'); repeatable.",
         ),
+        click.option(
+            "--grid-year",
+            "grid_year",
+            type=click.Choice(["job", "latest"]),
+            default="job",
+            show_default=True,
+            expose_value=False,
+            callback=_store_setting,
+            help="Annual grid value of each job's start year, or the latest for every job.",
+        ),
     ]
     for decorate in reversed(decorators):
         command = decorate(command)
@@ -418,6 +434,7 @@ def estimate(
       fleetcarbon estimate jobs.parquet --by team
       fleetcarbon estimate jobs.csv --factors my-factors/ -o out.csv --overwrite
       fleetcarbon estimate jobs.parquet --grid-series bundled --grid-series DE_2023_hourly.csv
+      fleetcarbon estimate jobs.parquet --grid-year latest
     """
     from fleetcarbon import estimate as run_estimate
     from fleetcarbon import summarize
@@ -427,7 +444,7 @@ def estimate(
     t0 = time.perf_counter()
     jobs = _read_input(input_path, fmt, cluster, fields)
     with _progress(ctx, "estimating") as progress:
-        est = run_estimate(jobs, _factors(factors), progress=progress, on_invalid=_on_invalid())
+        est = run_estimate(jobs, _factors(factors), progress=progress, **_model_options())
     _say(ctx, f"estimated {est.height:,} jobs in {time.perf_counter() - t0:.2f} s")
     if output:
         _write(est, output, overwrite)
@@ -477,7 +494,7 @@ def simulate(
             by=_by(by),
             seed=seed,
             progress=progress,
-            on_invalid=_on_invalid(),
+            **_model_options(),
         )
     _say(ctx, f"{draws:,} draws in {time.perf_counter() - t0:.2f} s, seed {summary['seed'][0]}")
     if output:
@@ -545,7 +562,7 @@ def report(
     jobs = _read_input(input_path, fmt, cluster, fields)
     chosen = _factors(factors)
     with _progress(ctx, "estimating") as progress:
-        est = run_estimate(jobs, chosen, progress=progress, on_invalid=_on_invalid())
+        est = run_estimate(jobs, chosen, progress=progress, **_model_options())
     simulation = draw_frame = None
     if draws > 0:
         with _progress(ctx, "simulating") as progress:
@@ -557,7 +574,7 @@ def report(
                 seed=seed,
                 return_draws=True,
                 progress=progress,
-                on_invalid=_on_invalid(),
+                **_model_options(),
             )
         simulation, draw_frame = result.summary, result.draws
     path = write_report(

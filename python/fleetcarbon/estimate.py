@@ -12,6 +12,7 @@ from fleetcarbon.conventions import Convention, CpuAttribution, resolve_conventi
 from fleetcarbon.errors import KernelError, NonFiniteResultError, SchemaError
 from fleetcarbon.factors import Factors, resolve_factors
 from fleetcarbon.frames import collect_jobs
+from fleetcarbon.grid_years import GridYear, check_grid_year
 from fleetcarbon.parameters import OnInvalid, check_progress, check_threads
 from fleetcarbon.schema import (
     DURATION_H,
@@ -36,6 +37,7 @@ def estimate(
     on_invalid: OnInvalid = "raise",
     convention: str | Convention = "fleetcarbon",
     cpu_attribution: CpuAttribution | None = None,
+    grid_year: GridYear = "job",
     threads: int | None = None,
     progress: Callable[[int, int], object] | None = None,
 ) -> pl.DataFrame:
@@ -67,6 +69,13 @@ def estimate(
         as ``read_sacct`` reads it from TotalCPU): cores × wall time ×
         clip(cpu_time_h ÷ (cores × wall time), 0, 1); a job whose CPU time is
         null or 0 (not logged) is charged as reserved.
+    grid_year : {"job", "latest"}, default "job"
+        Which annual grid intensity a job with a ``start`` is charged: that of
+        the year it started in (UTC), from ``factors.grid_history`` and the
+        ``regions`` row together, or the nearest earlier year where neither has
+        that year (the ``grid_year`` output column says which year was used);
+        or ``"latest"``, the ``regions`` row's value for every job. See
+        ``docs/model.md`` §4.2, "The year of the grid".
     threads : int, optional
         Threads for the Rust core (default: all cores; at most
         ``fleetcarbon._core.max_threads()``). Results do not depend on it.
@@ -81,11 +90,14 @@ def estimate(
         when the input has none: the hours from ``start``/``end``), ``power_basis``,
         ``it_energy_kwh``, ``facility_energy_kwh``, ``operational_kgco2e``,
         ``operational_market_kgco2e``, ``embodied_hardware_kgco2e``,
-        ``embodied_facility_kgco2e``, ``embodied_kgco2e``, ``total_kgco2e``; with
-        factors that carry grid series (:meth:`Factors.with_grid_series`),
-        ``grid_basis`` (``series``, ``partial``, ``annual`` or ``job``),
-        ``grid_kgco2e_per_kwh_effective`` (the intensity the job was charged)
-        and ``grid_series_share`` (the share of its window the series covers);
+        ``embodied_facility_kgco2e``, ``embodied_kgco2e``, ``total_kgco2e``; when
+        the jobs have a ``start`` (with ``grid_year="job"``) or the factors carry
+        grid series (:meth:`Factors.with_grid_series`), ``grid_basis``
+        (``series``, ``partial``, ``annual`` or ``job``),
+        ``grid_kgco2e_per_kwh_effective`` (the intensity the job was charged),
+        ``grid_year`` (the year of the annual value used; null for ``job``) and,
+        with series, ``grid_series_share`` (the share of its window the series
+        covers);
         and ``factors_version`` (the dataset version of ``factors``, so that an
         analysis can cite the factors it used). Output columns already present
         in the input are replaced.
@@ -113,7 +125,12 @@ def estimate(
         return _empty_result(frame)
     chosen = resolve_convention(convention, cpu_attribution)
     prepared = prepare_jobs(
-        frame, factors, on_invalid=on_invalid, convention=chosen, threads=threads
+        frame,
+        factors,
+        on_invalid=on_invalid,
+        convention=chosen,
+        grid_year=check_grid_year(grid_year),
+        threads=threads,
     )
     basis, columns = run_estimate(prepared, prepared.factors, threads, progress)
     labels = pl.Series("power_basis", POWER_BASIS_LABELS, dtype=POWER_BASIS)

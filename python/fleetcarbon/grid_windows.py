@@ -1,8 +1,10 @@
-"""Each job's grid intensity over its run window, from the series its factors carry.
+"""Each job's grid intensity over its run window: its year's, or its series' mean.
 
-With power flat over the window ``[start, start + hours]``, the job's intensity is
-the time mean of its region's series over the window's covered hours and the
-region's annual value over the rest (docs/model.md §4.2, "Grid series"). The core
+Without series, a job with a ``start`` is charged the annual value of the year it
+ran in (:mod:`fleetcarbon.grid_years`). With series and power flat over the
+window ``[start, start + hours]``, the job's intensity is the time mean of its
+region's series over the window's covered hours and the annual value over the
+rest (docs/model.md §4.2, "Grid series"). The core
 integrates the windows (prefix sums, O(log intervals) a job); the effective
 intensity then reaches the model as a per-job multiplier of the region row's
 intensity, ``grid_scale = effective / annual``, so that the equations stay those
@@ -20,12 +22,15 @@ import polars as pl
 
 from fleetcarbon import _core
 from fleetcarbon.factors import MISSING
+from fleetcarbon.grid_years import GridYear, YearTable, warn_early_jobs
+from fleetcarbon.power_profiles import Profiles
 from fleetcarbon.schema import START
 
 if TYPE_CHECKING:
+    from fleetcarbon.factors import Factors
     from fleetcarbon.validation import PreparedJobs
 
-__all__ = ["GRID_BASIS", "GridColumns", "apply_grid_series"]
+__all__ = ["GRID_BASIS", "GridColumns", "apply_grid_time"]
 
 GRID = "grid_kgco2e_per_kwh"
 #: Values of the ``grid_basis`` output column.
@@ -41,26 +46,41 @@ class GridColumns:
     basis: pl.Series
     #: The energy-weighted intensity the job was charged, kgCO2e/kWh.
     effective: pl.Series
-    #: The share of the job's window (and so of its energy) the series covers.
-    share: pl.Series
+    #: The year of the annual value charged (null for overrides and undated rows).
+    year: pl.Series
+    #: The share of the job's window (and so of its energy) the series covers;
+    #: None without series.
+    share: pl.Series | None
 
     def columns(self) -> list[pl.Series]:
         """Return the output columns, in order."""
-        return [self.basis, self.effective, self.share]
+        extra = [] if self.share is None else [self.share]
+        return [self.basis, self.effective, self.year, *extra]
 
 
-def apply_grid_series(prepared: PreparedJobs, *, threads: int | None = None) -> PreparedJobs:
-    """Return ``prepared`` with each windowed job's series intensity, and its ``grid`` columns.
+def apply_grid_time(
+    prepared: PreparedJobs,
+    *,
+    grid_year: GridYear = "job",
+    profiles: Profiles | None = None,
+    threads: int | None = None,
+) -> PreparedJobs:
+    """Return ``prepared`` with the grid each job met while it ran, and its ``grid`` columns.
 
-    ``prepared.factors`` must carry grid series. Jobs with a ``grid_kgco2e_per_kwh``
-    override keep it; jobs without a window (no ``start``, or zero hours), or in
-    a region without a series, keep the annual value.
+    With ``grid_year="job"``, a job with a ``start`` gets the annual intensity of
+    its year (:mod:`fleetcarbon.grid_years`); with grid series, a windowed job in
+    a region with a series gets the series' mean over its window, the annual
+    value covering the rest, and a job with a power profile (``profiles``, from
+    :func:`fleetcarbon.power_profiles.job_profiles`) the series over each of its
+    sub-intervals. Jobs with a ``grid_kgco2e_per_kwh`` override keep it.
+    Returns ``prepared`` unchanged when neither applies.
     """
     factors = prepared.factors
     grid = factors.grid_series
-    if grid is None:
-        raise ValueError("apply_grid_series needs factors with grid series")
     frame, buffers = prepared.frame, prepared.buffers
+    by_year = grid_year == "job" and START in frame.columns and factors.grid_history is not None
+    if grid is None and not by_year:
+        return prepared
     n = frame.height
     region = _per_job(buffers["region"], n)
     datacenter = _per_job(buffers["datacenter"], n)
@@ -71,46 +91,153 @@ def apply_grid_series(prepared: PreparedJobs, *, threads: int | None = None) -> 
     # Whole-array lookups, with one trailing entry for MISSING rows.
     n_regions = factors.regions.height
     row = np.where(region == MISSING, n_regions, region)
-    series_of_region = grid.series_of_regions(factors.regions["key"])
-    series = np.append(series_of_region, np.uint32(MISSING))[row]
     annual_of_region = factors.regions[GRID].cast(pl.Float64).to_numpy()
-    annual = np.append(annual_of_region, np.nan)[row]
+    row_annual = np.append(annual_of_region, np.nan)[row]
 
     overrides = buffers["overrides"]
     given = overrides.get(GRID)
     has_override = ~np.isnan(given) if given is not None else np.zeros(n, dtype=bool)
-    hours = prepared.duration_h.cast(pl.Float64).fill_null(np.nan).to_numpy()
     start = _start_micros(frame)
-    length_us = np.rint(hours * 3.6e9)
-    # Windows shorter than a microsecond (the series' resolution) count as none.
-    windowed = ~np.isnan(start) & (length_us >= 1)
-    series = np.where(has_override | ~windowed, np.uint32(MISSING), series)
-    start_us = np.where(windowed, start, 0).astype(np.int64)
-    end_us = start_us + np.where(windowed, length_us, 0).astype(np.int64)
-    effective, scale, share, coverage = grid.engine.intensities(
-        series, start_us, end_us, annual, threads=threads
-    )
-    on_series = series != MISSING
-    new_buffers = {**buffers, "grid_scale": scale}
-    # A region whose annual value is 0 cannot be scaled: its jobs get the series'
-    # value as a fixed per-job intensity instead.
-    fixed = on_series & np.isnan(scale)
+    if by_year:
+        lookup = YearTable.of(factors).lookup(row, start, row_annual)
+        annual = lookup.values
+        data_year = lookup.data_year
+        if (data_year < 0).any():
+            data_year = np.where(data_year >= 0, data_year, _row_year(factors, row))
+        early = lookup.early & ~has_override
+        if early.any():
+            keys = np.append(factors.regions["key"].to_numpy(), None)[row]
+            warn_early_jobs(replace(lookup, early=early), keys, start)
+    else:
+        annual = row_annual
+        data_year = _row_year(factors, row)
+
+    if grid is not None:
+        series_of_region = grid.series_of_regions(factors.regions["key"])
+        series = np.append(series_of_region, np.uint32(MISSING))[row]
+        hours = prepared.duration_h.cast(pl.Float64).fill_null(np.nan).to_numpy()
+        length_us = np.rint(hours * 3.6e9)
+        # Windows shorter than a microsecond (the series' resolution) count as none.
+        windowed = ~np.isnan(start) & (length_us >= 1)
+        series = np.where(has_override | ~windowed, np.uint32(MISSING), series)
+        start_us = np.where(windowed, start, 0).astype(np.int64)
+        end_us = start_us + np.where(windowed, length_us, 0).astype(np.int64)
+        effective, _, share, coverage = grid.engine.intensities(
+            series, start_us, end_us, annual, threads=threads
+        )
+        on_series = series != MISSING
+        effective = np.where(on_series, effective, annual)
+        code = coverage.astype(np.uint32)
+        if profiles is not None:
+            window = _Windows(series, start_us, end_us, annual)
+            effective, share, code = _with_profiles(
+                grid.engine, profiles, window, (effective, share, code), threads
+            )
+    else:
+        effective = annual
+        share = None
+        code = np.full(n, LABELS.index("annual"), dtype=np.uint32)
+
+    new_buffers = dict(buffers)
+    # The model multiplies the region row's intensity (and, in simulate, its
+    # draws) by this scale; 1 leaves the core on its annual path.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(row_annual > 0, effective / row_annual, np.nan)
+    moved = ~has_override & ~np.isnan(effective) & (effective != row_annual)
+    scale = np.where(moved, scale, 1.0)
+    if moved.any():
+        new_buffers["grid_scale"] = scale
+    # A region whose annual value is 0 cannot be scaled: its jobs get their
+    # intensity as a fixed per-job value instead.
+    fixed = moved & np.isnan(scale)
     if fixed.any():
         base = given if given is not None else np.full(n, np.nan)
         new_buffers["overrides"] = {**overrides, GRID: np.where(fixed, effective, base)}
-    fallback = np.where(has_override, given, annual) if given is not None else annual
-    charged = np.where(on_series, effective, fallback)
-    # Coverage codes 0-2 are LABELS' first three; overrides are "job".
-    code = coverage.astype(np.uint32)
+        new_buffers["grid_scale"] = np.where(fixed, 1.0, scale)
+    charged = np.where(has_override, given, effective) if given is not None else effective
     if has_override.any():
         code = np.where(has_override, np.uint32(LABELS.index("job")), code)
-    labels = pl.Series("grid_basis", LABELS, dtype=GRID_BASIS)
+        data_year = np.where(has_override, -1, data_year)
     columns = GridColumns(
-        basis=labels.gather(code),
+        basis=_labels(code),
         effective=pl.Series("grid_kgco2e_per_kwh_effective", charged),
-        share=pl.Series("grid_series_share", share),
+        year=pl.Series("grid_year", data_year, dtype=pl.Int16).set(pl.Series(data_year < 0), None),
+        share=None if share is None else pl.Series("grid_series_share", share),
     )
-    return replace(prepared, jobs=_core.Jobs(**new_buffers), buffers=new_buffers, grid=columns)
+    # Rebuilding the core's handle is needed only when a buffer changed.
+    changed = new_buffers.keys() != buffers.keys() or any(
+        new_buffers[k] is not buffers[k] for k in buffers
+    )
+    jobs = _core.Jobs(**new_buffers) if changed else prepared.jobs
+    return replace(prepared, jobs=jobs, buffers=new_buffers, grid=columns)
+
+
+def _labels(code: np.ndarray) -> pl.Series:
+    labels = pl.Series("grid_basis", LABELS, dtype=GRID_BASIS)
+    if len(code) and (code == code[0]).all():
+        return labels.gather([int(code[0])]).new_from_index(0, len(code))
+    return labels.gather(code)
+
+
+@dataclass(frozen=True)
+class _Windows:
+    """Each job's series, window (µs, UTC) and annual value."""
+
+    series: np.ndarray
+    start_us: np.ndarray
+    end_us: np.ndarray
+    annual: np.ndarray
+
+
+def _with_profiles(
+    engine: _core.GridSeries,
+    profiles: Profiles,
+    w: _Windows,
+    flat: tuple[np.ndarray, np.ndarray, np.ndarray],
+    threads: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Replace the flat-power intensity, share and coverage of the profiled jobs.
+
+    Sub-interval k of K covers ``[start + k·L/K, start + (k+1)·L/K)`` (whole µs)
+    and draws the share ``w_k / Σ w`` of the energy; a window shorter than K µs
+    keeps flat power.
+    """
+    effective, share, code = (a.copy() for a in flat)
+    steps = np.diff(profiles.offsets)
+    jobs = profiles.jobs
+    length = w.end_us[jobs] - w.start_us[jobs]
+    used = (w.series[jobs] != MISSING) & (length >= steps)
+    if not used.any():
+        return effective, share, code
+    owner = np.repeat(np.arange(len(jobs)), steps)
+    keep = used[owner]
+    owner, weights = owner[keep], profiles.weights[keep]
+    step = (np.arange(len(keep)) - np.repeat(profiles.offsets[:-1], steps))[keep]
+    k, job = steps[owner], jobs[owner]
+    sub_start = w.start_us[job] + (length[owner] * step) // k
+    sub_end = w.start_us[job] + (length[owner] * (step + 1)) // k
+    sub_effective, _, sub_share, _ = engine.intensities(
+        w.series[job], sub_start, sub_end, w.annual[job], threads=threads
+    )
+    groups = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    total = np.add.reduceat(weights, groups)
+    targets = jobs[owner[groups]]
+    effective[targets] = np.add.reduceat(weights * sub_effective, groups) / total
+    energy_share = np.add.reduceat(weights * sub_share, groups) / total
+    share[targets] = energy_share
+    series, partial, annual = (LABELS.index(x) for x in ("series", "partial", "annual"))
+    code[targets] = np.where(
+        energy_share >= 1.0, series, np.where(energy_share > 0, partial, annual)
+    )
+    return effective, share, code
+
+
+def _row_year(factors: Factors, row: np.ndarray) -> np.ndarray:
+    """Return the ``year`` of each job's regions row (-1: none)."""
+    if "year" not in factors.regions.columns:
+        return np.full(len(row), -1)
+    years = factors.regions["year"].cast(pl.Int64, strict=False).fill_null(-1).to_numpy()
+    return np.append(years, -1)[row]
 
 
 def _per_job(rows: object, n: int) -> np.ndarray:

@@ -9,6 +9,7 @@ the Rust function that implements the same.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,9 @@ __all__ = [
     "estimate_job",
     "estimate_python",
     "footprint",
+    "grid_intensity_over_window",
+    "grid_intensity_with_profile",
+    "grid_of_year",
     "job_factors",
     "job_table_rows",
     "lookups",
@@ -69,6 +73,50 @@ class KeyLookup:
         if key is None:
             raise KeyError(f"unknown key {name!r}")
         return self.rows[key]
+
+
+def _basis(value: object) -> str | None:
+    return None if value is None else str(value).split(";")[0].strip()
+
+
+class YearPoints:
+    """Each region's dated annual intensities: its regions row and matching history (§4.2)."""
+
+    def __init__(self, factors: Factors):
+        self.points: dict[str, dict[int, float]] = {}
+        basis: dict[str, str | None] = {}
+        for row in factors.regions.iter_rows(named=True):
+            if row.get("year") is not None:
+                self.points[row["key"]] = {int(row["year"]): float(row["grid_kgco2e_per_kwh"])}
+                basis[row["key"]] = _basis(row.get("basis"))
+        history = factors.grid_history
+        for row in [] if history is None else history.iter_rows(named=True):
+            key, year, value = row["key"], row["year"], row["grid_kgco2e_per_kwh"]
+            if key not in self.points or year is None or value is None:
+                continue
+            mine, theirs = basis[key], _basis(row.get("basis"))
+            if mine is not None and theirs is not None and mine != theirs:
+                continue
+            self.points[key].setdefault(int(year), float(value))
+
+    def of(self, key: str, year: int) -> tuple[float, int] | None:
+        """Return ``(value, year)`` charged to a job of ``year``; None for an undated region."""
+        return grid_of_year(self.points[key], year) if key in self.points else None
+
+
+def grid_of_year(points: dict[int, float], year: int) -> tuple[float, int]:
+    """Return the value of ``year``, else of the nearest earlier year, else the earliest."""
+    earlier = [y for y in points if y <= year]
+    chosen = max(earlier) if earlier else min(points)
+    return points[chosen], chosen
+
+
+def _start_year(start: object) -> int | None:
+    if not isinstance(start, dt.datetime):
+        return None
+    if start.tzinfo is not None:
+        start = start.astimezone(dt.timezone.utc)
+    return start.year
 
 
 def lookups(factors: Factors) -> dict[str, KeyLookup]:
@@ -275,14 +323,28 @@ def estimate_job(
     lk: dict[str, KeyLookup],
     params: dict[str, float],
     convention: Convention | None = None,
+    years: YearPoints | None = None,
 ) -> dict[str, Any]:
-    """Estimate one job given as a dict of canonical columns, charged by ``convention``."""
+    """Estimate one job given as a dict of canonical columns, charged by ``convention``.
+
+    With ``years``, a job with a ``start`` is charged its year's grid (§4.2).
+    """
     convention = resolve_convention(convention)
     a = activity(job, convention)
     rows = job_table_rows(job, lk, a.accelerators)
     # A factor the convention fixes stands in for a null override (§4.5).
     job = {**job, **{k: v for k, v in convention.factors.items() if given(job, k) is None}}
-    return {"power_basis": a.basis, **footprint(a, job_factors(job, rows, params))}
+    f = job_factors(job, rows, params)
+    region, year = rows[2], _start_year(job.get("start"))
+    if years is not None and region is not None and year is not None:
+        found = years.of(region["key"], year)
+        if found is not None and given(job, "grid_kgco2e_per_kwh") is None:
+            f["grid_kgco2e_per_kwh"] = found[0]
+            # A market factor that falls back to the location one follows it.
+            market_given = given(job, "market_kgco2e_per_kwh") is not None
+            if not market_given and region.get("market_kgco2e_per_kwh") is None:
+                f["market_kgco2e_per_kwh"] = found[0]
+    return {"power_basis": a.basis, **footprint(a, f)}
 
 
 def default_parameters(factors: Factors) -> dict[str, float]:
@@ -296,6 +358,7 @@ def estimate_python(
     *,
     convention: str | Convention = "fleetcarbon",
     cpu_attribution: str | None = None,
+    grid_year: str = "job",
 ) -> pl.DataFrame:
     """Estimate every job with a plain Python loop (the reference oracle).
 
@@ -305,7 +368,7 @@ def estimate_python(
         Valid job records.
     factors : Factors, optional
         Factor tables; defaults to the bundled ones.
-    convention, cpu_attribution
+    convention, cpu_attribution, grid_year
         As for :func:`fleetcarbon.estimate`.
 
     Returns
@@ -326,8 +389,9 @@ def estimate_python(
     lk = lookups(factors)
     params = default_parameters(factors)
     chosen = resolve_convention(convention, cpu_attribution)
+    years = YearPoints(factors) if grid_year == "job" else None
     rows = [
-        {"job_id": job["job_id"], **estimate_job(job, lk, params, chosen)}
+        {"job_id": job["job_id"], **estimate_job(job, lk, params, chosen, years)}
         for job in jobs.iter_rows(named=True)
     ]
     schema: dict[str, pl.DataType] = {"job_id": jobs.schema["job_id"], "power_basis": pl.String()}
@@ -354,3 +418,25 @@ def grid_intensity_over_window(
             integral += value * overlap
             covered += overlap
     return (integral + annual * (hours - covered)) / hours
+
+
+def grid_intensity_with_profile(
+    intervals: list[tuple[float, float, float]],
+    annual: float,
+    start_h: float,
+    end_h: float,
+    weights: list[float],
+) -> float:
+    """Return the intensity a window meets when its power follows ``weights``.
+
+    Sub-interval k of the K equal parts of the window draws ``weights[k] / Σ
+    weights`` of the energy and meets :func:`grid_intensity_over_window` over
+    its own part, whose ends are whole microseconds from the start (floor of
+    ``length × k / K``) as the engine cuts them (docs/model.md §4.2, "Power
+    profiles").
+    """
+    k = len(weights)
+    start_us, length_us = round(start_h * 3.6e9), round((end_h - start_h) * 3.6e9)
+    cuts = [(start_us + length_us * i // k) / 3.6e9 for i in range(k + 1)]
+    parts = [grid_intensity_over_window(intervals, annual, cuts[i], cuts[i + 1]) for i in range(k)]
+    return sum(w * p for w, p in zip(weights, parts, strict=True)) / sum(weights)

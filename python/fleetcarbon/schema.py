@@ -61,6 +61,7 @@ OUTPUT_COLUMNS: tuple[str, ...] = ("power_basis", *_core.OUTPUT_COLUMNS, "factor
 GRID_OUTPUT_COLUMNS: tuple[str, ...] = (
     "grid_basis",
     "grid_kgco2e_per_kwh_effective",
+    "grid_year",
     "grid_series_share",
 )
 

@@ -27,6 +27,7 @@ from fleetcarbon.errors import (
 from fleetcarbon.estimate import run_estimate, strip_outputs
 from fleetcarbon.factors import Factors, resolve_factors
 from fleetcarbon.frames import collect_jobs, group_index
+from fleetcarbon.grid_years import GridYear, check_grid_year
 from fleetcarbon.parameters import (
     OnInvalid,
     QuantileMethod,
@@ -89,6 +90,7 @@ class SimulateOptions(TypedDict, total=False):
     on_invalid: OnInvalid
     convention: str | Convention
     cpu_attribution: CpuAttribution | None
+    grid_year: GridYear
     threads: int | None
     progress: Callable[[int, int], object] | None
 
@@ -108,6 +110,7 @@ DEFAULTS: dict[str, Any] = {
     "on_invalid": "raise",
     "convention": "fleetcarbon",
     "cpu_attribution": None,
+    "grid_year": "job",
     "threads": None,
     "progress": None,
 }
@@ -181,6 +184,10 @@ def simulate(
         ``host_power_w`` 0) are fixed in every draw.
     cpu_attribution : {"reserved", "used"}, optional
         Replace the convention's core attribution, as for :func:`fleetcarbon.estimate`.
+    grid_year : {"job", "latest"}, default "job"
+        The annual grid intensity of each job's year, or the latest, as for
+        :func:`fleetcarbon.estimate`. A year's value scales the region row's
+        draws (its relative uncertainty carries over).
     threads : int, optional
         Threads for the Rust core. Results do not depend on it.
     progress : callable, optional
@@ -357,7 +364,12 @@ def _setup(
         raise FleetcarbonError("simulate() needs at least one job")
     convention = resolve_convention(o["convention"], o["cpu_attribution"])
     prepared = prepare_jobs(
-        frame, factors, on_invalid=on_invalid, convention=convention, threads=threads
+        frame,
+        factors,
+        on_invalid=on_invalid,
+        convention=convention,
+        grid_year=check_grid_year(o["grid_year"]),
+        threads=threads,
     )
     frame, factors = prepared.frame, prepared.factors
     _, point_columns = run_estimate(prepared, factors, threads)

@@ -32,9 +32,11 @@ from fleetcarbon.errors import (
 )
 from fleetcarbon.factors import MISSING, Factors
 from fleetcarbon.factors.mixes import with_job_mixes
-from fleetcarbon.grid_windows import GridColumns, apply_grid_series
+from fleetcarbon.grid_windows import GridColumns, apply_grid_time
+from fleetcarbon.grid_years import GridYear
 from fleetcarbon.parameters import OnInvalid, check_on_invalid
 from fleetcarbon.plausibility import warn_hardware_dates, warn_unit_mistakes
+from fleetcarbon.power_profiles import job_profiles
 from fleetcarbon.schema import (
     ACCELERATOR,
     ACCELERATOR_COUNT,
@@ -370,12 +372,15 @@ def prepare_jobs(
     *,
     on_invalid: OnInvalid = "raise",
     convention: Convention | None = None,
+    grid_year: GridYear = "job",
     threads: int | None = None,
 ) -> PreparedJobs:
     """Validate ``frame`` and build the core's handle of its jobs, charged by ``convention``.
 
-    With grid series in ``factors``, each windowed job also gets its series
-    intensity (:func:`fleetcarbon.grid_windows.apply_grid_series`, on ``threads``).
+    Each job with a ``start`` also gets the grid of its time: its year's annual
+    value (``grid_year="job"``) and, with grid series in ``factors``, the series'
+    mean over its window (:func:`fleetcarbon.grid_windows.apply_grid_time`, on
+    ``threads``).
     """
     on_invalid = check_on_invalid(on_invalid)
     convention = resolve_convention(convention)
@@ -417,9 +422,9 @@ def prepare_jobs(
     prepared = PreparedJobs(
         frame=frame, jobs=handle, duration_h=work[HOURS], buffers=buffers, factors=factors
     )
-    if factors.grid_series is not None:
-        prepared = apply_grid_series(prepared, threads=threads)
-    return prepared
+    # Checked with or without series, so that a bad profile never passes silently.
+    profiles = job_profiles(frame, factors.power_profiles, frame[JOB_ID])
+    return apply_grid_time(prepared, grid_year=grid_year, profiles=profiles, threads=threads)
 
 
 def _resolve_keys(

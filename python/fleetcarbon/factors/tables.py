@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -22,6 +23,7 @@ from fleetcarbon.factors.names import (
     TABLE_NAMES,
     factors_of,
 )
+from fleetcarbon.power_profiles import check_profile_table
 from fleetcarbon.schema import table_column
 
 __all__ = ["Factors", "TableLinks"]
@@ -60,6 +62,8 @@ class Factors:
         ``estimate`` and ``simulate`` for the mix keys the jobs name.
     grid_series : GridSeries or None
         Time-resolved grid intensity by region (:meth:`with_grid_series`).
+    power_profiles : Mapping of str to tuple of float
+        Named per-job power profiles (:meth:`with_power_profiles`).
     """
 
     accelerators: pl.DataFrame
@@ -73,6 +77,7 @@ class Factors:
     grid_history: pl.DataFrame | None = None
     mixes: tuple[Mix, ...] = ()
     grid_series: GridSeries | None = None
+    power_profiles: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     _checked: bool = field(default=False, repr=False, compare=False)
     _with_mixes: dict[tuple[str, ...], Factors] = field(
         default_factory=dict, repr=False, compare=False
@@ -116,6 +121,14 @@ class Factors:
         -------
         Factors
             A new, validated set of tables whose version ends in ``+user``.
+
+        Notes
+        -----
+        A ``regions`` row whose ``grid_kgco2e_per_kwh`` is replaced without a
+        ``year`` becomes undated and stands for every year: its year is cleared
+        and the region's ``grid_history`` rows are dropped, so that
+        ``grid_year="job"`` charges the new value to jobs of any year. Giving a
+        ``year`` too adds a data point and keeps the history.
         """
         updates = {"accelerators": accelerators, "cpus": cpus, "regions": regions}
         updates["datacenters"] = datacenters
@@ -127,6 +140,17 @@ class Factors:
         for name, frame in updates.items():
             if frame is not None:
                 tables[name] = _upsert(tables[name], frame, key="key", table=name)
+        undated = _undated_grid_keys(regions)
+        history = self.grid_history
+        if undated:
+            tables["regions"] = tables["regions"].with_columns(
+                pl.when(pl.col("key").is_in(undated))
+                .then(None)
+                .otherwise(pl.col("year"))
+                .alias("year")
+            )
+            if history is not None:
+                history = history.filter(~pl.col("key").is_in(undated))
         new_defaults = self.defaults
         if defaults is not None:
             new_defaults = _upsert(self.defaults, defaults, key="parameter", table="defaults")
@@ -140,8 +164,9 @@ class Factors:
             aliases=self.aliases,
             sources=self.sources,
             version=version,
-            grid_history=self.grid_history,
+            grid_history=history,
             grid_series=self.grid_series,
+            power_profiles=self.power_profiles,
         )
 
     def with_grid_series(
@@ -191,6 +216,40 @@ class Factors:
         built = build_grid_series(self, series, source=source, basis=basis)
         return replace(self, grid_series=built, _checked=True, _with_mixes={})
 
+    def with_power_profiles(self, profiles: Mapping[str, Sequence[float]]) -> Factors:
+        """Return a copy that carries named power profiles for the ``power_profile`` column.
+
+        A job's ``power_profile`` is a list of relative power weights over equal
+        sub-intervals of its run window, or the name of one of these profiles;
+        with grid series, each sub-interval's share of the energy meets the
+        series over that sub-interval (docs/model.md §4.2, "Power profiles").
+
+        Parameters
+        ----------
+        profiles : mapping of str to sequence of float
+            Name to weights: finite, not negative, not all 0, at most
+            10,000 steps. Names already carried are replaced.
+
+        Returns
+        -------
+        Factors
+            A copy with the profiles added.
+
+        Examples
+        --------
+        >>> import fleetcarbon as fc
+        >>> f = fc.load_factors().with_power_profiles({"ramp": [1, 2, 3, 4]})
+        >>> f.power_profiles["ramp"]
+        (1.0, 2.0, 3.0, 4.0)
+        """
+        added = check_profile_table(profiles)
+        return replace(
+            self,
+            power_profiles={**self.power_profiles, **added},
+            _checked=True,
+            _with_mixes={},
+        )
+
     def with_mixes(self, mixes: list[Mix]) -> Factors:
         """Return a copy with a row for each of ``mixes`` (see :mod:`~fleetcarbon.factors.mixes`).
 
@@ -217,6 +276,7 @@ class Factors:
             grid_history=self.grid_history,
             mixes=(*self.mixes, *mixes),
             grid_series=self.grid_series,
+            power_profiles=self.power_profiles,
         )
         if len(self._with_mixes) >= _MIX_CACHE_SIZE:
             self._with_mixes.clear()
@@ -317,6 +377,17 @@ def _check_new_rows(added: pl.DataFrame, *, key: str, table: str) -> None:
         f"a new {table} row needs {', '.join(needed)} (bounds, source and note are "
         "optional; see docs/factors.md, 'Adding your own rows')"
     )
+
+
+def _undated_grid_keys(regions: pl.DataFrame | None) -> list[str]:
+    """Keys whose grid intensity ``regions`` replaces without giving its year."""
+    grid = "grid_kgco2e_per_kwh"
+    if regions is None or grid not in regions.columns:
+        return []
+    undated = pl.col(grid).is_not_null()
+    if "year" in regions.columns:
+        undated &= pl.col("year").is_null()
+    return regions.filter(undated)["key"].to_list()
 
 
 def _upsert(old: pl.DataFrame, new: object, *, key: str, table: str) -> pl.DataFrame:
