@@ -13,6 +13,7 @@ trailing zeros, line endings are ``\\n``.
 Run from the repository root::
 
     python tools/derive_factors.py [--out DIR] [--shared DIR]
+    python tools/derive_factors.py --crosscheck-docs   # rewrite docs/factors.md's cross-check table
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from shared_args import parse_shared_args
 
-DATASET_VERSION = "2026.12.0"
+DATASET_VERSION = "2026.12.1"
 
 REPO = Path(__file__).resolve().parent.parent
 FIGURES = REPO / "data" / "figures"
@@ -61,6 +62,50 @@ F_EGRID_ANNUAL = (
 )
 F_EGRID_NAMES = "usepa-egrid/data/static_tables/egrid_nerc_subregions.csv"
 F_BA_DIR = "hpe-dc-rl/data/CarbonIntensity"
+# codecarbon 3.3.2's packaged data files (SOURCES.md section 20; MIT).
+F_CC3_US = "codecarbon-3.3.2/usa_emissions.json"
+F_CC3_CA = "codecarbon-3.3.2/canada_energy_mix.json"
+F_CC3_CN = "codecarbon-3.3.2/china_provincial_emissions.json"
+F_CC3_NORDIC = "codecarbon-3.3.2/nordic_emissions.json"
+F_CC3_PER_SOURCE = "codecarbon-3.3.2/carbon_intensity_per_source.json"
+
+#: ISO 3166-2 code and name of each Canadian province and territory, by the name
+#: codecarbon's mix file uses.
+CA_PROVINCES = {
+    "alberta": ("CA-AB", "Alberta"),
+    "british columbia": ("CA-BC", "British Columbia"),
+    "manitoba": ("CA-MB", "Manitoba"),
+    "new brunswick": ("CA-NB", "New Brunswick"),
+    "newfoundland and labrador": ("CA-NL", "Newfoundland and Labrador"),
+    "northwest territories": ("CA-NT", "Northwest Territories"),
+    "nova scotia": ("CA-NS", "Nova Scotia"),
+    "nunavut": ("CA-NU", "Nunavut"),
+    "ontario": ("CA-ON", "Ontario"),
+    "prince edward island": ("CA-PE", "Prince Edward Island"),
+    "quebec": ("CA-QC", "Quebec"),
+    "saskatchewan": ("CA-SK", "Saskatchewan"),
+    "yukon": ("CA-YT", "Yukon"),
+}
+#: Generation source in codecarbon's Canadian mix -> (fuel in data/figures/lifecycle_factors.csv,
+#: key in codecarbon's carbon_intensity_per_source.json).
+CA_MIX_FUELS = {
+    "coal": ("coal", "coal"),
+    "naturalGas": ("gas", "natural_gas"),
+    "petroleum": ("oil", "petroleum"),
+    "biomass": ("biomass", "biomass"),
+    "solar": ("solar", "solar"),
+    "wind": ("wind", "wind"),
+    "hydro": ("hydro", "hydroelectricity"),
+    "nuclear": ("nuclear", "nuclear"),
+    "tidal": ("tidal", None),
+    "other": ("other", None),
+}
+#: The oil figure of the balancing-authority rows (dc-rl's, beside the IPCC AR5 medians).
+OIL_DCRL_G_PER_KWH = 650.0
+#: Nordic bidding zones shipped from codecarbon's nordic_emissions.json (FI: see docs).
+NORDIC_ZONE = re.compile(r"(SE[1-4]|NO[1-5])")
+#: Emission-intensity share above which a mix row is not called lifecycle (see docs).
+LIFECYCLE_SHARE_MIN = 0.5
 
 LB_PER_MWH_TO_KG_PER_KWH = 0.45359237 / 1000.0
 # Hourly generation columns of the dc-rl balancing-authority files (MWh).
@@ -306,6 +351,47 @@ def load_epoch(shared: Path) -> dict[str, dict[str, str]]:
     return {r["Hardware name"].strip(): r for r in rows}
 
 
+def load_crosscheck(table: str) -> list[dict[str, str]]:
+    """data/figures/crosscheck.csv rows of one table: peer values we compare with, never ship."""
+    rows = [r for r in read_csv(FIGURES / "crosscheck.csv") if r["table"] == table]
+    for r in rows:
+        float(r["value"])  # every peer value is a number
+    return rows
+
+
+def fmt_kg(x: float) -> str:
+    """1287.5 -> '1,287.5'; 950.0 -> '950'."""
+    s = f"{x:,.1f}"
+    return s[:-2] if s.endswith(".0") else s
+
+
+def widen_to_peers(emb: list[float], peers: list[dict[str, str]]) -> str:
+    """Widen [low, value, high] in place to contain every peer's point estimate.
+
+    Returns the note naming the peers that set a bound ('' when none did). Bounds move to
+    the next whole kg, so that the table's rounded integers still contain the peer value.
+    """
+    notes = []
+    above = [p for p in peers if float(p["value"]) > emb[2]]
+    below = [p for p in peers if float(p["value"]) < emb[0]]
+    if above:
+        hi = float(math.ceil(max(float(p["value"]) for p in above)))
+        named = ", ".join(f"{p['peer']} ({fmt_kg(float(p['value']))} kg)" for p in above)
+        notes.append(f"high {fnum(emb[2], 0)} -> {fnum(hi, 0)} kg for {named}")
+        emb[2] = hi
+    if below:
+        lo = float(math.floor(min(float(p["value"]) for p in below)))
+        named = ", ".join(f"{p['peer']} ({fmt_kg(float(p['value']))} kg)" for p in below)
+        notes.append(f"low {fnum(emb[0], 0)} -> {fnum(lo, 0)} kg for {named}")
+        emb[0] = lo
+    if not notes:
+        return ""
+    return (
+        "Embodied bounds widened to contain peer estimates per GPU incl. server share "
+        "(data/figures/crosscheck.csv; cross-checks, not shipped values): " + "; ".join(notes) + "."
+    )
+
+
 def build_accelerators(shared, consts, lic, notes_out):
     epoch = load_epoch(shared)
     die = DieModel(shared, consts)
@@ -324,6 +410,13 @@ def build_accelerators(shared, consts, lic, notes_out):
     board_w = (c("board_kg_per_w", "low"), c("board_kg_per_w"), c("board_kg_per_w", "high"))
     default_node = c("default_node_nm")
     default_die = c("default_die_area_mm2")
+    peers: dict[str, list[dict[str, str]]] = {}
+    for p in load_crosscheck("accelerators"):
+        for k in p["keys"].split(";"):
+            peers.setdefault(k.strip(), []).append(p)
+    unknown = sorted(set(peers) - {s["key"] for s in specs})
+    if unknown:
+        raise SystemExit(f"crosscheck.csv: unknown accelerator keys {unknown}")
 
     out = []
     for s in specs:
@@ -403,6 +496,10 @@ def build_accelerators(shared, consts, lic, notes_out):
         if proc is None:
             method += f"; node unpublished, {fnum(default_node, 0)} nm assumed"
         emb_src = ids("act", "llmcarbon", "nvidia-hgx-h100-pcf", cl["embodied_source"])
+        widen_note = widen_to_peers(emb, peers.get(key, []))
+        if widen_note:
+            method += "; then widened to contain cross-check estimates (see note)"
+            emb_src = ids(emb_src, "fleetcarbon-judgement")
 
         idle = opt_float(s["idle_w"])
         row = {
@@ -439,7 +536,7 @@ def build_accelerators(shared, consts, lic, notes_out):
         )
         if idle is not None:
             hp_note += " idle_w: CCF min watts (low confidence)."
-        row["note"] = " ".join([*notes, hp_note])
+        row["note"] = " ".join([*notes, hp_note, *([widen_note] if widen_note else [])])
         row["licence"] = lic.most_restrictive(
             tdp_src, row["idle_source"], row["host_power_source"], emb_src, spec_src
         )
@@ -692,13 +789,316 @@ def subnational_row(key, name, country, v, lo, hi, src, year, basis, note):
     }
 
 
+def stale_band(c, v, year, direct):
+    """Bounds by the staleness rule of the US eGRID rows: (low, high, relative half-width).
+
+    Half-width ``grid_rel_band`` + ``grid_staleness_per_year`` per year between ``year``
+    and ``grid_reference_year`` (none for later years), at least ``grid_abs_band``;
+    for direct (combustion-only) values the high bound is then x
+    ``grid_direct_to_lifecycle_high`` + ``grid_direct_lifecycle_abs`` for lifecycle upstream.
+    """
+    r_ = c["grid_rel_band"] + c["grid_staleness_per_year"] * max(
+        0.0, c["grid_reference_year"] - year
+    )
+    lo, hi = band(v, r_, c["grid_abs_band"], c["grid_direct_to_lifecycle_high"] if direct else 1.0)
+    if direct:
+        hi = min(GRID_CAP, hi + c["grid_direct_lifecycle_abs"])
+    return lo, hi, r_
+
+
+def stale_note(c, year, r_, direct):
+    ref = c["grid_reference_year"]
+    if year < ref:
+        rule = (
+            f"+/-{fnum(r_ * 100, 0)}% ({fnum(c['grid_rel_band'] * 100, 0)}% + "
+            f"{fnum(c['grid_staleness_per_year'] * 100, 0)}%/yr since {year} to {ref:.0f}; "
+            f"min +/-{c['grid_abs_band']})"
+        )
+    else:
+        rule = f"+/-{fnum(r_ * 100, 0)}% (min +/-{c['grid_abs_band']})"
+    if direct:
+        rule += (
+            f", high x{c['grid_direct_to_lifecycle_high']} + {c['grid_direct_lifecycle_abs']} "
+            "for lifecycle upstream"
+        )
+    return rule
+
+
+def load_ga_subnational(shared: Path) -> dict[str, tuple[float, str, str]]:
+    """Green Algorithms v3 US-state and Canadian-province values: {ISO 3166-2 key: (kg/kWh,
+    name, source text)}.  The regions.csv values of these keys until dataset 2026.12.0; now
+    their grid_history rows for 2020 (a ~2019-2020 vintage)."""
+    out = {}
+    for r in read_csv(shared / F_GA_CI, skip=1):
+        loc = r["location"].strip()
+        if not re.fullmatch(r"(US|CA)-[A-Z]{2}", loc):
+            continue
+        # Green Algorithms codes Manitoba CA-MT; ISO 3166-2 says CA-MB.
+        loc = GA_TO_ISO_3166_2.get(loc, loc)
+        v = float(r["carbonIntensity"]) / 1000.0
+        out[loc] = (v, r["regionName"].strip(), r["source"].strip())
+    return out
+
+
+def ga_history_note(ga_old, key):
+    if key not in ga_old:
+        return ""
+    v = fnum(ga_old[key][0], 4)
+    return (
+        f" The Green Algorithms v3 value shipped until 2026.12.0 ({v}, ~2020) is in grid_history."
+    )
+
+
+def build_us_states(shared, c, ga_old):
+    """US states + DC: eGRID2023 state CO2e total output emission rates (STC2ERTA)."""
+    d = json.loads((shared / F_CC3_US).read_text(encoding="utf-8"))
+    meta, unit = d.get("_source", {}), d.get("_unit", {}).get("emissions")
+    if meta.get("field") != "STC2ERTA" or unit != "lbs/MWh":
+        raise SystemExit(f"{F_CC3_US}: expected eGRID STC2ERTA in lbs/MWh, got {meta} {unit!r}")
+    year = int(meta["year"])
+    # Unit guard: the US total in lb/MWh is ~0.35 kg/kWh (eGRID2023); kg/MWh would be ~0.77.
+    us = float(d["usa"]["emissions"]) * LB_PER_MWH_TO_KG_PER_KWH
+    if not 0.30 <= us <= 0.45:
+        raise SystemExit(f"{F_CC3_US}: US total {us:.3f} kg/kWh: units look wrong")
+    src = ids("codecarbon-usa-2023", "epa-egrid2023")
+    out = []
+    for name, e in sorted(d.items()):
+        if name.startswith("_") or name == "usa":
+            continue
+        code = e["regionCode"].strip()
+        if not re.fullmatch(r"[A-Z]{2}", code):
+            raise SystemExit(f"{F_CC3_US}: bad state code {code!r}")
+        lb = float(e["emissions"])
+        v = lb * LB_PER_MWH_TO_KG_PER_KWH
+        if not 0.0 < v <= 1.2:
+            raise SystemExit(f"{F_CC3_US}: {name} {v:.3f} kg/kWh outside 0-1.2")
+        key = f"US-{code}"
+        lo, hi, r_ = stale_band(c, v, year, direct=True)
+        title = " ".join(w if w == "of" else w.capitalize() for w in name.split())
+        out.append(
+            subnational_row(
+                key,
+                title,
+                "US",
+                v,
+                lo,
+                hi,
+                src,
+                year,
+                "direct;generation",
+                (
+                    f"eGRID{year} state annual CO2e total output emission rate (STC2ERTA) "
+                    f"{fnum(lb, 3)} lb/MWh (codecarbon 3.3.2 usa_emissions.json) x "
+                    f"0.45359237/1000. Direct (combustion) and generation-based: the state's own "
+                    f"plants, imports ignored. Bounds: {stale_note(c, year, r_, True)}."
+                    + ga_history_note(ga_old, key)
+                ),
+            )
+        )
+    return out
+
+
+def load_lifecycle_factors() -> dict[str, tuple[float, str, str]]:
+    """data/figures/lifecycle_factors.csv: {fuel: (gCO2e/kWh, source id, technology)}."""
+    return {
+        r["fuel"]: (float(r["gco2e_per_kwh"]), r["source"], r["technology"])
+        for r in read_csv(FIGURES / "lifecycle_factors.csv")
+    }
+
+
+#: The year of codecarbon's Canadian mix: the folder of the same file in codecarbon's
+#: repository (private_infra/2023/); the file itself carries no year.
+CA_MIX_YEAR = 2023
+F_CC_CA_2023 = "codecarbon/codecarbon/data/private_infra/2023/canada_energy_mix.json"
+
+
+def build_canada(shared, c, ga_old):
+    """Canadian provinces: 2023 generation mix x IPCC AR5 lifecycle medians per source."""
+    raw = (shared / F_CC3_CA).read_bytes()
+    repo_copy = shared / F_CC_CA_2023
+    if repo_copy.exists() and repo_copy.read_bytes() != raw:
+        raise SystemExit(f"{F_CC3_CA} differs from {F_CC_CA_2023}: its year is not 2023")
+    mix = json.loads(raw.decode("utf-8"))
+    ar5 = load_lifecycle_factors()
+    cc = json.loads((shared / F_CC3_PER_SOURCE).read_text(encoding="utf-8"))
+    if cc.get("unit") != "gCO2.eq/kWh":
+        raise SystemExit(f"{F_CC3_PER_SOURCE}: unexpected unit {cc.get('unit')!r}")
+    year = CA_MIX_YEAR
+    src = ids(
+        "codecarbon-canada-mix-2023", "ipcc-ar5-annex-iii", "codecarbon-per-source", "hpe-dc-rl"
+    )
+    out = []
+    for name in sorted(mix):
+        if name not in CA_PROVINCES:
+            raise SystemExit(f"{F_CC3_CA}: unknown province {name!r}")
+        key, title = CA_PROVINCES[name]
+        shares = {k: float(v) for k, v in mix[name].items() if k != "total"}
+        unknown = sorted(set(shares) - set(CA_MIX_FUELS))
+        if unknown:
+            raise SystemExit(f"{F_CC3_CA}: {name}: unknown generation sources {unknown}")
+        total = sum(shares.values())
+        if abs(total - float(mix[name]["total"])) > 0.05 or not 99.0 <= total <= 101.0:
+            raise SystemExit(f"{F_CC3_CA}: {name}: shares sum to {total}")
+        central = alt_cc = alt_oil = lifecycle_part = 0.0
+        used = []
+        for s in sorted(shares, key=lambda k: (-shares[k], k)):
+            share = shares[s] / total
+            if share == 0:
+                continue
+            fuel, cc_key = CA_MIX_FUELS[s]
+            f_cc = float(cc[cc_key]) if cc_key else None
+            if fuel in ar5:
+                f = ar5[fuel][0]
+                lifecycle_part += share * f
+                used.append(f"{fuel} {fnum(f, 0)}")
+            elif f_cc is not None:
+                f = f_cc
+                used.append(f"{fuel} {fnum(f, 0)} (codecarbon)")
+            else:
+                raise SystemExit(f"{F_CC3_CA}: {name}: no factor for {s}")
+            central += share * f
+            alt_cc += share * (f_cc if f_cc is not None else f)
+            alt_oil += share * (OIL_DCRL_G_PER_KWH if fuel == "oil" else f)
+        v, a_cc, a_oil = central / 1000.0, alt_cc / 1000.0, alt_oil / 1000.0
+        lo, hi, r_ = stale_band(c, v, year, direct=False)
+        # Outward to the 4 decimals written, so that the rounded bounds still contain them.
+        lo = min(lo, math.floor(min(a_cc, a_oil) * 1e4 + 1e-9) / 1e4)
+        hi = min(GRID_CAP, max(hi, math.ceil(max(a_cc, a_oil) * 1e4 - 1e-9) / 1e4))
+        life = lifecycle_part / central if central else 1.0
+        basis = "lifecycle;generation" if life >= LIFECYCLE_SHARE_MIN else "mixed;generation"
+        basis_note = (
+            ""
+            if life >= LIFECYCLE_SHARE_MIN
+            else f" Basis mixed: {fnum(life * 100, 0)}% of the value comes from the AR5 "
+            f"lifecycle factors, the rest from the oil factor (combustion-based)."
+        )
+        out.append(
+            subnational_row(
+                key,
+                title,
+                "CA",
+                v,
+                lo,
+                hi,
+                src,
+                year,
+                basis,
+                (
+                    f"{year} generation mix (codecarbon 3.3.2 canada_energy_mix.json) x per-source "
+                    f"factors, g/kWh: {', '.join(used)}. IPCC AR5 WGIII Annex III lifecycle "
+                    f"medians; oil from codecarbon's carbon_intensity_per_source.json (AR5 has no "
+                    f"oil row). Generation-based, imports ignored.{basis_note} Bounds: "
+                    f"{stale_note(c, year, r_, False)}, widened to include the same mix with "
+                    f"codecarbon's per-source factors ({fnum(a_cc, 4)}) and with dc-rl's oil "
+                    f"{fnum(OIL_DCRL_G_PER_KWH, 0)} ({fnum(a_oil, 4)})."
+                    + ga_history_note(ga_old, key)
+                ),
+            )
+        )
+    return out
+
+
+def build_china(shared, c, aliases_out):
+    """Chinese provinces: MEE/NBS official 2023 average electricity CO2 emission factors."""
+    d = json.loads((shared / F_CC3_CN).read_text(encoding="utf-8"))
+    meta = d["metadata"]
+    if meta.get("unit") != "gCO2/kWh" or "No. 47" not in meta.get("announcement", ""):
+        raise SystemExit(f"{F_CC3_CN}: unexpected metadata {meta.get('unit')!r}")
+    src = ids("codecarbon-china-2023", "mee-nbs-2023")
+    out = []
+    for key, e in sorted(d["data"].items()):
+        if not re.fullmatch(r"CN-[A-Z]{2}", key) or e.get("unit") != "gCO2/kWh":
+            raise SystemExit(f"{F_CC3_CN}: unexpected entry {key!r}")
+        year = int(e["year"])
+        v = float(e["emission_factor"]) / 1000.0
+        if not 0.0 < v <= 1.2:
+            raise SystemExit(f"{F_CC3_CN}: {key} {v:.3f} kg/kWh outside 0-1.2")
+        lo, hi, r_ = stale_band(c, v, year, direct=True)
+        name = e["description"].strip()
+        out.append(
+            subnational_row(
+                key,
+                name,
+                "CN",
+                v,
+                lo,
+                hi,
+                src,
+                year,
+                "direct;grid-average;co2-only",
+                (
+                    f"MEE/NBS Announcement 2025 No. 47, Table 3: {year} provincial average "
+                    f"electricity CO2 emission factor {fnum(v, 4)} kgCO2/kWh (codecarbon 3.3.2 "
+                    f"china_provincial_emissions.json). CO2 only (no CH4/N2O, no upstream), "
+                    f"location-based, includes inter-provincial transfers. Bounds: "
+                    f"{stale_note(c, year, r_, True)} and CO2e."
+                ),
+            )
+        )
+        names = [name] + [n.title() for n in e.get("names", [])]
+        seen = set()
+        for n in names:
+            if n.lower() in seen:
+                continue
+            seen.add(n.lower())
+            aliases_out.append(
+                {"alias": n, "table": "regions", "key": key, "source": "codecarbon-china-2023"}
+            )
+    return out
+
+
+def build_nordic(shared, c, aliases_out):
+    """Swedish and Norwegian bidding zones: ENTSO-E 2025 mix x codecarbon per-source factors."""
+    d = json.loads((shared / F_CC3_NORDIC).read_text(encoding="utf-8"))
+    uncovered_f = load_lifecycle_factors()["biomass"][0] / 1000.0
+    src = ids("codecarbon-nordic-2025", "codecarbon-per-source", "entsoe-a75")
+    out = []
+    for code, e in sorted(d["data"].items()):
+        if not NORDIC_ZONE.fullmatch(code):
+            continue  # FI: a prior value, not from the ENTSO-E derivation (docs/factors.md)
+        if e.get("unit") != "gCO2eq/kWh":
+            raise SystemExit(f"{F_CC3_NORDIC}: {code}: unexpected unit {e.get('unit')!r}")
+        m = re.match(r"\s*([0-9.]+)%", e.get("coverage", ""))
+        if m is None:
+            raise SystemExit(f"{F_CC3_NORDIC}: {code}: no coverage")
+        uncovered = max(0.0, 1.0 - float(m.group(1)) / 100.0)
+        year = int(e["year"])
+        v = float(e["emission_factor"]) / 1000.0
+        lo, hi, r_ = stale_band(c, v, year, direct=False)
+        hi = min(GRID_CAP, hi + uncovered * uncovered_f)
+        key = f"{code[:2]}-BZ-{code}"
+        out.append(
+            subnational_row(
+                key,
+                e["description"].strip(),
+                code[:2],
+                v,
+                lo,
+                hi,
+                src,
+                year,
+                "mixed;generation",
+                (
+                    f"ENTSO-E {year} actual generation per production type (A75) in bidding zone "
+                    f"{code} x codecarbon's per-source factors (hydro and wind 26, nuclear 29, "
+                    f"gas 743 g/kWh: lifecycle and combustion factors mixed), via codecarbon "
+                    f"3.3.2 nordic_emissions.json. Production-based, imports ignored. "
+                    f"{fnum((1 - uncovered) * 100, 2)}% of generation has a factor (the rest is "
+                    f"counted at 0). Bounds: {stale_note(c, year, r_, False)}; high + "
+                    f"{fnum(uncovered * 100, 2)}% x {fnum(uncovered_f, 2)} kg/kWh (AR5 biomass) "
+                    f"for the generation without a factor."
+                ),
+            )
+        )
+        aliases_out.append(
+            {"alias": code, "table": "regions", "key": key, "source": "codecarbon-nordic-2025"}
+        )
+    return out
+
+
 def build_regions(shared, consts, lic):
     c = {k: float(v["value"]) for k, v in consts.items() if k.startswith(("grid_", "cloud_"))}
-    rel, rel_old, rel_sub = (
-        c["grid_rel_band"],
-        c["grid_rel_band_old"],
-        c["grid_rel_band_subnational"],
-    )
+    rel, rel_old = c["grid_rel_band"], c["grid_rel_band_old"]
     absb, d2l, extra = (
         c["grid_abs_band"],
         c["grid_direct_to_lifecycle_high"],
@@ -709,6 +1109,7 @@ def build_regions(shared, consts, lic):
     owid = json.loads((shared / F_OWID).read_text(encoding="utf-8"))
     rows: dict[str, dict[str, str]] = {}
     zone: dict[str, tuple[float, float, float, int, str, str]] = {}
+    extra_aliases: list[dict[str, str]] = []
 
     src_c = "owid-carbon-intensity"
     tot_twh = 0.0
@@ -780,32 +1181,31 @@ def build_regions(shared, consts, lic):
     }
     zone["WORLD"] = (w, wlo, whi, wy, rows["WORLD"]["grid_source"], "lifecycle;generation")
 
-    # Sub-national: Green Algorithms US states and Canadian provinces.
-    ga = read_csv(shared / F_GA_CI, skip=1)
-    for r in ga:
-        loc = r["location"].strip()
-        if not re.fullmatch(r"(US|CA)-[A-Z]{2}", loc):
-            continue
-        # Green Algorithms codes Manitoba CA-MT; ISO 3166-2 says CA-MB.
-        loc = GA_TO_ISO_3166_2.get(loc, loc)
-        v = float(r["carbonIntensity"]) / 1000.0
-        lo, hi = band(v, rel_sub, absb)
-        rows[loc] = subnational_row(
-            loc,
-            r["regionName"].strip(),
-            loc[:2],
-            v,
-            lo,
-            hi,
-            "greenalgorithms-v3",
-            2020,
-            "mixed;generation",
-            (
-                f"Green Algorithms v3 CI_aggregated ({r['source'].strip()[:60]}); ~2019-2020 "
-                f"vintage, +/-{int(rel_sub * 100)}% (min +/-{absb})."
-            ),
+    # Sub-national: US states (eGRID2023), Canadian provinces (2023 mix x IPCC AR5),
+    # Chinese provinces (MEE/NBS 2023) and Nordic bidding zones (ENTSO-E 2025).  The
+    # Green Algorithms values the US/CA keys had until 2026.12.0 go to grid_history.
+    ga_old = load_ga_subnational(shared)
+    new_rows: list[dict[str, str]] = []
+    new_rows += build_us_states(shared, c, ga_old)
+    new_rows += build_canada(shared, c, ga_old)
+    new_rows += build_china(shared, c, extra_aliases)
+    new_rows += build_nordic(shared, c, extra_aliases)
+    us_ca = {r["key"] for r in new_rows if r["country_iso2"] in ("US", "CA")}
+    if us_ca != set(ga_old):
+        raise SystemExit(
+            f"US/CA sub-national keys changed: lost {sorted(set(ga_old) - us_ca)}, "
+            f"new {sorted(us_ca - set(ga_old))}"
         )
-        zone[loc] = (v, lo, hi, 2020, "greenalgorithms-v3", "mixed;generation")
+    for r in new_rows:
+        rows[r["key"]] = r
+        zone[r["key"]] = (
+            float(r["grid_kgco2e_per_kwh"]),
+            float(r["grid_kgco2e_per_kwh_low"]),
+            float(r["grid_kgco2e_per_kwh_high"]),
+            int(r["year"]),
+            r["grid_source"],
+            r["basis"],
+        )
 
     # US sub-national grids: eGRID subregions (NREL file, 2019) and balancing
     # authorities (dc-rl / EIA-930, 2022).  Relative half-width grows with age.
@@ -963,7 +1363,7 @@ def build_regions(shared, consts, lic):
         r = rows[k]
         r["licence"] = lic.most_restrictive(r["grid_source"])
         out.append(r)
-    return out, iso, mapping
+    return out, iso, mapping, extra_aliases
 
 
 # --------------------------------------------------------------------------
@@ -973,7 +1373,8 @@ def build_history(shared, regions, iso, lic):
     """One row per (region key, year) from every multi-year GREEN source.
 
     Series: Google's yearly files (gcp:* regions, 2019-2024), the OWID 2000-2020
-    EU export (countries), eGRID subregion years (US-EGRID-*).  Then every
+    EU export (countries), Green Algorithms' ~2020 US-state and Canadian-province
+    values (2020), eGRID subregion years (US-EGRID-*).  Then every
     regions.csv row adds its current value at its year, so each key's latest
     value appears; where a series already has that (key, year) the regions.csv
     value must agree, else it wins and the note records the other value.
@@ -1024,6 +1425,19 @@ def build_history(shared, regions, iso, lic):
             "owid-eu-2020",
             "lifecycle;generation",
             "OWID/Ember 2000-2020 export (2020 vintage; later releases revise past years).",
+        )
+
+    # Green Algorithms' ~2020 US-state and Canadian-province values: regions.csv until
+    # dataset 2026.12.0, superseded by eGRID2023 and the 2023 Canadian mix.
+    for k, (v, _name, src_text) in sorted(load_ga_subnational(shared).items()):
+        add(
+            k,
+            2020,
+            v,
+            "greenalgorithms-v3",
+            "mixed;generation",
+            f"Green Algorithms v3 CI_aggregated ({src_text[:60]}); ~2019-2020 vintage. The "
+            f"regions.csv value until dataset 2026.12.0.",
         )
 
     _, egrid = load_egrid(shared)
@@ -1135,13 +1549,16 @@ def cpu_name_aliases(cpus, cpuinfo):
     return out
 
 
-def build_aliases(iso, mapping, keys, skipped, regions, cpus):
+def build_aliases(iso, mapping, keys, skipped, regions, cpus, region_aliases=()):
     """keys: every canonical key (all tables); new-grid code aliases that would
     collide with a key or another alias (case-insensitively) are skipped.
     Country names (Germany -> DE) become aliases too, unless a sub-national grid
     bears the same name (Georgia is also a US state): those are skipped.
-    cpus: the cpus table, whose families get short-name aliases (cpu_name_aliases)."""
+    cpus: the cpus table, whose families get short-name aliases (cpu_name_aliases).
+    region_aliases: the sub-national names and codes build_regions found in its sources
+    (Chinese province names, bare Nordic bidding-zone codes); a collision is an error."""
     out = [dict(r) for r in read_csv(FIGURES / "aliases.csv")]
+    out += [dict(r) for r in region_aliases]
     out += cpu_name_aliases(
         cpus, [a for a in out if a["table"] == "cpus" and a["source"] == "cpuinfo"]
     )
@@ -1196,7 +1613,74 @@ def build_aliases(iso, mapping, keys, skipped, regions, cpus):
     return out
 
 
+# --------------------------------------------------------------------------
+# cross-check table (docs/factors.md)
+# --------------------------------------------------------------------------
+DOCS = REPO / "docs" / "factors.md"
+CROSSCHECK_BEGIN = (
+    "<!-- crosscheck-table: generated from data/figures/crosscheck.csv and the shipped tables "
+    "by `python tools/derive_factors.py --crosscheck-docs`; do not edit by hand -->"
+)
+CROSSCHECK_END = "<!-- /crosscheck-table -->"
+
+
+def crosscheck_markdown(data: Path) -> str:
+    """The cross-check tables: our low/value/high beside each peer value (crosscheck.csv)."""
+
+    def table(name: str) -> dict[str, dict[str, str]]:
+        return {r["key"]: r for r in read_csv(data / f"{name}.csv")}
+
+    parts = []
+    for name, col, unit, fmt in (
+        ("accelerators", "embodied_kgco2e", "kgCO2e per GPU incl. server share", fmt_kg),
+        ("regions", "grid_kgco2e_per_kwh", "kgCO2e/kWh", lambda x: fnum(x, 4)),
+    ):
+        ours = table(name)
+        lines = [
+            f"| {name[:-1]} | ours: low / value / high ({unit}) | peer | peer value "
+            f"(range) | year | source | licence | inside |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for p in load_crosscheck(name):
+            for k in p["keys"].split(";"):
+                r = ours[k.strip()]
+                lo, v, hi = (float(r[f"{col}{x}"]) for x in ("_low", "", "_high"))
+                pv = float(p["value"])
+                rng = ""
+                if p["range_low"] and p["range_high"]:
+                    rng = f" ({fmt(float(p['range_low']))}–{fmt(float(p['range_high']))})"
+                inside = "yes" if lo <= pv <= hi else "**no**"
+                lines.append(
+                    f"| `{k.strip()}` | {fmt(lo)} / {fmt(v)} / {fmt(hi)} | {p['peer']} | "
+                    f"{fmt(pv)}{rng} | {p['year']} | {p['source_id'] or '-'} | {p['flag']} | "
+                    f"{inside} |"
+                )
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
+
+
+def write_crosscheck_docs(data: Path) -> int:
+    text = DOCS.read_text(encoding="utf-8")
+    if CROSSCHECK_BEGIN not in text or CROSSCHECK_END not in text:
+        print(f"{DOCS}: cross-check markers not found", file=sys.stderr)
+        return 2
+    head, rest = text.split(CROSSCHECK_BEGIN, 1)
+    _, tail = rest.split(CROSSCHECK_END, 1)
+    new = (
+        head + CROSSCHECK_BEGIN + "\n\n" + crosscheck_markdown(data) + "\n" + CROSSCHECK_END + tail
+    )
+    DOCS.write_text(new, encoding="utf-8", newline="")
+    print(f"updated the cross-check table in {DOCS}")
+    return 0
+
+
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--crosscheck-docs" in argv:
+        # Rewrite docs/factors.md's cross-check table from the tables in --out.
+        argv.remove("--crosscheck-docs")
+        data, _ = parse_shared_args(__doc__, argv, DEFAULT_OUT)
+        return write_crosscheck_docs(data)
     out, shared = parse_shared_args(__doc__, argv, DEFAULT_OUT)
     if not (shared / F_OWID).exists():
         print(f"shared reference data not found under {shared}", file=sys.stderr)
@@ -1210,13 +1694,13 @@ def main(argv=None) -> int:
     notes: list[str] = []
     acc = build_accelerators(shared, consts, lic, notes)
     cpus = build_cpus(shared, consts, lic)
-    regions, iso, mapping = build_regions(shared, consts, lic)
+    regions, iso, mapping, region_aliases = build_regions(shared, consts, lic)
     dcs = build_datacenters(lic)
     defaults = build_defaults(lic)
     history = build_history(shared, regions, iso, lic)
     keys = [r["key"] for t in (acc, cpus, regions, dcs) for r in t]
     skipped: list[str] = []
-    aliases = build_aliases(iso, mapping, keys, skipped, regions, cpus)
+    aliases = build_aliases(iso, mapping, keys, skipped, regions, cpus, region_aliases)
     srcs = sorted(
         ({k: r[k] for k in COLUMNS["sources"]} for r in sources), key=lambda r: r["source_id"]
     )
