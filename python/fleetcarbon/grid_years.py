@@ -6,9 +6,9 @@ history row of the same year). A job is charged the value of the year its
 ``start`` falls in (UTC); where the region has no value for that year, the
 nearest earlier year's; where the job predates all of the region's data, the
 earliest year's, with a :class:`GridYearWarning`. History rows whose basis
-(lifecycle or direct) differs from the regions row's are not used, so that one
-region is charged on one basis in every year (docs/model.md §4.2, "The year of
-the grid").
+(lifecycle or direct) differs from the regions row's, and rows of a ``mixed``
+basis, are not used, so that one region is charged on one basis in every year
+(docs/model.md §4.2, "The year of the grid").
 """
 
 from __future__ import annotations
@@ -180,11 +180,11 @@ def _points(factors: Factors) -> pl.DataFrame:
                 _primary_basis(history).alias("basis"),
             )
             .join(dated.select("row", "key", "basis"), on="key", suffix="_row")
-            # A null basis on either side is taken to match.
+            # A null basis on either side is taken to match; a "mixed" one (values
+            # of several bases, or of none stated) matches nothing.
             .filter(
-                pl.col("basis").is_null()
-                | pl.col("basis_row").is_null()
-                | (pl.col("basis") == pl.col("basis_row"))
+                (pl.col("basis").is_null() | pl.col("basis_row").is_null())
+                | ((pl.col("basis") == pl.col("basis_row")) & (pl.col("basis") != "mixed"))
             )
             .filter(pl.col(GRID).is_not_null() & pl.col("year").is_not_null())
         )
@@ -198,7 +198,7 @@ def _points(factors: Factors) -> pl.DataFrame:
 
 
 def _primary_basis(frame: pl.DataFrame) -> pl.Expr:
-    """Return ``lifecycle`` or ``direct``: the first part of a ``basis`` column."""
+    """Return ``lifecycle``, ``direct`` or ``mixed``: the first part of a ``basis`` column."""
     if "basis" not in frame.columns:
         return pl.lit(None, dtype=pl.String)
     return pl.col("basis").cast(pl.String).str.split(";").list.first().str.strip_chars()
