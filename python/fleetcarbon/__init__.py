@@ -13,14 +13,18 @@ from fleetcarbon.errors import FleetcarbonError
 from fleetcarbon.estimate import estimate
 from fleetcarbon.factors import Factors, load_factors
 from fleetcarbon.factors.mixes import mix_key
+from fleetcarbon.scenarios import Scenario
 from fleetcarbon.simulate import SimulationResult, simulate, simulate_detailed
 from fleetcarbon.summarize import state_class, summarize
+from fleetcarbon.sweep import SweepResult, sweep
 from fleetcarbon.synthetic import synthetic_fleet
 
 __all__ = [
     "Factors",
     "FleetcarbonError",
+    "Scenario",
     "SimulationResult",
+    "SweepResult",
     "__version__",
     "conventions",
     "correlation",
@@ -32,6 +36,7 @@ __all__ = [
     "simulate_detailed",
     "state_class",
     "summarize",
+    "sweep",
     "synthetic_fleet",
     "uncertainty",
 ]

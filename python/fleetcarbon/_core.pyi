@@ -42,6 +42,7 @@ __all__ = [
     "record_keys",
     "scan_domains",
     "simulate",
+    "simulate_scenarios",
     "simulation_bytes",
     "summarize_draws",
 ]
@@ -197,6 +198,26 @@ def simulate(
     progress: _Progress | None = None,
 ) -> tuple[_F64, _F64 | None, _F64 | None]:
     """Run the Monte Carlo: ``(group draws [group, metric, draw], job means, job quantiles)``."""
+
+def simulate_scenarios(
+    jobs: Jobs,
+    tables: list[Tables],
+    uncertainties: list[Uncertainty],
+    *,
+    job_keys: _U64,
+    group: _U32,
+    n_groups: int,
+    seed: int,
+    draws: int,
+    first_draw: int = 0,
+    threads: int | None = None,
+    progress: _Progress | None = None,
+) -> list[_F64]:
+    """Run the Monte Carlo of each (tables, uncertainty) scenario on the same jobs.
+
+    Common random numbers, the jobs reduced once; every scenario must use the
+    same table rows for every job. One ``[group, metric, draw]`` array each.
+    """
 
 def simulation_bytes(
     jobs: Jobs,

@@ -6,6 +6,7 @@ Errors name the table, the column, the number of bad rows and the first keys.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -30,15 +31,19 @@ if TYPE_CHECKING:
     from fleetcarbon.factors.tables import Factors
 
 
-def check_tables(f: Factors) -> None:
+def check_tables(f: Factors, *, only: Collection[str] | None = None) -> None:
     """Validate table structure, keys, links, factor values and their bounds.
 
     Every factor value, and each of its ``_low``/``_high`` bounds where the
     table has them, must be a number in the factor's domain, with
     ``low <= value <= high``. Errors name the table, the column, the number of
-    bad rows, the first row keys and the limit broken.
+    bad rows, the first row keys and the limit broken. ``only`` limits the
+    per-row checks to these tables (the others were checked before); the
+    links between tables are always checked.
     """
     for table in KEYED_TABLES:
+        if only is not None and table not in only:
+            continue
         frame = f.table(table)
         needed = ["key", *columns_of(table)]
         needed += {"regions": ["default_datacenter"], "datacenters": ["region"]}.get(table, [])
@@ -51,7 +56,16 @@ def check_tables(f: Factors) -> None:
             required = factor not in NULLABLE_FACTORS
             bounds = (f"{column}_low", f"{column}_high")
             _check_factor(frame, factor, "key", column, bounds, table, required)
-    defaults = f.defaults
+    if only is None or "defaults" in only:
+        _check_defaults(f.defaults)
+    for table, key in (("datacenters", GENERIC_DATACENTER), ("cpus", GENERIC_CPU)):
+        if key not in f.table(table)["key"].to_list():
+            raise InvalidValueError(f"{table}.key", 1, f"no required '{key}' row")
+    _check_link(f.datacenters, "region", f.regions, "datacenters.region", nullable=True)
+    _check_link(f.regions, "default_datacenter", f.datacenters, "regions.default_datacenter")
+
+
+def _check_defaults(defaults: pl.DataFrame) -> None:
     for column in ("parameter", "value"):
         if column not in defaults.columns:
             raise MissingColumnError(f"the defaults table lacks column '{column}'")
@@ -67,11 +81,6 @@ def check_tables(f: Factors) -> None:
             raise MissingColumnError(f"the defaults table lacks parameter '{factor}'")
         row = defaults.filter(pl.col("parameter") == factor)
         _check_factor(row, factor, "parameter", "value", ("low", "high"), "defaults", True)
-    for table, key in (("datacenters", GENERIC_DATACENTER), ("cpus", GENERIC_CPU)):
-        if key not in f.table(table)["key"].to_list():
-            raise InvalidValueError(f"{table}.key", 1, f"no required '{key}' row")
-    _check_link(f.datacenters, "region", f.regions, "datacenters.region", nullable=True)
-    _check_link(f.regions, "default_datacenter", f.datacenters, "regions.default_datacenter")
 
 
 def _check_keys(frame: pl.DataFrame, column: str, label: str) -> None:

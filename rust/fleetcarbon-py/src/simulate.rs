@@ -116,3 +116,76 @@ pub fn simulate<'py>(
         per_job.then(|| PyArray1::from_vec(py, out.per_job_quantiles)),
     ))
 }
+
+/// Monte Carlo of several factor scenarios with common random numbers, the
+/// jobs reduced once. See `fleetcarbon._core.pyi` for the contract.
+#[pyfunction]
+#[pyo3(signature = (
+    jobs, tables, uncertainties, *, job_keys, group, n_groups, seed, draws, first_draw = 0,
+    threads = None, progress = None
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_scenarios<'py>(
+    py: Python<'py>,
+    jobs: &Jobs,
+    tables: Vec<PyRef<'py, Tables>>,
+    uncertainties: Vec<PyRef<'py, Uncertainty>>,
+    job_keys: PyReadonlyArray1<'py, u64>,
+    group: PyReadonlyArray1<'py, u32>,
+    n_groups: usize,
+    seed: u64,
+    draws: usize,
+    first_draw: u64,
+    threads: Option<usize>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Vec<Bound<'py, PyArray1<f64>>>> {
+    let invalid = |message: String| {
+        core_error(
+            py,
+            fleetcarbon_core::error::CoreError::invalid("scenarios", message),
+        )
+    };
+    if tables.len() != uncertainties.len() {
+        return Err(invalid(format!(
+            "{} factor tables but {} uncertainties",
+            tables.len(),
+            uncertainties.len()
+        )));
+    }
+    let Some(first) = uncertainties.first() else {
+        return Err(invalid("no scenario to simulate".into()));
+    };
+    // One pool and one noise for all: the scenarios differ in their factor rows only.
+    if uncertainties.iter().any(|u| u.pool != first.pool) {
+        return Err(invalid(
+            "the scenarios' empirical distributions differ; give every scenario the same".into(),
+        ));
+    }
+    let borrows = jobs.borrow(py)?;
+    let bounds = first.borrow_bounds(py);
+    let sim = Simulation {
+        jobs: borrows.columns()?,
+        job_keys: as_slice("job_keys", &job_keys)?,
+        group: as_slice("group", &group)?,
+        n_groups,
+        seed,
+        draws,
+        first_draw,
+        per_job_quantiles: None,
+        quantile_method: QuantileMethod::Linear,
+        pool: &first.pool,
+    };
+    let noise = first.noise(&bounds)?;
+    let pairs: Vec<_> = tables
+        .iter()
+        .zip(&uncertainties)
+        .map(|(t, u)| (&t.inner, &u.rows))
+        .collect();
+    let outs = run(py, threads, progress, |control| {
+        fleetcarbon_core::simulate::simulate_scenarios(&sim, &pairs, &noise, control)
+    })?;
+    Ok(outs
+        .into_iter()
+        .map(|out| PyArray1::from_vec(py, out.group_draws))
+        .collect())
+}

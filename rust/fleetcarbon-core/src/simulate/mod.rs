@@ -170,85 +170,180 @@ pub fn simulate(
     noise: &JobNoise<'_>,
     control: &Control,
 ) -> CoreResult<SimulationOutput> {
-    let jobs = &sim.jobs;
-    let n = jobs.len();
-    jobs.check(tables)?;
-    check_inputs(sim, tables, row_dists, noise, n)?;
-    let draws = sim.draws;
+    let plan = Plan::new(sim, tables, row_dists, noise)?;
+    control.plan(plan.units());
+    control.check()?;
+    plan.run(sim, tables, row_dists, noise, control)
+}
 
-    let rows: Vec<Rows> = (0..n)
-        .into_par_iter()
-        .map(|i| resolve_rows(jobs, tables, i))
-        .collect();
-    let mixed_draws: Vec<u64> = (0..draws as u64)
-        .map(|d| mixed_draw(sim.first_draw + d))
-        .collect();
-    let shared = sources::shared_draws(sim, tables, row_dists, &rows, &mixed_draws, control)?;
-    let combined = sources::combined(&shared, &rows, draws)?;
-    let zeros = vec![0.0; draws];
-    let ctx = sources::Context {
-        sim,
-        shared: &shared,
-        combined: &combined,
-        noise,
-        rows: &rows,
-        mixed_draws: &mixed_draws,
-        zeros: &zeros,
+/// Run the Monte Carlo of several factor scenarios on the same jobs, with
+/// common random numbers: every scenario draws each factor row from the
+/// stream of its key and each job's noise from the job's, as [`simulate`]
+/// does, so a scenario equal to the first gives the same bits.
+///
+/// The jobs' reduction to cells is done once: the scenarios must use the same
+/// table rows for every job (tables of the same shape and links; values,
+/// bounds and distributions may differ). Per-job output is not offered.
+/// Returns one output per scenario, in order.
+pub fn simulate_scenarios(
+    sim: &Simulation<'_>,
+    scenarios: &[(&FactorTables, &RowDists)],
+    noise: &JobNoise<'_>,
+    control: &Control,
+) -> CoreResult<Vec<SimulationOutput>> {
+    let Some(&(first_tables, first_dists)) = scenarios.first() else {
+        return Err(CoreError::invalid("scenarios", "no scenario to simulate"));
     };
-    control.check()?;
-
-    let per_job = sim.per_job_quantiles.is_some();
-    let terms: Vec<JobTerms> = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let (activity, basis) = Activity::of(&jobs.quantities(i));
-            JobTerms {
-                activity,
-                basis,
-                own_draws: sources::has_own_draws(sim, noise, i, basis, &activity),
-                grid_scale: jobs.grid_scale_of(i),
-            }
-        })
-        .collect();
-    // Jobs with draws of their own reach the group sums through the streamed
-    // path; the others through cells, with per-job output or without (same sums).
-    let cell_list = cells::cells(sim.group, &rows, sim.job_keys, &terms);
-    // Streamed in (group, job key) order: canonical, and a block then holds few
-    // groups. Jobs that add to the group sums come first, in blocks of their own,
-    // so per-job output cannot move their block boundaries (nor the sums' bits).
-    let mut streamed: Vec<(bool, u32, u64, usize)> = (0..n)
-        .into_par_iter()
-        .filter(|&i| per_job || terms[i].own_draws)
-        .map(|i| (!terms[i].own_draws, sim.group[i], sim.job_keys[i], i))
-        .collect();
-    streamed.par_sort_unstable();
-    let first_stats_only = streamed.partition_point(|s| !s.0);
-    let streamed: Vec<usize> = streamed.into_iter().map(|(_, _, _, i)| i).collect();
-    let (grouped, stats_only) = streamed.split_at(first_stats_only);
-    control.plan((cell_list.len() + streamed.len()) as u64);
-    control.check()?;
-
-    let width = N_METRICS * draws;
-    let mut group_draws = vec![0.0; sim.n_groups * width];
-    cells::accumulate_cells(&ctx, &cell_list, &mut group_draws, width, control)?;
-    let blocks: Vec<&[usize]> = grouped
-        .chunks(streaming::JOB_BLOCK)
-        .chain(stats_only.chunks(streaming::JOB_BLOCK))
-        .collect();
-    let per_job_out = streaming::stream_blocks(&ctx, &blocks, &terms, &mut group_draws, control)?;
-    // Totals once per group and draw, as operational + embodied.
-    for out in group_draws.chunks_mut(width.max(1)) {
-        let (parts, total) = out.split_at_mut(3 * draws);
-        let (op, emb) = (&parts[draws..2 * draws], &parts[2 * draws..]);
-        for ((t, o), e) in total.iter_mut().zip(op).zip(emb) {
-            *t = o + e;
+    if sim.per_job_quantiles.is_some() {
+        return Err(CoreError::invalid(
+            "per_job_quantiles",
+            "scenario runs give group totals only",
+        ));
+    }
+    let plan = Plan::new(sim, first_tables, first_dists, noise)?;
+    for (k, &(tables, row_dists)) in scenarios.iter().enumerate().skip(1) {
+        let n = sim.jobs.len();
+        sim.jobs.check(tables)?;
+        check_inputs(sim, tables, row_dists, noise, n)?;
+        let moved = (0..n)
+            .into_par_iter()
+            .find_first(|&i| resolve_rows(&sim.jobs, tables, i) != plan.rows[i]);
+        if let Some(i) = moved {
+            return Err(CoreError::invalid(
+                "scenarios",
+                format!(
+                    "scenario {k} gives job {i} other table rows than scenario 0; \
+                     a scenario that moves jobs between rows needs a run of its own"
+                ),
+            ));
         }
     }
-    Ok(SimulationOutput {
-        group_draws,
-        per_job_mean: per_job_out.means,
-        per_job_quantiles: per_job_out.quantiles,
-    })
+    control.plan(plan.units() * scenarios.len() as u64);
+    control.check()?;
+    scenarios
+        .iter()
+        .map(|&(tables, row_dists)| plan.run(sim, tables, row_dists, noise, control))
+        .collect()
+}
+
+/// What does not depend on the factor values: each job's rows and terms, the
+/// cells of the shared-only jobs and the streamed jobs in canonical order.
+struct Plan {
+    rows: Vec<Rows>,
+    terms: Vec<JobTerms>,
+    cells: Vec<cells::Cell>,
+    /// Streamed jobs: those that add to the group sums first.
+    streamed: Vec<usize>,
+    /// Where the streamed jobs that only give per-job output begin.
+    first_stats_only: usize,
+}
+
+impl Plan {
+    fn new(
+        sim: &Simulation<'_>,
+        tables: &FactorTables,
+        row_dists: &RowDists,
+        noise: &JobNoise<'_>,
+    ) -> CoreResult<Plan> {
+        let jobs = &sim.jobs;
+        let n = jobs.len();
+        jobs.check(tables)?;
+        check_inputs(sim, tables, row_dists, noise, n)?;
+        let rows: Vec<Rows> = (0..n)
+            .into_par_iter()
+            .map(|i| resolve_rows(jobs, tables, i))
+            .collect();
+        let per_job = sim.per_job_quantiles.is_some();
+        let terms: Vec<JobTerms> = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let (activity, basis) = Activity::of(&jobs.quantities(i));
+                JobTerms {
+                    activity,
+                    basis,
+                    own_draws: sources::has_own_draws(sim, noise, i, basis, &activity),
+                    grid_scale: jobs.grid_scale_of(i),
+                }
+            })
+            .collect();
+        // Jobs with draws of their own reach the group sums through the streamed
+        // path; the others through cells, with per-job output or without (same sums).
+        let cell_list = cells::cells(sim.group, &rows, sim.job_keys, &terms);
+        // Streamed in (group, job key) order: canonical, and a block then holds few
+        // groups. Jobs that add to the group sums come first, in blocks of their own,
+        // so per-job output cannot move their block boundaries (nor the sums' bits).
+        let mut streamed: Vec<(bool, u32, u64, usize)> = (0..n)
+            .into_par_iter()
+            .filter(|&i| per_job || terms[i].own_draws)
+            .map(|i| (!terms[i].own_draws, sim.group[i], sim.job_keys[i], i))
+            .collect();
+        streamed.par_sort_unstable();
+        let first_stats_only = streamed.partition_point(|s| !s.0);
+        Ok(Plan {
+            rows,
+            terms,
+            cells: cell_list,
+            streamed: streamed.into_iter().map(|(_, _, _, i)| i).collect(),
+            first_stats_only,
+        })
+    }
+
+    /// Work units of one run, for progress.
+    fn units(&self) -> u64 {
+        (self.cells.len() + self.streamed.len()) as u64
+    }
+
+    fn run(
+        &self,
+        sim: &Simulation<'_>,
+        tables: &FactorTables,
+        row_dists: &RowDists,
+        noise: &JobNoise<'_>,
+        control: &Control,
+    ) -> CoreResult<SimulationOutput> {
+        let draws = sim.draws;
+        let mixed_draws: Vec<u64> = (0..draws as u64)
+            .map(|d| mixed_draw(sim.first_draw + d))
+            .collect();
+        let shared =
+            sources::shared_draws(sim, tables, row_dists, &self.rows, &mixed_draws, control)?;
+        let combined = sources::combined(&shared, &self.rows, draws)?;
+        let zeros = vec![0.0; draws];
+        let ctx = sources::Context {
+            sim,
+            shared: &shared,
+            combined: &combined,
+            noise,
+            rows: &self.rows,
+            mixed_draws: &mixed_draws,
+            zeros: &zeros,
+        };
+        control.check()?;
+
+        let width = N_METRICS * draws;
+        let mut group_draws = vec![0.0; sim.n_groups * width];
+        cells::accumulate_cells(&ctx, &self.cells, &mut group_draws, width, control)?;
+        let (grouped, stats_only) = self.streamed.split_at(self.first_stats_only);
+        let blocks: Vec<&[usize]> = grouped
+            .chunks(streaming::JOB_BLOCK)
+            .chain(stats_only.chunks(streaming::JOB_BLOCK))
+            .collect();
+        let per_job_out =
+            streaming::stream_blocks(&ctx, &blocks, &self.terms, &mut group_draws, control)?;
+        // Totals once per group and draw, as operational + embodied.
+        for out in group_draws.chunks_mut(width.max(1)) {
+            let (parts, total) = out.split_at_mut(3 * draws);
+            let (op, emb) = (&parts[draws..2 * draws], &parts[2 * draws..]);
+            for ((t, o), e) in total.iter_mut().zip(op).zip(emb) {
+                *t = o + e;
+            }
+        }
+        Ok(SimulationOutput {
+            group_draws,
+            per_job_mean: per_job_out.means,
+            per_job_quantiles: per_job_out.quantiles,
+        })
+    }
 }
 
 fn check_inputs(
@@ -431,6 +526,98 @@ mod tests {
             quantile_method: QuantileMethod::InvertedCdf,
             pool: &[],
         }
+    }
+
+    /// Uniform ±20% around every table value.
+    fn spread_dists(t: &FactorTables) -> RowDists {
+        let mut rd = fixed_dists(t);
+        for f in Factor::ALL {
+            rd.dists[f as usize] = t
+                .column(f)
+                .iter()
+                .map(|&x| {
+                    if x.is_nan() || x == 0.0 {
+                        Dist::Fixed(x)
+                    } else {
+                        Dist::Uniform {
+                            low: 0.8 * x,
+                            high: 1.2 * x,
+                        }
+                    }
+                })
+                .collect();
+        }
+        rd
+    }
+
+    #[test]
+    fn scenarios_share_the_reduction_and_the_random_numbers() -> CoreResult<()> {
+        let f = fleet(2000);
+        let base = tables();
+        let cheaper = accelerator_tables([700.0, 300.0], [100.0, 50.0], [600.0, 200.0]);
+        let (base_d, cheaper_d) = (spread_dists(&base), spread_dists(&cheaper));
+        let s = sim(&f, 64, None);
+        let noise = JobNoise::default();
+        let both = simulate_scenarios(
+            &s,
+            &[(&base, &base_d), (&cheaper, &cheaper_d), (&base, &base_d)],
+            &noise,
+            &Control::new(),
+        )?;
+        let alone = simulate(&s, &cheaper, &cheaper_d, &noise, &Control::new())?;
+        // Each scenario is bit for bit its own run, and a repeat of the first is the first.
+        assert_eq!(both[1], alone);
+        assert_eq!(both[0], both[2]);
+        assert_eq!(
+            both[0],
+            simulate(&s, &base, &base_d, &noise, &Control::new())?
+        );
+        // Same energy draws in both (common random numbers); embodied lower in every draw.
+        let draws = 64;
+        for g in 0..3 {
+            let at = |out: &SimulationOutput, m: usize, d: usize| {
+                out.group_draws[(g * 4 + m) * draws + d]
+            };
+            for d in 0..draws {
+                assert_eq!(at(&both[0], 0, d).to_bits(), at(&both[1], 0, d).to_bits());
+                assert!(at(&both[1], 2, d) < at(&both[0], 2, d));
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn scenarios_that_move_jobs_between_rows_are_refused() -> CoreResult<()> {
+        let f = fleet(100);
+        let base = tables();
+        let mut v: [Vec<f64>; N_FACTORS] = Default::default();
+        for fac in Factor::ALL {
+            v[fac as usize] = base.column(fac).to_vec();
+        }
+        // Region 1's jobs now default to another datacenter row.
+        v[Factor::Pue as usize] = vec![1.2, 1.5];
+        v[Factor::FacilityEmbodiedFraction as usize] = vec![0.1, 0.1];
+        let moved = FactorTables::new(v, vec![MISSING, MISSING], vec![0, 1], 0)?;
+        let s = sim(&f, 8, None);
+        let result = simulate_scenarios(
+            &s,
+            &[(&base, &fixed_dists(&base)), (&moved, &fixed_dists(&moved))],
+            &JobNoise::default(),
+            &Control::new(),
+        );
+        assert!(
+            matches!(
+                result,
+                Err(CoreError::InvalidArgument {
+                    parameter: "scenarios",
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
+        let none = simulate_scenarios(&s, &[], &JobNoise::default(), &Control::new());
+        assert!(none.is_err());
+        Ok(())
     }
 
     #[test]

@@ -1,0 +1,385 @@
+"""What-if scenarios: named, composable changes of the factors or of the jobs.
+
+A :class:`Scenario` is a list of steps, each a change of the factor tables (a
+PUE, a lifetime, a grid intensity, any table row) or of the job records (moving
+jobs to other regions or datacenters, replacing accelerators with a speedup,
+shifting start times). :func:`fleetcarbon.sweep` runs scenarios side by side
+with common random numbers (docs/scenarios.md).
+
+Changing a factor's value keeps its relative uncertainty: the row's
+``_low``/``_high`` bounds are scaled by the same ratio (clipped to the factor's
+domain), unless ``(value, low, high)`` is given.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from fleetcarbon.errors import ParameterError
+from fleetcarbon.factors import Factors
+from fleetcarbon.schema import (
+    ACCELERATOR,
+    DATACENTER,
+    DURATION_H,
+    END,
+    FACTOR_DOMAINS,
+    REGION,
+    START,
+)
+
+__all__ = ["Scenario", "Value"]
+
+#: A factor value: a number (bounds scaled to it) or ``(value, low, high)``.
+Value = float | tuple[float, float, float]
+#: A value for every row, or values by row key.
+Values = Value | Mapping[str, Value]
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One change: a function of (jobs, factors), and what it may change."""
+
+    describe: str
+    apply: Callable[[pl.DataFrame, Factors], tuple[pl.DataFrame, Factors]]
+    #: Changes the job records (so the jobs must be validated again).
+    jobs: bool = False
+    #: Changes the regions table or the grid series (so each job's grid scale may move).
+    grid: bool = False
+
+
+@dataclass(frozen=True, init=False)
+class Scenario:
+    """A named what-if: changes of the factors and of the jobs, applied in order.
+
+    Parameters
+    ----------
+    name : str
+        The scenario's name, unique within a sweep.
+    pue : number, (value, low, high), or mapping of datacenter key to either
+        The PUE of every datacenter, or of the datacenters named.
+    lifetime_years, use_rate, power_fraction : number or (value, low, high)
+        The global defaults of these parameters (docs/model.md §4.4).
+    grid : mapping of region key to value, or pl.DataFrame
+        Annual grid intensity by region (kgCO2e/kWh; the region's history is
+        dropped, so the value holds for every year), or a grid series for
+        :meth:`Factors.with_grid_series`.
+    rows : mapping of table name to pl.DataFrame
+        Rows for :meth:`Factors.with_rows` (any factor of any row).
+    region, datacenter : mapping of old key to new key, or pl.Expr
+        Move jobs: replace the jobs' ``region`` (``datacenter``) values, or
+        compute the new value with an expression over the job columns.
+    accelerator : mapping of old key to new key
+        Replace accelerators. Replaced jobs are modelled (their metered
+        ``energy_kwh`` and ``avg_power_w`` no longer apply, and are cleared).
+    speedup : number or mapping of old key to number, default 1
+        How much faster the new accelerator runs the same work: a replaced
+        job's duration is divided by it (``counts="kept"``) or its
+        accelerator count is (``counts="scaled"``).
+    counts : {"kept", "scaled"}, default "kept"
+    shift_h : number
+        Move every job's ``start`` and ``end`` by this many hours (with grid
+        series, the job then meets other hours of the grid).
+
+    Examples
+    --------
+    >>> from fleetcarbon import Scenario
+    >>> efficient = Scenario("PUE 1.1", pue=1.1)
+    >>> longer = Scenario("6-year servers", lifetime_years=6)
+    >>> both = efficient + longer
+    >>> both.name
+    'PUE 1.1 + 6-year servers'
+    """
+
+    name: str
+    steps: tuple[_Step, ...] = field(default=(), repr=False)
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        pue: Values | None = None,
+        lifetime_years: Value | None = None,
+        use_rate: Value | None = None,
+        power_fraction: Value | None = None,
+        grid: Mapping[str, Value] | pl.DataFrame | None = None,
+        rows: Mapping[str, pl.DataFrame] | None = None,
+        region: Mapping[str, str] | pl.Expr | None = None,
+        datacenter: Mapping[str, str] | pl.Expr | None = None,
+        accelerator: Mapping[str, str] | None = None,
+        speedup: float | Mapping[str, float] = 1.0,
+        counts: str = "kept",
+        shift_h: float | None = None,
+        _steps: tuple[_Step, ...] = (),
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise ParameterError(f"a scenario needs a non-empty name, not {name!r}")
+        steps = list(_steps)
+        if pue is not None:
+            steps.append(_factor_step("datacenters", "pue", pue))
+        defaults = {"lifetime_years": lifetime_years, "use_rate": use_rate}
+        defaults["power_fraction"] = power_fraction
+        for parameter, value in defaults.items():
+            if value is not None:
+                steps.append(_default_step(parameter, value))
+        if grid is not None:
+            steps.append(_grid_step(grid))
+        if rows is not None:
+            steps.append(_rows_step(rows))
+        for column, mapping in ((REGION, region), (DATACENTER, datacenter)):
+            if mapping is not None:
+                steps.append(_move_step(column, mapping))
+        if accelerator is not None:
+            steps.append(_hardware_step(accelerator, speedup, counts))
+        elif speedup != 1.0 or counts != "kept":
+            raise ParameterError(
+                "speedup and counts apply to replaced accelerators: give accelerator"
+            )
+        if shift_h is not None:
+            steps.append(_shift_step(shift_h))
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "steps", tuple(steps))
+
+    def __add__(self, other: Scenario) -> Scenario:
+        """Return the scenario that applies this one's changes, then ``other``'s."""
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return Scenario(f"{self.name} + {other.name}", _steps=self.steps + other.steps)
+
+    @property
+    def changes_jobs(self) -> bool:
+        """Whether the scenario changes the job records (not only the factors)."""
+        return any(s.jobs for s in self.steps)
+
+    @property
+    def changes_grid(self) -> bool:
+        """Whether the scenario changes the regions table or the grid series."""
+        return any(s.grid for s in self.steps)
+
+    def describe(self) -> str:
+        """Return the changes, one per line (``"no change"`` for a baseline)."""
+        return "\n".join(s.describe for s in self.steps) or "no change"
+
+    def apply(self, jobs: pl.DataFrame, factors: Factors) -> tuple[pl.DataFrame, Factors]:
+        """Return the jobs and factors with the scenario's changes, in order.
+
+        Neither input is modified.
+        """
+        for step in self.steps:
+            try:
+                jobs, factors = step.apply(jobs, factors)
+            except ParameterError as exc:
+                raise ParameterError(f"scenario {self.name!r}: {exc}") from exc
+        return jobs, factors
+
+
+# -- factor steps ----------------------------------------------------------------------
+
+
+def _factor_step(table: str, factor: str, values: Values) -> _Step:
+    def apply(jobs: pl.DataFrame, factors: Factors) -> tuple[pl.DataFrame, Factors]:
+        frame = factors.table(table)
+        keys = frame["key"].to_list()
+        chosen = values if isinstance(values, Mapping) else dict.fromkeys(keys, values)
+        unknown = sorted(set(chosen) - set(keys))
+        if unknown:
+            raise ParameterError(f"{factor}: no {table} row(s) {unknown}")
+        old = frame.filter(pl.col("key").is_in(list(chosen)))
+        rows = _with_values(old, factor, [chosen[k] for k in old["key"]])
+        return jobs, factors.with_rows(**{table: rows})
+
+    return _Step(f"{table}.{factor} = {_show(values)}", apply)
+
+
+def _default_step(parameter: str, value: Value) -> _Step:
+    def apply(jobs: pl.DataFrame, factors: Factors) -> tuple[pl.DataFrame, Factors]:
+        old = factors.defaults.filter(pl.col("parameter") == parameter)
+        rows = _with_values(
+            old.rename(
+                {"value": parameter, "low": f"{parameter}_low", "high": f"{parameter}_high"}
+            ),
+            parameter,
+            [value],
+        )
+        rows = rows.rename(
+            {parameter: "value", f"{parameter}_low": "low", f"{parameter}_high": "high"}
+        )
+        return jobs, factors.with_rows(defaults=rows.select("parameter", "value", "low", "high"))
+
+    return _Step(f"defaults.{parameter} = {_show(value)}", apply)
+
+
+def _grid_step(grid: Mapping[str, Value] | pl.DataFrame) -> _Step:
+    if isinstance(grid, pl.DataFrame):
+        series = grid
+
+        def with_series(jobs: pl.DataFrame, factors: Factors) -> tuple[pl.DataFrame, Factors]:
+            return jobs, factors.with_grid_series(series)
+
+        return _Step(
+            f"grid series of {series['region'].n_unique()} region(s)", with_series, grid=True
+        )
+    if not isinstance(grid, Mapping):
+        raise ParameterError("grid must map region keys to values, or be a grid series frame")
+    step = _factor_step("regions", "grid_kgco2e_per_kwh", dict(grid))
+    return _Step(step.describe, step.apply, grid=True)
+
+
+def _rows_step(rows: Mapping[str, pl.DataFrame]) -> _Step:
+    tables = {"accelerators", "cpus", "regions", "datacenters", "defaults"}
+    unknown = sorted(set(rows) - tables)
+    if unknown:
+        raise ParameterError(f"rows: no table(s) {unknown}; tables are {sorted(tables)}")
+    given = dict(rows)
+
+    def apply(jobs: pl.DataFrame, factors: Factors) -> tuple[pl.DataFrame, Factors]:
+        return jobs, factors.with_rows(**given)
+
+    listed = ", ".join(f"{t} ({f.height} rows)" for t, f in given.items())
+    return _Step(f"rows of {listed}", apply, grid="regions" in given)
+
+
+def _with_values(old: pl.DataFrame, factor: str, values: list[Value]) -> pl.DataFrame:
+    """``old``'s key column with ``factor`` and its bounds set to ``values``."""
+    domain = FACTOR_DOMAINS[factor]
+    new_values, lows, highs = [], [], []
+    low_col, high_col = f"{factor}_low", f"{factor}_high"
+    for value, before, low, high in zip(
+        values, old[factor], old[low_col], old[high_col], strict=True
+    ):
+        if isinstance(value, tuple):
+            v, lo, hi = (_number(factor, x) for x in value)
+        else:
+            v = _number(factor, value)
+            ratio = v / before if before else math.nan
+            lo = low * ratio if math.isfinite(ratio) else v
+            hi = high * ratio if math.isfinite(ratio) else v
+            lo, hi = max(min(lo, v), domain.low), min(max(hi, v), domain.high)
+        new_values.append(v)
+        lows.append(lo)
+        highs.append(hi)
+    return old.select(old.columns[0]).with_columns(
+        pl.Series(factor, new_values, dtype=pl.Float64),
+        pl.Series(low_col, lows, dtype=pl.Float64),
+        pl.Series(high_col, highs, dtype=pl.Float64),
+    )
+
+
+def _number(what: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ParameterError(f"{what}: {value!r} is not a finite number")
+    return float(value)
+
+
+def _show(values: object) -> str:
+    if isinstance(values, Mapping):
+        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in values.items()) + "}"
+    return repr(values)
+
+
+# -- job steps -------------------------------------------------------------------------
+
+
+def _move_step(column: str, mapping: Mapping[str, str] | pl.Expr) -> _Step:
+    if isinstance(mapping, pl.Expr):
+        expr = mapping
+
+        def by_rule(jobs: pl.DataFrame, factors: Factors) -> tuple[pl.DataFrame, Factors]:
+            return jobs.with_columns(expr.cast(pl.String).alias(column)), factors
+
+        return _Step(f"{column} by a rule", by_rule, jobs=True)
+    if not isinstance(mapping, Mapping):
+        raise ParameterError(f"{column} must map old keys to new ones, or be a polars expression")
+    pairs = {str(k): str(v) for k, v in mapping.items()}
+
+    def by_map(jobs: pl.DataFrame, factors: Factors) -> tuple[pl.DataFrame, Factors]:
+        if column not in jobs.columns:
+            raise ParameterError(f"the jobs have no {column!r} column to move")
+        moved = pl.col(column).cast(pl.String).replace(pairs)
+        return jobs.with_columns(moved.alias(column)), factors
+
+    return _Step(f"{column} {_show(pairs)}", by_map, jobs=True)
+
+
+def _hardware_step(
+    accelerator: Mapping[str, str], speedup: float | Mapping[str, float], counts: str
+) -> _Step:
+    if counts not in ("kept", "scaled"):
+        raise ParameterError(f"counts must be 'kept' or 'scaled', not {counts!r}")
+    pairs = {str(k): str(v) for k, v in accelerator.items()}
+    speedups = dict(speedup) if isinstance(speedup, Mapping) else dict.fromkeys(pairs, speedup)
+    unknown = sorted(set(speedups) - set(pairs))
+    if unknown:
+        raise ParameterError(f"speedup for accelerator(s) {unknown} that are not replaced")
+    for old, s in speedups.items():
+        if _number(f"speedup of {old}", s) <= 0:
+            raise ParameterError(f"speedup of {old} must be > 0, not {s}")
+
+    def apply(jobs: pl.DataFrame, factors: Factors) -> tuple[pl.DataFrame, Factors]:
+        if ACCELERATOR not in jobs.columns:
+            raise ParameterError("the jobs have no 'accelerator' column to replace")
+        old = pl.col(ACCELERATOR).cast(pl.String)
+        replaced = old.is_in(list(pairs)).fill_null(False)
+        # Each job's speedup, read before its accelerator is replaced.
+        speed = jobs.select(
+            old.replace_strict(speedups, default=1.0, return_dtype=pl.Float64).fill_null(1.0)
+        ).to_series()
+        changes = [old.replace(pairs).alias(ACCELERATOR)]
+        changes += [
+            pl.when(replaced).then(None).otherwise(pl.col(c)).alias(c)
+            for c in ("energy_kwh", "avg_power_w")
+            if c in jobs.columns
+        ]
+        if counts == "scaled":
+            changes.append((pl.col("accelerator_count") / pl.lit(speed)).alias("accelerator_count"))
+            return jobs.with_columns(changes), factors
+        hours = jobs.select(_hours(jobs)).to_series() / speed
+        return _with_hours(jobs.with_columns(changes), pl.lit(hours)), factors
+
+    return _Step(
+        f"accelerator {_show(pairs)}, speedup {_show(speedups)}, counts {counts}", apply, jobs=True
+    )
+
+
+def _shift_step(hours: float) -> _Step:
+    shift = _number("shift_h", hours)
+
+    def apply(jobs: pl.DataFrame, factors: Factors) -> tuple[pl.DataFrame, Factors]:
+        by = pl.duration(microseconds=round(shift * 3.6e9))
+        moved = [pl.col(c) + by for c in (START, END) if c in jobs.columns]
+        if not moved:
+            raise ParameterError("shift_h needs a 'start' column")
+        return jobs.with_columns(moved), factors
+
+    return _Step(f"start and end shifted by {shift:+g} h", apply, jobs=True)
+
+
+def _hours(jobs: pl.DataFrame) -> pl.Expr:
+    """Each job's hours, as ``estimate`` reads them: ``duration_h``, else end − start."""
+    from_window = (
+        (pl.col(END) - pl.col(START)).dt.total_microseconds() / 3.6e9
+        if START in jobs.columns and END in jobs.columns
+        else pl.lit(None, dtype=pl.Float64)
+    )
+    if DURATION_H in jobs.columns:
+        return pl.coalesce(pl.col(DURATION_H).cast(pl.Float64), from_window)
+    return from_window
+
+
+def _with_hours(jobs: pl.DataFrame, hours: pl.Expr) -> pl.DataFrame:
+    """Set each job's hours, keeping ``end = start + hours`` where the job has a window."""
+    out = jobs.with_columns(hours.alias("__fc_hours"))
+    changes = []
+    if DURATION_H in jobs.columns or START not in jobs.columns:
+        changes.append(pl.col("__fc_hours").alias(DURATION_H))
+    if START in jobs.columns and END in jobs.columns:
+        micros = (pl.col("__fc_hours") * 3.6e9).round().cast(pl.Int64)
+        end = pl.col(START) + pl.duration(microseconds=micros)
+        changes.append(
+            pl.when(pl.col(END).is_not_null()).then(end).otherwise(pl.col(END)).alias(END)
+        )
+    return out.with_columns(changes).drop("__fc_hours")
