@@ -14,6 +14,7 @@ from fleetcarbon.estimate import estimate
 from fleetcarbon.factors import Factors, load_factors
 from fleetcarbon.factors.mixes import mix_key
 from fleetcarbon.scenarios import Scenario
+from fleetcarbon.sensitivity import sensitivity
 from fleetcarbon.simulate import SimulationResult, simulate, simulate_detailed
 from fleetcarbon.summarize import state_class, summarize
 from fleetcarbon.sweep import SweepResult, sweep
@@ -32,6 +33,7 @@ __all__ = [
     "estimate",
     "load_factors",
     "mix_key",
+    "sensitivity",
     "simulate",
     "simulate_detailed",
     "state_class",

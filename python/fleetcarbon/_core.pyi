@@ -31,6 +31,7 @@ __all__ = [
     "__version__",
     "_panic_for_tests",
     "describe_distribution",
+    "distribution_quantiles",
     "estimate",
     "factor_names",
     "factor_tables",
@@ -259,6 +260,14 @@ def summarize_draws(
 
 def record_keys(ids: npt.NDArray[np.int64] | list[str]) -> _U64:
     """Stable 64-bit keys of record ids (integers mixed, strings FNV-1a hashed)."""
+
+def distribution_quantiles(
+    family: int,
+    params: tuple[float, float, float, float],
+    qs: list[float],
+    samples: list[float] | None = None,
+) -> list[float]:
+    """The distribution's inverse CDF at each of ``qs`` (each in (0, 1))."""
 
 def describe_distribution(
     family: int, params: tuple[float, float, float, float], samples: list[float] | None = None

@@ -79,6 +79,18 @@ class Distribution:
         _, low, high, _, _ = self._describe()
         return low, high
 
+    def quantile(self, q: float | list[float]) -> float | list[float]:
+        """Return the value below which a share ``q`` (in (0, 1)) of the draws fall.
+
+        The inverse CDF, as the core computes it (a list of levels gives a list).
+        """
+        code = _core.DISTRIBUTION_FAMILIES[self._family]
+        levels = [float(q)] if isinstance(q, int | float) else [float(x) for x in q]
+        values = _core.distribution_quantiles(
+            code, self._params(), levels, self._samples() or None
+        )
+        return values[0] if isinstance(q, int | float) else values
+
     def drawn_range(self) -> tuple[float, float]:
         """Return the range the core's sampler can reach.
 

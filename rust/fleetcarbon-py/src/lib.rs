@@ -114,6 +114,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(numeric::summarize_draws, m)?)?;
     m.add_function(wrap_pyfunction!(numeric::record_keys, m)?)?;
     m.add_function(wrap_pyfunction!(uncertainty::describe_distribution, m)?)?;
+    m.add_function(wrap_pyfunction!(uncertainty::distribution_quantiles, m)?)?;
     m.add_function(wrap_pyfunction!(uncertainty::normal_quantile_py, m)?)?;
     m.add_function(wrap_pyfunction!(factor_names, m)?)?;
     m.add_function(wrap_pyfunction!(factor_tables, m)?)?;

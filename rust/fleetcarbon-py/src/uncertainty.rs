@@ -185,6 +185,24 @@ pub fn describe_distribution(
     Ok((dist.mean(&pool), lo, hi, dlo, dhi))
 }
 
+/// The distribution's quantiles at `qs` (each in (0, 1)): its inverse CDF.
+#[pyfunction]
+#[pyo3(signature = (family, params, qs, samples = None))]
+pub fn distribution_quantiles(
+    py: Python<'_>,
+    family: u8,
+    params: [f64; 4],
+    qs: Vec<f64>,
+    samples: Option<Vec<f64>>,
+) -> PyResult<Vec<f64>> {
+    let pool = samples.unwrap_or_default();
+    let dist = Dist::from_code(family, params, pool.len()).map_err(|e| core_error(py, e))?;
+    if let Some(q) = qs.iter().find(|q| !(**q > 0.0 && **q < 1.0)) {
+        return Err(argument_error(format!("quantiles must lie in (0, 1), got {q}")));
+    }
+    Ok(qs.iter().map(|&q| dist.quantile(q, &pool)).collect())
+}
+
 /// The standard normal quantile at `p` in (0, 1), as the samplers compute it (AS241).
 #[pyfunction(name = "normal_quantile")]
 pub fn normal_quantile_py(p: f64) -> PyResult<f64> {
