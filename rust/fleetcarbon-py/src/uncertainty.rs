@@ -198,7 +198,9 @@ pub fn distribution_quantiles(
     let pool = samples.unwrap_or_default();
     let dist = Dist::from_code(family, params, pool.len()).map_err(|e| core_error(py, e))?;
     if let Some(q) = qs.iter().find(|q| !(**q > 0.0 && **q < 1.0)) {
-        return Err(argument_error(format!("quantiles must lie in (0, 1), got {q}")));
+        return Err(argument_error(format!(
+            "quantiles must lie in (0, 1), got {q}"
+        )));
     }
     Ok(qs.iter().map(|&q| dist.quantile(q, &pool)).collect())
 }
