@@ -121,3 +121,21 @@ def test_bad_arguments() -> None:
     assert out["ST"].is_nan().all() and out["S1"].is_nan().all()
     with pytest.raises(FleetcarbonError):
         fc.sensitivity(JOBS.clear())
+
+
+def test_chosen_inputs_only() -> None:
+    out = run(draws=256, seed=2, bootstrap=0, inputs=["grid_kgco2e_per_kwh"])
+    assert out["input"].to_list() == ["grid_kgco2e_per_kwh[FR]"]
+    full = run(draws=256, seed=2, bootstrap=0)
+    # The other inputs still vary: the same index as in the full run.
+    same = full.filter(pl.col("input") == "grid_kgco2e_per_kwh[FR]")
+    assert out["ST"][0] == same["ST"][0]
+    with pytest.raises(ParameterError, match="not uncertain inputs"):
+        run(draws=16, inputs=["nope"])
+
+
+def test_the_tornado_holds_every_other_input_at_its_mean() -> None:
+    one = run(draws=16, seed=2, bootstrap=0, inputs=["grid_kgco2e_per_kwh"])
+    full = run(draws=16, seed=2, bootstrap=0).filter(pl.col("input") == "grid_kgco2e_per_kwh[FR]")
+    for column in ("at_means", "at_p05", "at_p95"):
+        assert one[column][0] == full[column][0]

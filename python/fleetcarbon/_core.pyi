@@ -125,6 +125,17 @@ class GridSeries:
         effective ÷ annual (NaN unless annual > 0); coverage is 0 (the whole
         window), 1 (part) or 2 (none, or no series).
         """
+    def cleanest_starts(
+        self,
+        series: _U32,
+        start: _I64,
+        end: _I64,
+        annual: _F64,
+        delay: _I64,
+        *,
+        threads: int | None = None,
+    ) -> _I64:
+        """Return each job's start in ``[start, start + delay]`` (µs) of least window carbon."""
     def __len__(self) -> int: ...
 
 @final

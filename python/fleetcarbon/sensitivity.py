@@ -65,6 +65,7 @@ def sensitivity(
     seed: int | None = None,
     metric: str = "total_kgco2e",
     groups: Literal["row", "factor"] = "row",
+    inputs: Sequence[str] | None = None,
     bootstrap: int = 200,
     confidence: float = 0.95,
     distributions: Mapping[str | tuple[str, str], Distribution] | None = None,
@@ -94,6 +95,9 @@ def sensitivity(
         One input per factor row the jobs use (``grid_kgco2e_per_kwh[FR]``,
         ``pue[generic]``, ``accelerator_embodied_kgco2e[nvidia-h100-sxm5-80gb]``,
         ``lifetime_years``), or one per factor (all its rows together).
+    inputs : sequence of str, optional
+        Analyse only these inputs (labels as in the ``input`` column, or
+        factor names for all their inputs); the others still vary.
     bootstrap : int, default 200
         Bootstrap resamples for the intervals (0: none).
     confidence : float, default 0.95
@@ -154,17 +158,19 @@ def sensitivity(
         threads=threads,
     )
     dists = row_distributions(prepared.factors, distributions)
-    inputs = _inputs(prepared, dists, groups)
+    every = _inputs(prepared, dists, groups)
+    inputs = _chosen(every, inputs)
     if not inputs:
         raise FleetcarbonError("sensitivity: no factor row the jobs use is uncertain")
     group, keys = group_index(frame, by_columns)
     n_groups = max(keys.height, 1) if by_columns else 1
     run = _Runner(prepared, dists, group, n_groups, _seed(seed), threads)
     k = METRICS.index(metric)
-    designs = [[], [c for i in inputs for c in i.cells], *[list(i.cells) for i in inputs]]
+    # B re-draws every uncertain row, analysed or not, so that the others vary too.
+    designs = [[], [c for i in every for c in i.cells], *[list(i.cells) for i in inputs]]
     a, b, *ab = run.samples(n, designs)
     settings = [None, *[(i, q) for i in inputs for q in (0.05, 0.95)]]
-    means, *tornado = run.fixed(inputs, settings)
+    means, *tornado = run.fixed(every, settings)
     rows = []
     for g in range(n_groups):
         ya, yb = a[g, k], b[g, k]
@@ -199,6 +205,23 @@ def sensitivity(
             *by_columns, pl.exclude(by_columns)
         )
     return out.drop("__group")
+
+
+def _chosen(found: list[_Input], wanted: Sequence[str] | None) -> list[_Input]:
+    """Return the inputs ``wanted`` names (labels or factors), all without a list."""
+    if wanted is None:
+        return found
+    if isinstance(wanted, str) or not isinstance(wanted, Sequence):
+        raise ParameterError("inputs must be a list of input labels or factor names")
+    names = set(wanted)
+    unknown = sorted(names - {i.label for i in found} - {i.factor for i in found})
+    if unknown:
+        known = sorted({i.factor for i in found})
+        raise ParameterError(
+            f"inputs {unknown} are not uncertain inputs of these jobs; their factors are {known} "
+            "(or a factor's row, e.g. 'grid_kgco2e_per_kwh[FR]')"
+        )
+    return [i for i in found if i.label in names or i.factor in names]
 
 
 def _inputs(prepared: PreparedJobs, dists: RowDistributions, groups: str) -> list[_Input]:

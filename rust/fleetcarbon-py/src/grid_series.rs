@@ -76,6 +76,33 @@ impl GridSeries {
         ))
     }
 
+    /// Each job's start within `[start, start + delay]` that minimizes its window's carbon.
+    #[pyo3(signature = (series, start, end, annual, delay, *, threads = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn cleanest_starts<'py>(
+        &self,
+        py: Python<'py>,
+        series: PyReadonlyArray1<'_, u32>,
+        start: PyReadonlyArray1<'_, i64>,
+        end: PyReadonlyArray1<'_, i64>,
+        annual: PyReadonlyArray1<'_, f64>,
+        delay: PyReadonlyArray1<'_, i64>,
+        threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyArray1<i64>>> {
+        let (series, start, end, annual, delay) = (
+            as_slice("series", &series)?,
+            as_slice("start", &start)?,
+            as_slice("end", &end)?,
+            as_slice("annual", &annual)?,
+            as_slice("delay", &delay)?,
+        );
+        let out = run(py, threads, None, |_| {
+            self.inner
+                .cleanest_starts(series, start, end, annual, delay)
+        })?;
+        Ok(PyArray1::from_vec(py, out))
+    }
+
     fn __len__(&self) -> usize {
         self.inner.len()
     }
