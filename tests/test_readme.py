@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import pytest
 from conftest import REPO
@@ -47,3 +48,18 @@ def test_readme_cluster_configs_load_and_type_gpus(tmp_path):
             cluster=config,
         )
         assert jobs["accelerator"].to_list() == ["nvidia-h100-sxm5-80gb", "nvidia-a100-sxm4-80gb"]
+
+
+@pytest.mark.parametrize("page", ["scenarios.md", "grid_series.md"])
+def test_doc_page_examples_run(page, tmp_path, monkeypatch):
+    # The examples that need no file of the reader's own run as written.
+    text = (REPO / "docs" / page).read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    runnable = [b for b in blocks if "read_grid_series(" not in b]
+    assert runnable, f"{page} has runnable examples"
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for block in runnable:
+            exec(compile(block, page, "exec"), namespace)
