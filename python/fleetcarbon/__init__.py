@@ -13,6 +13,7 @@ from fleetcarbon.errors import FleetcarbonError
 from fleetcarbon.estimate import estimate
 from fleetcarbon.factors import Factors, load_factors
 from fleetcarbon.factors.mixes import mix_key
+from fleetcarbon.refresh import RefreshResult, refresh
 from fleetcarbon.scenarios import Scenario
 from fleetcarbon.sensitivity import sensitivity
 from fleetcarbon.simulate import SimulationResult, simulate, simulate_detailed
@@ -23,6 +24,7 @@ from fleetcarbon.synthetic import synthetic_fleet
 __all__ = [
     "Factors",
     "FleetcarbonError",
+    "RefreshResult",
     "Scenario",
     "SimulationResult",
     "SweepResult",
@@ -33,6 +35,7 @@ __all__ = [
     "estimate",
     "load_factors",
     "mix_key",
+    "refresh",
     "sensitivity",
     "simulate",
     "simulate_detailed",
