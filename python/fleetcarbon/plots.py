@@ -32,7 +32,16 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["breakdown", "distribution", "over_time", "over_time_table", "save"]
+__all__ = [
+    "breakdown",
+    "differences",
+    "distribution",
+    "over_time",
+    "over_time_table",
+    "refresh_curve",
+    "save",
+    "tornado",
+]
 
 #: Carbon columns split over time by :func:`over_time_table`, where present.
 TIME_SPLIT_COLUMNS = (
@@ -569,3 +578,7 @@ def _palette(n: int) -> list[Any]:
 
     cmap = colormaps["tab10"] if n <= 10 else colormaps["tab20"]
     return [cmap(i % cmap.N) for i in range(n)]
+
+
+# The what-if figures live in their own module, which uses the helpers above.
+from fleetcarbon.scenario_plots import differences, refresh_curve, tornado  # noqa: E402
