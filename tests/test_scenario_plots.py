@@ -89,3 +89,22 @@ def test_refresh_curve_marks_the_break_even(fleet, tmp_path) -> None:
     if np.isfinite(r.summary["break_even_years"][0]):
         assert any("break-even" in t.get_text() for t in ax.texts)
     rendered(fig, tmp_path, "refresh.png")
+
+
+def test_the_report_gains_a_what_if_section(fleet, tmp_path) -> None:
+    from fleetcarbon.report import write_report
+
+    estimates = quiet(fc.estimate, fleet)
+    swept = quiet(fc.sweep, fleet, [fc.Scenario("PUE 1.1", pue=1.1)], draws=50, seed=2)
+    path = write_report(estimates, tmp_path / "report", sweep=swept)
+    text = path.read_text(encoding="utf-8")
+    assert "## What if" in text and "PUE 1.1" in text and "scenarios.png" in text
+    written = pl.read_csv(tmp_path / "report" / "sweep.csv")
+    assert written["total_kgco2e_diff"].to_list() == swept["total_kgco2e_diff"].to_list()
+    assert (tmp_path / "report" / "scenarios.png").stat().st_size > 1000
+    plain = write_report(estimates, tmp_path / "plain")
+    assert "What if" not in plain.read_text(encoding="utf-8")
+    with pytest.raises(MissingColumnError, match="sweep"):
+        write_report(
+            estimates, tmp_path / "bad", sweep=swept.drop("total_kgco2e_diff"), figures=False
+        )

@@ -29,11 +29,19 @@ _FIGURES = {
     "breakdown": "breakdown.png",
     "over_time": "over_time.png",
     "distribution": "distribution.png",
+    "scenarios": "scenarios.png",
 }
 #: The marker file of a report folder: it lists the files the report wrote.
 MARKER = ".fleetcarbon-report"
 #: Every file a report may write.
-REPORT_FILES = ("report.md", "report.html", "summary.csv", "simulation.csv", *_FIGURES.values())
+REPORT_FILES = (
+    "report.md",
+    "report.html",
+    "summary.csv",
+    "simulation.csv",
+    "sweep.csv",
+    *_FIGURES.values(),
+)
 
 
 @dataclass
@@ -70,6 +78,7 @@ def write_report(
     by: str | Sequence[str] | None = None,
     simulation: pl.DataFrame | None = None,
     draws: pl.DataFrame | None = None,
+    sweep: pl.DataFrame | None = None,
     title: str = "Carbon report",
     format: Literal["markdown", "html"] = "markdown",
     figures: bool = True,
@@ -85,9 +94,12 @@ def write_report(
       Monte Carlo intervals when given, and the figures, linked by relative path;
     - ``summary.csv``: :func:`fleetcarbon.summarize` of ``estimates`` by ``by``;
     - ``simulation.csv``: ``simulation`` as given, when given;
+    - ``sweep.csv``: ``sweep`` as given, when given, and a "What if" section
+      with each scenario's difference to the baseline;
     - ``breakdown.png`` (always), ``over_time.png`` (when ``start`` and ``end``
       exist and some job has both) and ``distribution.png`` (when ``draws`` is
-      given), unless ``figures=False``;
+      given) and ``scenarios.png`` (when ``sweep`` is given), unless
+      ``figures=False``;
     - ``.fleetcarbon-report``: a marker listing the files above, by which a
       later call recognizes the folder as a report it may replace.
 
@@ -119,6 +131,9 @@ def write_report(
     draws : pl.DataFrame, optional
         The ``return_draws=True`` frame of :func:`fleetcarbon.simulate`, for
         the distribution figure (draws are summed over groups).
+    sweep : pl.DataFrame, optional
+        The output of :func:`fleetcarbon.sweep` (not grouped, or grouped by
+        ``by``), for the "What if" section.
     title : str, default "Carbon report"
         Title of the report.
     format : {"markdown", "html"}, default "markdown"
@@ -157,6 +172,8 @@ def write_report(
         raise MissingColumnError(
             f"write_report needs the output of estimate(); missing column(s) {missing}"
         )
+    if sweep is not None:
+        _check_sweep(sweep)
     if figures:
         require_matplotlib()
     check_folder(out_dir, overwrite=overwrite)
@@ -178,6 +195,8 @@ def write_report(
         outputs.write_frame(summary, done("summary.csv"))
         if simulation is not None:
             outputs.write_frame(simulation, done("simulation.csv"))
+        if sweep is not None:
+            outputs.write_frame(sweep, done("sweep.csv"))
         if figures:
             plots.save(
                 plots.breakdown(estimates, keys, simulation=simulation if whiskers else None),
@@ -189,6 +208,9 @@ def write_report(
                     plots.save(plots.over_time(estimates, keys), done(_FIGURES["over_time"]))
             if draws is not None:
                 plots.save(plots.distribution(draws), done(_FIGURES["distribution"]))
+            if sweep is not None:
+                sweep_keys = [k for k in keys if k in sweep.columns]
+                plots.save(plots.differences(sweep, by=sweep_keys), done(_FIGURES["scenarios"]))
 
         blocks = _blocks(
             estimates,
@@ -201,6 +223,8 @@ def write_report(
             with_draws=figures and draws is not None,
             figures=figures,
         )
+        if sweep is not None:
+            blocks[-2:-2] = _sweep_blocks(sweep, keys, figures=figures)
         if format == "html":
             name = "report.html"
             outputs.write_text(done(name), _to_html(blocks, title))
@@ -460,6 +484,58 @@ def _blocks(
             + "; carbon columns there are in kgCO2e and energy in kWh."
         ),
     ]
+    return blocks
+
+
+def _check_sweep(sweep: pl.DataFrame) -> None:
+    needed = ["scenario", "total_kgco2e", "total_kgco2e_diff", "total_kgco2e_p_lower"]
+    missing = [c for c in needed if c not in sweep.columns]
+    if missing:
+        raise MissingColumnError(
+            f"write_report: sweep lacks column(s) {missing}; give the output of fleetcarbon.sweep"
+        )
+
+
+def _sweep_blocks(sweep: pl.DataFrame, keys: list[str], *, figures: bool) -> list[_Block]:
+    """Return the "What if" section: each scenario's paired difference to the baseline."""
+    group_cols = [k for k in keys if k in sweep.columns]
+    interval = [c for c in ("total_kgco2e_diff_p05", "total_kgco2e_diff_p95") if c in sweep.columns]
+    header = [
+        "scenario",
+        *group_cols,
+        "total (tCO2e)",
+        "difference (tCO2e)",
+        *(f"difference {c.removeprefix('total_kgco2e_diff_')} (tCO2e)" for c in interval),
+        "P(lower)",
+    ]
+    rows = [
+        [
+            _cell(row["scenario"]),
+            *(_cell(row[k]) for k in group_cols),
+            _t(row["total_kgco2e"]),
+            _t(row["total_kgco2e_diff"]),
+            *(_t(row[c]) for c in interval),
+            f"{row['total_kgco2e_p_lower']:.0%}",
+        ]
+        for row in sweep.head(MAX_TABLE_ROWS).iter_rows(named=True)
+    ]
+    baseline = sweep["scenario"][0] if sweep.height else "the baseline"
+    text = (
+        f"Each scenario against {baseline!r}, with common random numbers: the differences and "
+        "their quantiles are over paired draws, and P(lower) is the share of draws in which the "
+        "scenario's total is below the baseline's (docs/scenarios.md)."
+    )
+    if "draws" in sweep.columns and sweep.height:
+        text += f" {int(sweep['draws'][0]):,} draws, seed {sweep['seed'][0]}."
+    text += " Every metric, quantile and group is in sweep.csv (kgCO2e)."
+    note = (
+        f"The first {MAX_TABLE_ROWS} of {sweep.height} rows; all are in sweep.csv."
+        if sweep.height > MAX_TABLE_ROWS
+        else ""
+    )
+    blocks: list[_Block] = [_Heading("What if"), _Paragraph(text), _Table(header, rows, note)]
+    if figures:
+        blocks.append(_Image(_FIGURES["scenarios"], "Scenario differences to the baseline"))
     return blocks
 
 
