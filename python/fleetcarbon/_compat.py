@@ -35,3 +35,12 @@ def lexical_sort_keys(frame: pl.DataFrame, columns: list[str]) -> list[pl.Expr]:
         pl.col(c).cast(pl.String) if isinstance(frame.schema[c], pl.Categorical) else pl.col(c)
         for c in columns
     ]
+
+
+def toml_module() -> Any:
+    """Return ``tomllib`` (Python 3.11+) or ``tomli``; ModuleNotFoundError on 3.10 without it."""
+    try:
+        import tomllib  # type: ignore[import-not-found,unused-ignore]
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
+    return tomllib

@@ -41,6 +41,7 @@ __all__ = [
     "normal_quantile",
     "quantiles",
     "record_keys",
+    "running_sums",
     "scan_domains",
     "simulate",
     "simulate_scenarios",
@@ -253,6 +254,9 @@ def grouped_sums(
 ) -> list[_F64]:
     """Compensated per-group sums in a fixed order: ``sums[column][group]``."""
 
+def running_sums(values: _F64) -> _F64:
+    """Return running compensated (Neumaier) sums: ``out[i]`` sums ``values[: i + 1]``."""
+
 def scan_domains(
     columns: list[_F64],
     domains: list[tuple[float, float, bool, bool, float]],
@@ -278,7 +282,7 @@ def distribution_quantiles(
     qs: list[float],
     samples: list[float] | None = None,
 ) -> list[float]:
-    """The distribution's inverse CDF at each of ``qs`` (each in (0, 1))."""
+    """Return the distribution's inverse CDF at each of ``qs`` (each in (0, 1))."""
 
 def describe_distribution(
     family: int, params: tuple[float, float, float, float], samples: list[float] | None = None

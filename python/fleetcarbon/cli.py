@@ -134,6 +134,7 @@ def _input_settings() -> dict[str, Any]:
         "on_invalid": stored.get("on_invalid", "raise"),
         "mapping": stored.get("mapping", {}),
         "grid_series": stored.get("grid_series", ()),
+        "cfe_supply": stored.get("cfe_supply", ()),
         "grid_year": stored.get("grid_year", "job"),
     }
 
@@ -170,7 +171,7 @@ def _store_mapping(ctx: click.Context, param: click.Parameter, value: tuple[str,
 
 
 def _factors(directory: str | None) -> Factors:
-    """Return the tables of :func:`_tables` with the series of every ``--grid-series``."""
+    """Return the tables of :func:`_tables` with every ``--grid-series`` and ``--cfe-supply``."""
     factors = _tables(directory)
     for source in _input_settings()["grid_series"]:
         if source == "bundled":
@@ -182,7 +183,21 @@ def _factors(directory: str | None) -> Factors:
 
             series = read_grid_series(source, on_invalid=_on_invalid())
         factors = factors.with_grid_series(series)
+    for source in _input_settings()["cfe_supply"]:
+        factors = factors.with_cfe_supply(_read_long_frame(source))
     return factors
+
+
+def _read_long_frame(path: str) -> pl.DataFrame:
+    """Read a long-form CSV or Parquet file (compressed too); CSV times with an offset are UTC."""
+    import io
+
+    from fleetcarbon.io.compression import read_bytes
+
+    data = read_bytes(path)
+    if data[:4] == b"PAR1":
+        return pl.read_parquet(io.BytesIO(data))
+    return pl.read_csv(io.BytesIO(data), try_parse_dates=True)
 
 
 def _tables(directory: str | None) -> Factors:
@@ -250,6 +265,7 @@ def _input_files(input_path: str, cluster: str | None, factors: str | None) -> l
     for source in _input_settings()["grid_series"]:
         if source != "bundled":
             files += [Path(source), *(Path(p) for p in glob.glob(source, recursive=True))]
+    files += [Path(source) for source in _input_settings()["cfe_supply"]]
     if glob.has_magic(input_path):
         files += [Path(p) for p in glob.glob(input_path, recursive=True)]
     if cluster is not None:
@@ -316,6 +332,7 @@ HEADLINE_COLUMNS = (
     "total_kgco2e",
     "embodied_share",
     "failed_kgco2e",
+    "cfe_score",
 )
 
 
@@ -384,6 +401,16 @@ def input_options(command: Callable[..., None]) -> Callable[..., None]:
             help="Hourly grid intensity (a file read_grid_series reads, or 'bundled'); repeatable.",
         ),
         click.option(
+            "--cfe-supply",
+            "cfe_supply",
+            multiple=True,
+            metavar="PATH",
+            expose_value=False,
+            callback=_store_setting,
+            help="Contracted carbon-free energy for hourly matching (long CSV or Parquet: "
+            "datacenter or region, start, [end], cfe_kwh); repeatable.",
+        ),
+        click.option(
             "--grid-year",
             "grid_year",
             type=click.Choice(["job", "latest"]),
@@ -434,6 +461,7 @@ def estimate(
       fleetcarbon estimate jobs.parquet --by team
       fleetcarbon estimate jobs.csv --factors my-factors/ -o out.csv --overwrite
       fleetcarbon estimate jobs.parquet --grid-series bundled --grid-series DE_2023_hourly.csv
+      fleetcarbon estimate jobs.parquet --cfe-supply ppa_hourly.csv --by region
       fleetcarbon estimate jobs.parquet --grid-year latest
     """
     from fleetcarbon import estimate as run_estimate
@@ -511,11 +539,159 @@ def simulate(
     _print_table(summary.select(shown))
 
 
+def _valid_jobs(jobs: pl.DataFrame | pl.LazyFrame, chosen: Factors) -> pl.DataFrame:
+    """Return the jobs, less the invalid ones under ``--on-invalid drop``."""
+    from fleetcarbon import estimate as run_estimate
+    from fleetcarbon.frames import collect_jobs
+
+    frame = collect_jobs(jobs)
+    if _on_invalid() == "drop":
+        kept = run_estimate(frame, chosen, **_model_options()).select("job_id")
+        frame = frame.join(kept, on="job_id", how="semi", maintain_order="left")
+    return frame
+
+
+@cli.command()
+@input_options
+@click.option(
+    "--scenarios",
+    "scenarios_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Scenarios TOML file ([[scenario]] tables; docs/scenarios.md).",
+)
+@click.option("--draws", default=1_000, show_default=True, help="Monte Carlo draws.")
+@click.option("--by", help="Comma-separated grouping columns.")
+@click.option("--seed", type=int, help="Seed (default: random, and reported).")
+@click.option("-o", "--output", help="Write the sweep (.parquet or .csv).")
+@OVERWRITE
+@click.pass_context
+def sweep(
+    ctx: click.Context,
+    input_path: str,
+    fmt: str | None,
+    cluster: str | None,
+    fields: str | None,
+    factors: str | None,
+    scenarios_path: str,
+    draws: int,
+    by: str | None,
+    seed: int | None,
+    output: str | None,
+    overwrite: bool,
+) -> None:
+    """Run the scenarios of a TOML file against a baseline, with common random numbers.
+
+    \b
+    Examples:
+      fleetcarbon sweep jobs.parquet --scenarios scenarios.toml --draws 1000 -o sweep.parquet
+      fleetcarbon sweep sacct.txt --cluster cluster.toml --scenarios what-if.toml --by partition
+    """
+    from fleetcarbon import sweep as run_sweep
+    from fleetcarbon.scenario_files import read_scenarios
+
+    inputs = [*_input_files(input_path, cluster, factors), Path(scenarios_path)]
+    if output:
+        _check_output(output, inputs, overwrite)
+    plan = read_scenarios(scenarios_path)
+    t0 = time.perf_counter()
+    chosen = _factors(factors)
+    jobs = _valid_jobs(_read_input(input_path, fmt, cluster, fields), chosen)
+    baseline = {"baseline": plan.baseline} if plan.baseline else {}
+    out = run_sweep(
+        jobs,
+        plan.scenarios,
+        chosen,
+        draws=draws,
+        by=_by(by),
+        seed=seed,
+        grid_year=_input_settings()["grid_year"],
+        **baseline,
+    )
+    _say(
+        ctx,
+        f"{len(plan.scenarios):,} scenarios x {draws:,} draws in "
+        f"{time.perf_counter() - t0:.2f} s, seed {out['seed'][0]}",
+    )
+    if output:
+        _write(out, output, overwrite)
+        _say(ctx, f"wrote {output}")
+    shown = ["scenario", *_by(by), "total_kgco2e", "total_kgco2e_diff"]
+    shown += [c for c in out.columns if c.startswith("total_kgco2e_diff_p")]
+    _print_table(out.select(*shown, "total_kgco2e_p_lower"))
+
+
+@cli.command()
+@input_options
+@click.option("--draws", default=1_024, show_default=True, help="Base samples N.")
+@click.option("--by", help="Comma-separated grouping columns.")
+@click.option(
+    "--groups",
+    type=click.Choice(["row", "factor"]),
+    default="row",
+    show_default=True,
+    help="One input per factor row, or per factor.",
+)
+@click.option("--seed", type=int, help="Seed (default: random, and reported).")
+@click.option("-o", "--output", help="Write the indices (.parquet or .csv).")
+@OVERWRITE
+@click.pass_context
+def sensitivity(
+    ctx: click.Context,
+    input_path: str,
+    fmt: str | None,
+    cluster: str | None,
+    fields: str | None,
+    factors: str | None,
+    draws: int,
+    by: str | None,
+    groups: str,
+    seed: int | None,
+    output: str | None,
+    overwrite: bool,
+) -> None:
+    """Sobol indices and a tornado of the uncertain factor rows of INPUT.
+
+    \b
+    Examples:
+      fleetcarbon sensitivity jobs.parquet --by team
+      fleetcarbon sensitivity jobs.parquet --groups factor --draws 2048 -o indices.csv
+    """
+    from fleetcarbon import sensitivity as run_sensitivity
+
+    if output:
+        _check_output(output, _input_files(input_path, cluster, factors), overwrite)
+    t0 = time.perf_counter()
+    chosen = _factors(factors)
+    jobs = _valid_jobs(_read_input(input_path, fmt, cluster, fields), chosen)
+    out = run_sensitivity(
+        jobs,
+        chosen,
+        by=_by(by),
+        draws=draws,
+        groups=groups,  # type: ignore[arg-type]
+        seed=seed,
+        grid_year=_input_settings()["grid_year"],
+    )
+    _say(ctx, f"{out['input'].n_unique():,} inputs in {time.perf_counter() - t0:.2f} s")
+    if output:
+        _write(out, output, overwrite)
+        _say(ctx, f"wrote {output}")
+    shown = [*_by(by), "input", "S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high", "swing"]
+    _print_table(out.select(shown))
+
+
 @cli.command()
 @input_options
 @click.option("--by", help="Comma-separated grouping columns.")
 @click.option("--draws", default=2_000, show_default=True, help="Monte Carlo draws (0: none).")
 @click.option("--seed", type=int, help="Seed of the Monte Carlo (default: random, reported).")
+@click.option(
+    "--scenarios",
+    "scenarios_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Scenarios TOML file: adds a 'What if' section.",
+)
 @click.option("--html", is_flag=True, help="Write report.html instead of report.md.")
 @click.option("--no-figures", is_flag=True, help="Write the text and tables only (no matplotlib).")
 @click.option(
@@ -535,6 +711,7 @@ def report(
     by: str | None,
     draws: int,
     seed: int | None,
+    scenarios_path: str | None,
     html: bool,
     no_figures: bool,
     output: str,
@@ -550,6 +727,7 @@ def report(
       fleetcarbon report sacct.txt --cluster cluster.toml --by partition -o report/
       fleetcarbon report jobs.parquet --by team --draws 5000 --html -o report/ --overwrite
       fleetcarbon report jobs.parquet --no-figures -o tables/
+      fleetcarbon report jobs.parquet --scenarios what-if.toml -o report/
     """
     from fleetcarbon import estimate as run_estimate
     from fleetcarbon import simulate_detailed
@@ -558,7 +736,10 @@ def report(
     if not no_figures:
         require_matplotlib(hint="--no-figures")
     plan = check_folder(output, overwrite=overwrite, flag="--overwrite")
-    _refuse_inputs(output, plan.removed, _input_files(input_path, cluster, factors))
+    inputs = _input_files(input_path, cluster, factors)
+    if scenarios_path:
+        inputs.append(Path(scenarios_path))
+    _refuse_inputs(output, plan.removed, inputs)
     jobs = _read_input(input_path, fmt, cluster, fields)
     chosen = _factors(factors)
     with _progress(ctx, "estimating") as progress:
@@ -577,12 +758,30 @@ def report(
                 **_model_options(),
             )
         simulation, draw_frame = result.summary, result.draws
+    swept = None
+    if scenarios_path:
+        from fleetcarbon import sweep as run_sweep
+        from fleetcarbon.scenario_files import read_scenarios
+
+        what_if = read_scenarios(scenarios_path)
+        baseline = {"baseline": what_if.baseline} if what_if.baseline else {}
+        swept = run_sweep(
+            _valid_jobs(jobs, chosen),
+            what_if.scenarios,
+            chosen,
+            draws=draws if draws >= 2 else 1_000,  # the report's --draws, else the default
+            by=_by(by),
+            seed=seed,
+            grid_year=_input_settings()["grid_year"],
+            **baseline,
+        )
     path = write_report(
         est,
         output,
         by=_by(by) or None,
         simulation=simulation,
         draws=draw_frame,
+        sweep=swept,
         format="html" if html else "markdown",
         figures=not no_figures,
         overwrite=overwrite,

@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 
 from fleetcarbon import _core
+from fleetcarbon.cfe_matching import match_cfe
 from fleetcarbon.conventions import Convention, CpuAttribution, resolve_convention
 from fleetcarbon.errors import KernelError, NonFiniteResultError, SchemaError
 from fleetcarbon.factors import Factors, resolve_factors
@@ -15,6 +16,7 @@ from fleetcarbon.frames import collect_jobs
 from fleetcarbon.grid_years import GridYear, check_grid_year
 from fleetcarbon.parameters import OnInvalid, check_progress, check_threads
 from fleetcarbon.schema import (
+    CFE_OUTPUT_COLUMNS,
     DURATION_H,
     GRID_OUTPUT_COLUMNS,
     JOB_ID,
@@ -97,7 +99,14 @@ def estimate(
         ``grid_kgco2e_per_kwh_effective`` (the intensity the job was charged),
         ``grid_year`` (the year of the annual value used; null for ``job``) and,
         with series, ``grid_series_share`` (the share of its window the series
-        covers);
+        covers); when the factors carry CFE supply
+        (:meth:`Factors.with_cfe_supply`), ``cfe_matched_kwh`` (the facility
+        energy matched hour by hour by carbon-free supply) and
+        ``cfe_matched_share`` (matched ÷ facility energy; null for jobs without
+        energy), and ``operational_market_kgco2e`` is then the hourly-matched
+        market-based figure (docs/model.md §4.2, "Hourly CFE matching": the
+        fleet matched is the jobs of the call, and jobs without a run window
+        are unmatched);
         and ``factors_version`` (the dataset version of ``factors``, so that an
         analysis can cite the factors it used). Output columns already present
         in the input are replaced.
@@ -133,12 +142,19 @@ def estimate(
         threads=threads,
     )
     basis, columns = run_estimate(prepared, prepared.factors, threads, progress)
+    market = RESULT_COLUMNS.index("operational_market_kgco2e")
+    energy = columns[RESULT_COLUMNS.index("facility_energy_kwh")]
+    cfe = match_cfe(prepared, energy, columns[market], threads=threads)
+    if cfe is not None:
+        columns[market] = cfe.market_kgco2e
     labels = pl.Series("power_basis", POWER_BASIS_LABELS, dtype=POWER_BASIS)
     outputs = [] if DURATION_H in frame.columns else [prepared.duration_h.alias(DURATION_H)]
     outputs.append(labels.gather(basis))
     outputs += [pl.Series(name, v) for name, v in zip(RESULT_COLUMNS, columns, strict=True)]
     if prepared.grid is not None:
         outputs += prepared.grid.columns()
+    if cfe is not None:
+        outputs += cfe.columns()
     outputs.append(_version_column(factors.version, len(basis)))
     return prepared.frame.hstack(outputs)
 
@@ -151,7 +167,7 @@ def strip_outputs(frame: pl.DataFrame) -> pl.DataFrame:
             "column 'embodied_kgco2e' is an output of estimate(); to override the embodied "
             "carbon per accelerator, name the column 'accelerator_embodied_kgco2e'"
         )
-    outputs = (*OUTPUT_COLUMNS, *GRID_OUTPUT_COLUMNS)
+    outputs = (*OUTPUT_COLUMNS, *GRID_OUTPUT_COLUMNS, *CFE_OUTPUT_COLUMNS)
     return frame.drop([c for c in outputs if c in frame.columns])
 
 

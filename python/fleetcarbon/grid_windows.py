@@ -15,7 +15,7 @@ of the annual case and ``simulate`` keeps the region row's shared uncertainty
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -30,7 +30,18 @@ if TYPE_CHECKING:
     from fleetcarbon.factors import Factors
     from fleetcarbon.validation import PreparedJobs
 
-__all__ = ["GRID_BASIS", "GridColumns", "apply_grid_time"]
+__all__ = [
+    "GRID_BASIS",
+    "GridColumns",
+    "ProfileParts",
+    "Windows",
+    "apply_grid_time",
+    "job_datacenter_rows",
+    "job_region_rows",
+    "job_windows",
+    "profile_parts",
+    "start_micros",
+]
 
 GRID = "grid_kgco2e_per_kwh"
 #: Values of the ``grid_basis`` output column.
@@ -82,12 +93,7 @@ def apply_grid_time(
     if grid is None and not by_year:
         return prepared
     n = frame.height
-    region = _per_job(buffers["region"], n)
-    datacenter = _per_job(buffers["datacenter"], n)
-    inherits = (region == MISSING) & (datacenter != MISSING)
-    if inherits.any():
-        known_dc = np.where(datacenter == MISSING, 0, datacenter)
-        region = np.where(inherits, factors.links.datacenter_region[known_dc], region)
+    region = job_region_rows(buffers, factors, n)
     # Whole-array lookups, with one trailing entry for MISSING rows.
     n_regions = factors.regions.height
     row = np.where(region == MISSING, n_regions, region)
@@ -97,7 +103,7 @@ def apply_grid_time(
     overrides = buffers["overrides"]
     given = overrides.get(GRID)
     has_override = ~np.isnan(given) if given is not None else np.zeros(n, dtype=bool)
-    start = _start_micros(frame)
+    start = start_micros(frame)
     if by_year:
         lookup = YearTable.of(factors).lookup(row, start, row_annual)
         annual = lookup.values
@@ -106,32 +112,29 @@ def apply_grid_time(
             data_year = np.where(data_year >= 0, data_year, _row_year(factors, row))
         early = lookup.early & ~has_override
         if early.any():
-            keys = np.append(factors.regions["key"].to_numpy(), None)[row]
+            named = factors.regions["key"].to_numpy().astype(object)
+            keys = np.concatenate([named, np.array([None], dtype=object)])[row]
             warn_early_jobs(replace(lookup, early=early), keys, start)
     else:
         annual = row_annual
         data_year = _row_year(factors, row)
 
+    windows: Windows | None = None
     if grid is not None:
         series_of_region = grid.series_of_regions(factors.regions["key"])
         series = np.append(series_of_region, np.uint32(MISSING))[row]
-        hours = prepared.duration_h.cast(pl.Float64).fill_null(np.nan).to_numpy()
-        length_us = np.rint(hours * 3.6e9)
-        # Windows shorter than a microsecond (the series' resolution) count as none.
-        windowed = ~np.isnan(start) & (length_us >= 1)
+        start_us, end_us, windowed = job_windows(start, prepared.duration_h)
         series = np.where(has_override | ~windowed, np.uint32(MISSING), series)
-        start_us = np.where(windowed, start, 0).astype(np.int64)
-        end_us = start_us + np.where(windowed, length_us, 0).astype(np.int64)
         effective, _, share, coverage = grid.engine.intensities(
             series, start_us, end_us, annual, threads=threads
         )
         on_series = series != MISSING
         effective = np.where(on_series, effective, annual)
         code = coverage.astype(np.uint32)
+        windows = Windows(series, start_us, end_us, annual)
         if profiles is not None:
-            window = _Windows(series, start_us, end_us, annual)
             effective, share, code = _with_profiles(
-                grid.engine, profiles, window, (effective, share, code), threads
+                grid.engine, profiles, windows, (effective, share, code), threads
             )
     else:
         effective = annual
@@ -169,7 +172,7 @@ def apply_grid_time(
         new_buffers[k] is not buffers[k] for k in buffers
     )
     jobs = _core.Jobs(**new_buffers) if changed else prepared.jobs
-    return replace(prepared, jobs=jobs, buffers=new_buffers, grid=columns)
+    return replace(prepared, jobs=jobs, buffers=new_buffers, grid=columns, windows=windows)
 
 
 def _labels(code: np.ndarray) -> pl.Series:
@@ -180,8 +183,8 @@ def _labels(code: np.ndarray) -> pl.Series:
 
 
 @dataclass(frozen=True)
-class _Windows:
-    """Each job's series, window (µs, UTC) and annual value."""
+class Windows:
+    """Each job's grid series (``MISSING``: none, or an override), window (µs) and annual value."""
 
     series: np.ndarray
     start_us: np.ndarray
@@ -189,39 +192,75 @@ class _Windows:
     annual: np.ndarray
 
 
-def _with_profiles(
-    engine: _core.GridSeries,
-    profiles: Profiles,
-    w: _Windows,
-    flat: tuple[np.ndarray, np.ndarray, np.ndarray],
-    threads: int | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Replace the flat-power intensity, share and coverage of the profiled jobs.
+@dataclass(frozen=True)
+class ProfileParts:
+    """The sub-intervals of the jobs whose power follows their profile.
 
-    Sub-interval k of K covers ``[start + k·L/K, start + (k+1)·L/K)`` (whole µs)
-    and draws the share ``w_k / Σ w`` of the energy; a window shorter than K µs
-    keeps flat power.
+    Part ``i`` belongs to row ``job[i]`` of the frame, covers ``[start_us[i],
+    end_us[i])`` and draws ``weight[i] / total`` of its job's energy; a job's
+    parts are contiguous and start at ``first`` (``total`` aligned with it).
     """
-    effective, share, code = (a.copy() for a in flat)
+
+    job: np.ndarray
+    start_us: np.ndarray
+    end_us: np.ndarray
+    weight: np.ndarray
+    first: np.ndarray
+    total: np.ndarray
+
+
+def profile_parts(
+    profiles: Profiles, start_us: np.ndarray, end_us: np.ndarray, use: np.ndarray
+) -> ProfileParts | None:
+    """Cut the windows of the profiled jobs (``use``: which of ``profiles.jobs``) into parts.
+
+    Sub-interval k of K covers ``[start + floor(k·L/K), start + floor((k+1)·L/K))``
+    (whole µs); a window shorter than K µs keeps flat power (is not cut).
+    None when no job is cut.
+    """
     steps = np.diff(profiles.offsets)
     jobs = profiles.jobs
-    length = w.end_us[jobs] - w.start_us[jobs]
-    used = (w.series[jobs] != MISSING) & (length >= steps)
+    length = end_us[jobs] - start_us[jobs]
+    used = use & (length >= steps)
     if not used.any():
-        return effective, share, code
+        return None
     owner = np.repeat(np.arange(len(jobs)), steps)
     keep = used[owner]
     owner, weights = owner[keep], profiles.weights[keep]
     step = (np.arange(len(keep)) - np.repeat(profiles.offsets[:-1], steps))[keep]
     k, job = steps[owner], jobs[owner]
-    sub_start = w.start_us[job] + (length[owner] * step) // k
-    sub_end = w.start_us[job] + (length[owner] * (step + 1)) // k
-    sub_effective, _, sub_share, _ = engine.intensities(
-        w.series[job], sub_start, sub_end, w.annual[job], threads=threads
+    first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    return ProfileParts(
+        job=job,
+        start_us=start_us[job] + (length[owner] * step) // k,
+        end_us=start_us[job] + (length[owner] * (step + 1)) // k,
+        weight=weights,
+        first=first,
+        total=np.add.reduceat(weights, first),
     )
-    groups = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-    total = np.add.reduceat(weights, groups)
-    targets = jobs[owner[groups]]
+
+
+def _with_profiles(
+    engine: _core.GridSeries,
+    profiles: Profiles,
+    w: Windows,
+    flat: tuple[np.ndarray, np.ndarray, np.ndarray],
+    threads: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Replace the flat-power intensity, share and coverage of the profiled jobs.
+
+    Each part (:func:`profile_parts`) draws the share ``w_k / Σ w`` of the
+    energy and meets the series over its own sub-interval.
+    """
+    effective, share, code = (a.copy() for a in flat)
+    parts = profile_parts(profiles, w.start_us, w.end_us, w.series[profiles.jobs] != MISSING)
+    if parts is None:
+        return effective, share, code
+    job, weights, groups, total = parts.job, parts.weight, parts.first, parts.total
+    sub_effective, _, sub_share, _ = engine.intensities(
+        w.series[job], parts.start_us, parts.end_us, w.annual[job], threads=threads
+    )
+    targets = job[groups]
     effective[targets] = np.add.reduceat(weights * sub_effective, groups) / total
     energy_share = np.add.reduceat(weights * sub_share, groups) / total
     share[targets] = energy_share
@@ -244,7 +283,52 @@ def _per_job(rows: object, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(rows, dtype=np.uint32), (n,))
 
 
-def _start_micros(frame: pl.DataFrame) -> np.ndarray:
+def job_region_rows(buffers: dict[str, Any], factors: Factors, n: int) -> np.ndarray:
+    """Each job's regions row, its datacenter's where it names none (``MISSING``: none)."""
+    region = _per_job(buffers["region"], n)
+    datacenter = _per_job(buffers["datacenter"], n)
+    inherits = (region == MISSING) & (datacenter != MISSING)
+    if inherits.any():
+        known_dc = np.where(datacenter == MISSING, 0, datacenter)
+        region = np.where(inherits, factors.links.datacenter_region[known_dc], region)
+    return region
+
+
+def job_datacenter_rows(buffers: dict[str, Any], factors: Factors, n: int) -> np.ndarray:
+    """Each job's datacenters row, as the core resolves it (docs/model.md §2).
+
+    A job without a datacenter has its region's default datacenter, or
+    ``generic`` when it names neither (``MISSING`` where the region row names
+    no datacenter the table has).
+    """
+    datacenter = _per_job(buffers["datacenter"], n)
+    none = datacenter == MISSING
+    if not none.any():
+        return datacenter
+    region = _per_job(buffers["region"], n)
+    defaults = np.append(factors.links.region_default_datacenter, np.uint32(MISSING))
+    fallback = defaults[np.where(region == MISSING, len(defaults) - 1, region)]
+    fallback = np.where(region == MISSING, np.uint32(factors.links.default_datacenter), fallback)
+    return np.where(none, fallback, datacenter).astype(np.uint32)
+
+
+def job_windows(
+    start: np.ndarray, duration_h: pl.Series
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each job's run window ``[start_us, end_us)`` (µs, UTC) and whether it has one.
+
+    ``start`` is :func:`start_micros`. Windows shorter than a microsecond (the
+    series' resolution) count as none; their ends equal their starts (0).
+    """
+    hours = duration_h.cast(pl.Float64).fill_null(np.nan).to_numpy()
+    length_us = np.rint(hours * 3.6e9)
+    windowed = ~np.isnan(start) & (length_us >= 1)
+    start_us = np.where(windowed, start, 0).astype(np.int64)
+    end_us = start_us + np.where(windowed, length_us, 0).astype(np.int64)
+    return start_us, end_us, windowed
+
+
+def start_micros(frame: pl.DataFrame) -> np.ndarray:
     """Each job's start in µs since the epoch, UTC (naive times are read as UTC); NaN if none."""
     if START not in frame.columns:
         return np.full(frame.height, np.nan)

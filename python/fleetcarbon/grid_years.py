@@ -39,7 +39,7 @@ def check_grid_year(grid_year: object) -> GridYear:
     """Return ``grid_year`` if it is ``"job"`` or ``"latest"``."""
     if grid_year not in ("job", "latest"):
         raise ParameterError(f"grid_year must be 'job' or 'latest', not {grid_year!r}")
-    return grid_year  # type: ignore[return-value]
+    return grid_year
 
 
 @dataclass(frozen=True)

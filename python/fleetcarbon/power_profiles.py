@@ -83,9 +83,10 @@ def job_profiles(
             f"column {POWER_PROFILE!r} must hold lists of weights or profile names, "
             f"not {column.dtype}"
         )
-    if isinstance(column.dtype, pl.Array):
-        column = column.cast(pl.List(column.dtype.inner))
-    if not column.dtype.inner.is_numeric():  # type: ignore[union-attr]
+    inner = getattr(column.dtype, "inner", None)
+    if isinstance(column.dtype, pl.Array) and inner is not None:
+        column = column.cast(pl.List(inner))
+    if inner is None or not inner.is_numeric():
         raise SchemaError(f"column {POWER_PROFILE!r}: weights must be numbers, not {column.dtype}")
     given = column.is_not_null().to_numpy()
     if not given.any():

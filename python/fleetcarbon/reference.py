@@ -10,6 +10,7 @@ the Rust function that implements the same.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +26,10 @@ __all__ = [
     "HOURS_PER_YEAR",
     "OUTPUTS",
     "Activity",
+    "CfeWindow",
     "KeyLookup",
     "activity",
+    "cfe_match_python",
     "core_usage",
     "default_parameters",
     "estimate_job",
@@ -95,7 +98,7 @@ class YearPoints:
             if key not in self.points or year is None or value is None:
                 continue
             mine, theirs = basis[key], _basis(row.get("basis"))
-            if mine is not None and theirs is not None and mine != theirs:
+            if mine is not None and theirs is not None and (mine != theirs or mine == "mixed"):
                 continue
             self.points[key].setdefault(int(year), float(value))
 
@@ -436,7 +439,103 @@ def grid_intensity_with_profile(
     profiles").
     """
     k = len(weights)
-    start_us, length_us = round(start_h * 3.6e9), round((end_h - start_h) * 3.6e9)
-    cuts = [(start_us + length_us * i // k) / 3.6e9 for i in range(k + 1)]
+    cuts = _profile_cuts(start_h, end_h, k)
     parts = [grid_intensity_over_window(intervals, annual, cuts[i], cuts[i + 1]) for i in range(k)]
     return sum(w * p for w, p in zip(weights, parts, strict=True)) / sum(weights)
+
+
+def _profile_cuts(start_h: float, end_h: float, k: int) -> list[float]:
+    """Return the ends of K equal sub-intervals of a window, whole µs from its start, in hours."""
+    start_us, length_us = round(start_h * 3.6e9), round((end_h - start_h) * 3.6e9)
+    return [(start_us + length_us * i // k) / 3.6e9 for i in range(k + 1)]
+
+
+@dataclass(frozen=True)
+class CfeWindow:
+    """One job as hourly CFE matching sees it (docs/model.md §4.2, "Hourly CFE matching").
+
+    ``key`` is its datacenter or region (None: not matched, no window);
+    ``[start_h, end_h)`` its window (hours on any common origin) and
+    ``energy_kwh`` its facility energy, drawn flat or, with ``weights``, over
+    K equal sub-intervals as the engine cuts them (whole µs; a window under
+    K µs stays flat). Its market intensity is ``market`` (kgCO2e/kWh), or,
+    where ``series`` (``(start_h, end_h, value)`` intervals) covers, the
+    series' value.
+    """
+
+    key: object
+    start_h: float
+    end_h: float
+    energy_kwh: float
+    market: float
+    weights: tuple[float, ...] | None = None
+    series: tuple[tuple[float, float, float], ...] = ()
+
+    def parts(self) -> list[tuple[float, float, float]]:
+        """``(start_h, end_h, energy_kwh)`` of each part of constant power."""
+        k = len(self.weights) if self.weights else 1
+        length_us = round((self.end_h - self.start_h) * 3.6e9)
+        if self.weights is None or length_us < k:
+            return [(self.start_h, self.end_h, self.energy_kwh)]
+        cuts = _profile_cuts(self.start_h, self.end_h, k)
+        total = sum(self.weights)
+        return [
+            (cuts[i], cuts[i + 1], self.energy_kwh * (w / total))
+            for i, w in enumerate(self.weights)
+        ]
+
+
+def _overlap(a: float, b: float, c: float, d: float) -> float:
+    return max(0.0, min(b, d) - max(a, c))
+
+
+def cfe_match_python(
+    windows: list[CfeWindow], supply: list[tuple[object, float, float, float]]
+) -> tuple[list[float], list[float]]:
+    """Match each job's energy against the supply, interval by interval: a plain loop.
+
+    ``supply`` holds ``(key, start_h, end_h, cfe_kwh)`` intervals. In each
+    interval t of key k, the demand ``D_t`` is the energy the jobs of k draw
+    in t (power constant over each part); ``f_t = min(1, S_t / D_t)`` (0 when
+    ``D_t = 0``); a job's matched energy is ``Σ_t e_{j,t} f_t``, and its
+    market-based carbon ``Σ e (1 − f) I`` over its window, with ``f = 0``
+    outside the supply. Returns ``(matched_kwh, operational_market_kgco2e)``
+    per job. The oracle of :mod:`fleetcarbon.cfe_matching`.
+    """
+
+    def drawn(w: CfeWindow, a: float, b: float) -> float:
+        return sum(e * _overlap(s, t, a, b) / (t - s) for s, t, e in w.parts() if t > s)
+
+    fractions = []
+    for key, a, b, cfe in supply:
+        demand = sum(drawn(w, a, b) for w in windows if w.key == key and w.end_h > w.start_h)
+        fractions.append(min(1.0, cfe / demand) if demand > 0 else 0.0)
+    matched, market = [], []
+    for w in windows:
+        mine = [
+            (a, b, f) for (key, a, b, _), f in zip(supply, fractions, strict=True) if key == w.key
+        ]
+        m = carbon = 0.0
+        for s, t, e in w.parts() if w.end_h > w.start_h else []:
+            rate = e / (t - s)
+            m += sum(rate * f * _overlap(s, t, a, b) for a, b, f in mine)
+            carbon += rate * _market_integral(w, s, t, mine)
+        if w.end_h <= w.start_h:
+            carbon = w.energy_kwh * w.market
+        matched.append(m)
+        market.append(carbon)
+    return matched, market
+
+
+def _market_integral(
+    w: CfeWindow, s: float, t: float, fractions: list[tuple[float, float, float]]
+) -> float:
+    """``∫_s^t (1 − f) I dt``: the unmatched part of the market intensity over a part."""
+    inner = [x for a, b, _ in (*fractions, *w.series) for x in (a, b) if s < x < t]
+    cuts = sorted({s, t, *inner})
+    total = 0.0
+    for lo, hi in itertools.pairwise(cuts):
+        f = next((f for a, b, f in fractions if a <= lo and hi <= b), 0.0)
+        value = next((v for a, b, v in w.series if a <= lo and hi <= b), w.market)
+        total += (hi - lo) * (1.0 - f) * value
+    return total

@@ -64,6 +64,8 @@ GRID_OUTPUT_COLUMNS: tuple[str, ...] = (
     "grid_year",
     "grid_series_share",
 )
+#: Output columns of an estimate with CFE supply (docs/model.md §4.2, "Hourly CFE matching").
+CFE_OUTPUT_COLUMNS: tuple[str, ...] = ("cfe_matched_kwh", "cfe_matched_share")
 
 #: The float result columns (energy and carbon), in order.
 RESULT_COLUMNS: tuple[str, ...] = tuple(_core.OUTPUT_COLUMNS)

@@ -30,6 +30,8 @@ STATE_CLASSES: dict[str, tuple[str, ...]] = {
 _CLASS_NAMES = (*STATE_CLASSES, "other")
 #: The per-job share of the window a grid series covers (estimate's output).
 GRID_SHARE = "grid_series_share"
+#: The per-job facility energy matched by carbon-free supply (estimate's output).
+CFE_MATCHED = "cfe_matched_kwh"
 
 
 def state_class(state: str | pl.Expr = "state") -> pl.Expr:
@@ -133,6 +135,13 @@ def summarize(
         ``grid_series_energy_share``, the share of the facility energy that met
         an hourly series (the rest met annual values).
 
+        With CFE supply (a ``cfe_matched_kwh`` column): ``cfe_score``, the
+        hourly CFE score of the group, Σ ``cfe_matched_kwh`` ÷ Σ
+        ``facility_energy_kwh`` (the share of its energy matched by
+        carbon-free supply in the same interval and datacenter or region,
+        Google's 24/7 CFE score; null when the group drew no energy). Its
+        ``operational_market_kgco2e`` is then the hourly-matched figure.
+
         With a ``state`` column, per state class (:func:`state_class`:
         completed, failed, cancelled, timeout, other): ``<class>_jobs`` and
         ``<class>_kgco2e``, the total carbon of those jobs, so that the carbon
@@ -167,6 +176,8 @@ def summarize(
     if GRID_SHARE in estimates.columns:
         energy = _column(estimates["facility_energy_kwh"])
         named["__series_kwh"] = energy * _column(estimates[GRID_SHARE])
+    if CFE_MATCHED in estimates.columns:
+        named["__cfe_kwh"] = _column(estimates[CFE_MATCHED].fill_null(0.0))
     if "state" in estimates.columns:
         state_sums = _state_arrays(estimates)
         for i, label in enumerate(_CLASS_NAMES):
@@ -185,14 +196,16 @@ def summarize(
         at = list(totals).index(CPU_TIME_H) + 1
         items = list(totals.items())
         totals = dict([*items[:at], ("core_usage", usage), *items[at:]])
-    if "__series_kwh" in totals:
-        series_kwh = totals.pop("__series_kwh")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            energy = totals["facility_energy_kwh"]
-            totals["grid_series_energy_share"] = np.where(energy > 0, series_kwh / energy, np.nan)
+    for part, share in (("__series_kwh", "grid_series_energy_share"), ("__cfe_kwh", "cfe_score")):
+        if part in totals:
+            part_kwh = totals.pop(part)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                energy = totals["facility_energy_kwh"]
+                totals[share] = np.where(energy > 0, part_kwh / energy, np.nan)
     out = pl.DataFrame(totals)
-    if "grid_series_energy_share" in out.columns:
-        out = out.with_columns(pl.col("grid_series_energy_share").fill_nan(None))
+    for share in ("grid_series_energy_share", "cfe_score"):
+        if share in out.columns:
+            out = out.with_columns(pl.col(share).fill_nan(None))
     if "core_usage" in out.columns:
         out = out.with_columns(pl.col("core_usage").fill_nan(None))
     if "factors_version" in estimates.columns:

@@ -86,9 +86,7 @@ class Distribution:
         """
         code = _core.DISTRIBUTION_FAMILIES[self._family]
         levels = [float(q)] if isinstance(q, int | float) else [float(x) for x in q]
-        values = _core.distribution_quantiles(
-            code, self._params(), levels, self._samples() or None
-        )
+        values = _core.distribution_quantiles(code, self._params(), levels, self._samples() or None)
         return values[0] if isinstance(q, int | float) else values
 
     def drawn_range(self) -> tuple[float, float]:

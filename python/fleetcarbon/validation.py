@@ -32,11 +32,11 @@ from fleetcarbon.errors import (
 )
 from fleetcarbon.factors import MISSING, Factors
 from fleetcarbon.factors.mixes import with_job_mixes
-from fleetcarbon.grid_windows import GridColumns, apply_grid_time
+from fleetcarbon.grid_windows import GridColumns, Windows, apply_grid_time
 from fleetcarbon.grid_years import GridYear
 from fleetcarbon.parameters import OnInvalid, check_on_invalid
 from fleetcarbon.plausibility import warn_hardware_dates, warn_unit_mistakes
-from fleetcarbon.power_profiles import job_profiles
+from fleetcarbon.power_profiles import Profiles, job_profiles
 from fleetcarbon.schema import (
     ACCELERATOR,
     ACCELERATOR_COUNT,
@@ -79,6 +79,10 @@ class PreparedJobs:
     factors: Factors
     #: What the jobs met of the factors' grid series (None without series).
     grid: GridColumns | None = None
+    #: The jobs' power profiles (None when no job gives one).
+    profiles: Profiles | None = None
+    #: Each job's run window, grid series and annual value (None without series).
+    windows: Windows | None = None
 
 
 @dataclass(frozen=True)
@@ -419,11 +423,16 @@ def prepare_jobs(
     handle = _core.Jobs(**buffers)
     warn_unit_mistakes(work, buffers, handle, factors.engine)
     warn_hardware_dates(work, buffers, {CPU: factors.cpus, ACCELERATOR: factors.accelerators})
-    prepared = PreparedJobs(
-        frame=frame, jobs=handle, duration_h=work[HOURS], buffers=buffers, factors=factors
-    )
     # Checked with or without series, so that a bad profile never passes silently.
     profiles = job_profiles(frame, factors.power_profiles, frame[JOB_ID])
+    prepared = PreparedJobs(
+        frame=frame,
+        jobs=handle,
+        duration_h=work[HOURS],
+        buffers=buffers,
+        factors=factors,
+        profiles=profiles,
+    )
     return apply_grid_time(prepared, grid_year=grid_year, profiles=profiles, threads=threads)
 
 

@@ -11,6 +11,7 @@ import polars as pl
 
 from fleetcarbon import _core
 from fleetcarbon.errors import InvalidValueError, MissingColumnError, NotAFrameError, SchemaError
+from fleetcarbon.factors.cfe_supply import CfeSupply, build_cfe_supply
 from fleetcarbon.factors.checks import check_tables
 from fleetcarbon.factors.grid_series import GridSeries, build_grid_series
 from fleetcarbon.factors.keys import KeyIndex
@@ -64,6 +65,9 @@ class Factors:
         Time-resolved grid intensity by region (:meth:`with_grid_series`).
     power_profiles : Mapping of str to tuple of float
         Named per-job power profiles (:meth:`with_power_profiles`).
+    cfe_supply : CfeSupply or None
+        Contracted carbon-free energy by datacenter or region and interval
+        (:meth:`with_cfe_supply`), matched hourly in ``estimate``.
     """
 
     accelerators: pl.DataFrame
@@ -78,6 +82,7 @@ class Factors:
     mixes: tuple[Mix, ...] = ()
     grid_series: GridSeries | None = None
     power_profiles: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    cfe_supply: CfeSupply | None = None
     _checked: bool = field(default=False, repr=False, compare=False)
     _with_mixes: dict[tuple[str, ...], Factors] = field(
         default_factory=dict, repr=False, compare=False
@@ -155,7 +160,10 @@ class Factors:
         if defaults is not None:
             new_defaults = _upsert(self.defaults, defaults, key="parameter", table="defaults")
         version = self.version if self.version.endswith("+user") else f"{self.version}+user"
-        return Factors(
+        changed = [name for name, frame in updates.items() if frame is not None]
+        if defaults is not None:
+            changed.append("defaults")
+        updated = Factors(
             accelerators=tables["accelerators"],
             cpus=tables["cpus"],
             regions=tables["regions"],
@@ -167,7 +175,12 @@ class Factors:
             grid_history=history,
             grid_series=self.grid_series,
             power_profiles=self.power_profiles,
+            cfe_supply=self.cfe_supply,
+            _checked=True,
         )
+        # The tables not given were checked when ``self`` was built.
+        check_tables(updated, only=changed)
+        return updated
 
     def with_grid_series(
         self,
@@ -215,6 +228,60 @@ class Factors:
         """
         built = build_grid_series(self, series, source=source, basis=basis)
         return replace(self, grid_series=built, _checked=True, _with_mixes={})
+
+    def with_cfe_supply(
+        self, supply: pl.DataFrame | pl.LazyFrame, *, source: str | None = None
+    ) -> Factors:
+        """Return a copy that carries contracted carbon-free energy (CFE), for hourly matching.
+
+        ``estimate`` then matches, in each interval of the supply, the energy
+        the jobs of the call draw in that datacenter (or region) pro rata
+        against the supply: the matched part is carbon-free, the rest keeps
+        the market-based intensity (``operational_market_kgco2e``), and
+        ``cfe_matched_kwh`` and ``cfe_matched_share`` say how much of each
+        job was matched. This is Google's 24/7 CFE method (docs/model.md
+        §4.2, "Hourly CFE matching").
+
+        Parameters
+        ----------
+        supply : pl.DataFrame or pl.LazyFrame
+            Long form, one row per key and interval: ``datacenter`` (a key or
+            alias of the datacenters table) or ``region`` (of the regions
+            table), not both; ``start`` (time-zone-aware Datetime, the
+            interval's start); ``cfe_kwh``, the carbon-free energy contracted
+            over the interval (kWh, finite and ≥ 0); optional ``end`` (else each
+            key's most common step, 5 minutes to 1 day) and ``source``. Several
+            keys may be given; unsorted input is sorted.
+        source : str, optional
+            The supply's source, for provenance (default: a ``source`` column,
+            else ``"user"``).
+
+        Returns
+        -------
+        Factors
+            A copy with the supply added to any already carried (which must
+            be keyed by the same column).
+
+        Raises
+        ------
+        fleetcarbon.errors.FleetcarbonError
+            For a missing column, both key columns, a naive time, an unknown
+            key, a null, negative, NaN or infinite ``cfe_kwh``, duplicated or
+            overlapping intervals (naming the key and time), or a supply keyed
+            otherwise than the one already carried. Gaps give a
+            :class:`~fleetcarbon.factors.cfe_supply.CfeSupplyGapWarning`: no
+            CFE is matched there.
+
+        Examples
+        --------
+        >>> import datetime as dt, polars as pl, fleetcarbon as fc
+        >>> supply = pl.DataFrame({"region": ["FR", "FR"], "cfe_kwh": [5.0, 0.0],
+        ...     "start": [dt.datetime(2025, 1, 1, h, tzinfo=dt.timezone.utc) for h in (0, 1)]})
+        >>> fc.load_factors().with_cfe_supply(supply).cfe_supply.frame["end"].dt.hour().to_list()
+        [1, 2]
+        """
+        built = build_cfe_supply(self, supply, source=source)
+        return replace(self, cfe_supply=built, _checked=True, _with_mixes={})
 
     def with_power_profiles(self, profiles: Mapping[str, Sequence[float]]) -> Factors:
         """Return a copy that carries named power profiles for the ``power_profile`` column.
@@ -277,6 +344,7 @@ class Factors:
             mixes=(*self.mixes, *mixes),
             grid_series=self.grid_series,
             power_profiles=self.power_profiles,
+            cfe_supply=self.cfe_supply,
         )
         if len(self._with_mixes) >= _MIX_CACHE_SIZE:
             self._with_mixes.clear()

@@ -73,6 +73,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from fleetcarbon._compat import toml_module
 from fleetcarbon.errors import FleetcarbonError
 from fleetcarbon.factors.mixes import check_weights
 
@@ -317,15 +318,12 @@ def _gpu_mix(value: object) -> dict[str, float]:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        import tomllib  # type: ignore[import-not-found,unused-ignore]
-    except ModuleNotFoundError:  # Python 3.10
-        try:
-            import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
-        except ModuleNotFoundError as exc:
-            raise ClusterConfigError(
-                "reading a TOML cluster config on Python 3.10 needs the 'tomli' package "
-                "(pip install tomli), or pass the config as a dict"
-            ) from exc
+        tomllib = toml_module()
+    except ModuleNotFoundError as exc:
+        raise ClusterConfigError(
+            "reading a TOML cluster config on Python 3.10 needs the 'tomli' package "
+            "(pip install tomli), or pass the config as a dict"
+        ) from exc
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)

@@ -59,6 +59,21 @@ impl NeumaierSum {
     }
 }
 
+/// Running compensated sums: `out[i]` is the Neumaier sum of `values[..=i]`.
+///
+/// The same bits on every platform (unlike an extended-precision `cumsum`),
+/// and within a few ulps of the exact prefix sums however the terms cancel.
+pub fn running_sums(values: &[f64]) -> Vec<f64> {
+    let mut sum = NeumaierSum::default();
+    values
+        .iter()
+        .map(|&x| {
+            sum.add(x);
+            sum.value()
+        })
+        .collect()
+}
+
 /// Per-group compensated sums of several columns.
 ///
 /// `group[i]` is the group of row `i` (`< n_groups`). Returns
@@ -121,6 +136,14 @@ pub fn grouped_sums(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn running_sums_survive_cancellation() {
+        let values = [1e16, 1.0, -1e16, 1.0, 3.0, -5.0];
+        let out = running_sums(&values);
+        assert_eq!(out, vec![1e16, 1e16 + 1.0, 1.0, 2.0, 5.0, 0.0]);
+        assert!(running_sums(&[]).is_empty());
+    }
 
     #[test]
     fn compensated_sum_beats_naive_on_cancellation() {

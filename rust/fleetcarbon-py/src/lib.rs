@@ -109,6 +109,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(simulate::simulation_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::simulate_scenarios, m)?)?;
     m.add_function(wrap_pyfunction!(numeric::grouped_sums, m)?)?;
+    m.add_function(wrap_pyfunction!(numeric::running_sums, m)?)?;
     m.add_function(wrap_pyfunction!(numeric::scan_domains, m)?)?;
     m.add_function(wrap_pyfunction!(numeric::quantiles, m)?)?;
     m.add_function(wrap_pyfunction!(numeric::summarize_draws, m)?)?;

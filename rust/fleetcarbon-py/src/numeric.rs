@@ -36,6 +36,17 @@ pub fn grouped_sums<'py>(
         .collect())
 }
 
+/// Running compensated sums of a float64 column (`out[i]` = sum of `values[..=i]`).
+#[pyfunction]
+pub fn running_sums<'py>(
+    py: Python<'py>,
+    values: PyReadonlyArray1<'py, f64>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let values = as_slice("values", &values)?;
+    let out = py.detach(|| fleetcarbon_core::summation::running_sums(values));
+    Ok(PyArray1::from_vec(py, out))
+}
+
 /// Domain scan of several float64 columns in one call.
 ///
 /// `domains[k]` is `(low, high, low_inclusive, whole, plausible_high)` for
