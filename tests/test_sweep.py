@@ -224,3 +224,83 @@ def test_the_inputs_are_not_modified() -> None:
     quiet_sweep(frame, [Scenario("PUE", pue=1.1), Scenario("mv", region={"FR": "DE"})], draws=20)
     assert frame.equals(FLEET)
     assert FACTORS.datacenters.equals(before)
+
+
+def test_the_cleanest_shift_moves_jobs_to_the_known_clean_hour() -> None:
+    t0 = dt.datetime(2024, 3, 1, tzinfo=dt.timezone.utc)
+    hours = [t0 + dt.timedelta(hours=i) for i in range(48)]
+    # Dirty, but for one clean hour at 05:00 on the second day.
+    values = [0.05 if i == 29 else 0.5 for i in range(48)]
+    series = pl.DataFrame(
+        {"region": "FR", "start": hours, "kgco2e_per_kwh": values},
+        schema={
+            "region": pl.String,
+            "start": pl.Datetime("us", "UTC"),
+            "kgco2e_per_kwh": pl.Float64,
+        },
+    )
+    hourly = FACTORS.with_grid_series(series)
+    jobs = pl.DataFrame(
+        {
+            "job_id": [1, 2, 3],
+            "start": [t0 + dt.timedelta(hours=10)] * 3,
+            "duration_h": [1.0, 1.0, 1.0],
+            "region": ["FR", "FR", "DE"],  # DE has no series: never moved
+            "cpu_cores": [64, 64, 64],
+        }
+    )
+    cleanest = Scenario("cleanest", shift="cleanest", window_h=24)
+    moved, _ = cleanest.apply(jobs, hourly)
+    assert moved["start"].to_list() == [t0 + dt.timedelta(hours=29)] * 2 + [jobs["start"][2]]
+    stay, _ = Scenario("no room", shift="cleanest", window_h=0).apply(jobs, hourly)
+    assert stay["start"].to_list() == jobs["start"].to_list()
+    short, _ = Scenario("too short", shift="cleanest", window_h=10).apply(jobs, hourly)
+    assert short["start"].to_list() == jobs["start"].to_list(), "every reachable hour is dirty"
+    out = quiet_sweep(jobs, [cleanest], factors=hourly, draws=50, seed=1, by="region")
+    fr = out.filter((pl.col("scenario") == "cleanest") & (pl.col("region") == "FR")).row(
+        0, named=True
+    )
+    energy = quiet(fc.estimate, jobs, hourly).filter(pl.col("region") == "FR")[
+        "facility_energy_kwh"
+    ]
+    assert fr["operational_kgco2e_diff"] == pytest.approx(-(0.5 - 0.05) * energy.sum(), rel=1e-12)
+    assert "capacity unlimited" in cleanest.describe()
+    with pytest.raises(ParameterError, match="grid series"):
+        cleanest.apply(jobs, FACTORS)
+    with pytest.raises(ParameterError, match="give shift"):
+        Scenario("x", window_h=3)
+
+
+def test_a_power_cap_slows_capped_jobs_as_documented() -> None:
+    jobs = pl.DataFrame(
+        {
+            "job_id": [1, 2, 3],
+            "duration_h": [10.0, 10.0, 10.0],
+            "accelerator": [H100, "nvidia-t4-16gb", H100],
+            "accelerator_count": [8, 1, 8],
+            "region": ["FR"] * 3,
+            "energy_kwh": [50.0, None, None],
+            "power_fraction": [None, None, 0.5],  # 350 W: under the cap
+        }
+    )
+    tdp = FACTORS.accelerators.filter(pl.col("key") == H100)["tdp_w"][0]
+    default = FACTORS.defaults.filter(pl.col("parameter") == "power_fraction")["value"][0]
+    capped, _ = Scenario("cap", power_cap_w=400).apply(jobs, FACTORS)
+    slowdown = (tdp * default / 400) ** (1 / 3)
+    assert capped["duration_h"].to_list() == pytest.approx([10 * slowdown, 10.0, 10.0])
+    assert capped["power_fraction"].to_list() == pytest.approx([400 / tdp, None, 0.5])
+    assert capped["energy_kwh"].to_list() == [None, None, None]  # the metered job is modelled
+    # A cap on other cards only, and a memory-bound job that does not slow down.
+    only_t4, _ = Scenario("t4", power_cap_w={"nvidia-t4-16gb": 30}).apply(jobs, FACTORS)
+    assert only_t4["duration_h"][0] == 10.0 and only_t4["duration_h"][1] > 10.0
+    flat, _ = Scenario("mem", power_cap_w=400, slowdown_exponent=0.0).apply(jobs, FACTORS)
+    assert flat["duration_h"].to_list() == [10.0, 10.0, 10.0]
+    # The capped job draws the cap, for longer: card energy = n × cap × hours.
+    est = quiet(fc.estimate, capped)
+    host = FACTORS.accelerators.filter(pl.col("key") == H100)["host_power_w"][0]
+    expected = 8 * (400 + host) * 10 * slowdown / 1000
+    assert est["it_energy_kwh"][0] == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ParameterError, match="power_cap_w"):
+        Scenario("x", power_cap_w=0)
+    with pytest.raises(ParameterError, match="give power_cap_w"):
+        Scenario("x", slowdown_exponent=0.5)

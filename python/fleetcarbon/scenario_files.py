@@ -23,13 +23,13 @@ the others are compared with (docs/scenarios.md, "Scenario files")::
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from fleetcarbon._compat import toml_module
 from fleetcarbon.errors import ParameterError
 from fleetcarbon.scenarios import Scenario
 
@@ -48,6 +48,8 @@ _KEYWORDS = {
     "accelerator": False,
     "speedup": False,
     "counts": False,
+    "power_cap_w": False,
+    "slowdown_exponent": False,
     "shift_h": False,
     "shift": False,
     "window_h": False,
@@ -66,7 +68,15 @@ def read_scenarios(path: str | Path) -> ScenarioFile:
     """Read a scenarios TOML file; errors name the file, the scenario and the key."""
     path = Path(path)
     try:
+        tomllib = toml_module()
+    except ModuleNotFoundError as exc:
+        raise ParameterError(
+            "reading TOML on Python 3.10 needs 'tomli' (pip install tomli)"
+        ) from exc
+    try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ParameterError(f"cannot read scenarios file {str(path)!r}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ParameterError(f"{path}: not valid TOML ({exc})") from exc
     unknown = sorted(set(document) - {"scenario", "baseline"})

@@ -18,10 +18,11 @@ import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 
 from fleetcarbon.errors import ParameterError
-from fleetcarbon.factors import Factors
+from fleetcarbon.factors import MISSING, Factors
 from fleetcarbon.schema import (
     ACCELERATOR,
     DATACENTER,
@@ -81,9 +82,26 @@ class Scenario:
         job's duration is divided by it (``counts="kept"``) or its
         accelerator count is (``counts="scaled"``).
     counts : {"kept", "scaled"}, default "kept"
+    power_cap_w : number or mapping of accelerator key to number, optional
+        Cap each accelerator's power at this many watts (every accelerator
+        job, or those of the keys given). Where the cap binds (``tdp_w ×
+        power_fraction`` above it), the card draws the cap and the job runs
+        longer: duration × (uncapped ÷ cap) ** ``slowdown_exponent``.
+        Metered energies of capped jobs are cleared (modelled instead).
+    slowdown_exponent : float, default 1/3
+        How runtime grows as the cap binds: 1/3 is the compute-bound limit of
+        dynamic voltage and frequency scaling (power ∝ f³, so speed ∝
+        power^(1/3)); memory-bound work slows less (towards 0).
     shift_h : number
         Move every job's ``start`` and ``end`` by this many hours (with grid
         series, the job then meets other hours of the grid).
+    shift : {"cleanest"}, optional
+        Move each job to the start within ``window_h`` hours after its own
+        that gives its window the least carbon under the factors' grid series
+        (found exactly, power flat over the window). Capacity is unlimited:
+        every job may move to the same hour.
+    window_h : number, default 24
+        How far ``shift="cleanest"`` may delay a job; 0 leaves it in place.
 
     Examples
     --------
@@ -113,7 +131,11 @@ class Scenario:
         accelerator: Mapping[str, str] | None = None,
         speedup: float | Mapping[str, float] = 1.0,
         counts: str = "kept",
+        power_cap_w: float | Mapping[str, float] | None = None,
+        slowdown_exponent: float = 1 / 3,
         shift_h: float | None = None,
+        shift: str | None = None,
+        window_h: float = 24.0,
         _steps: tuple[_Step, ...] = (),
     ) -> None:
         if not isinstance(name, str) or not name:
@@ -139,8 +161,16 @@ class Scenario:
             raise ParameterError(
                 "speedup and counts apply to replaced accelerators: give accelerator"
             )
+        if power_cap_w is not None:
+            steps.append(_power_cap_step(power_cap_w, slowdown_exponent))
+        elif slowdown_exponent != 1 / 3:
+            raise ParameterError("slowdown_exponent applies to power_cap_w: give power_cap_w")
         if shift_h is not None:
             steps.append(_shift_step(shift_h))
+        if shift is not None:
+            steps.append(_cleanest_step(shift, window_h))
+        elif window_h != 24.0:
+            raise ParameterError("window_h applies to shift='cleanest': give shift")
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "steps", tuple(steps))
 
@@ -345,6 +375,65 @@ def _hardware_step(
     )
 
 
+def _power_cap_step(cap: float | Mapping[str, float], exponent: float) -> _Step:
+    caps = dict(cap) if isinstance(cap, Mapping) else None
+    for where, value in (caps or {"every accelerator": cap}).items():  # type: ignore[dict-item]
+        if _number(f"power_cap_w of {where}", value) <= 0:
+            raise ParameterError(f"power_cap_w of {where} must be > 0, not {value}")
+    alpha = _number("slowdown_exponent", exponent)
+    if not 0 <= alpha <= 1:
+        raise ParameterError(f"slowdown_exponent must lie in [0, 1], not {exponent}")
+
+    def apply(jobs: pl.DataFrame, factors: Factors) -> tuple[pl.DataFrame, Factors]:
+        if ACCELERATOR not in jobs.columns:
+            raise ParameterError("power_cap_w needs an 'accelerator' column")
+        table = factors.accelerators.select("key", "tdp_w")
+        if caps is not None:
+            unknown = sorted(set(caps) - set(table["key"]))
+            if unknown:
+                raise ParameterError(f"power_cap_w: no accelerators row(s) {unknown}")
+            table = table.filter(pl.col("key").is_in(list(caps))).with_columns(
+                cap=pl.col("key").replace_strict(caps, return_dtype=pl.Float64)
+            )
+        else:
+            table = table.with_columns(cap=pl.lit(float(cap)))  # type: ignore[arg-type]
+        defaults = factors.defaults.filter(pl.col("parameter") == "power_fraction")
+        fraction = pl.col("power_fraction") if "power_fraction" in jobs.columns else None
+        default_fraction = float(defaults["value"][0])
+        keyed = jobs.select(pl.col(ACCELERATOR).cast(pl.String).alias("key")).join(
+            table, on="key", how="left", maintain_order="left"
+        )
+        tdp = keyed["tdp_w"]
+        if "tdp_w" in jobs.columns:  # a per-job TDP override is the job's TDP
+            tdp = jobs["tdp_w"].cast(pl.Float64).fill_null(tdp)
+        pf = jobs.select(
+            (fraction.cast(pl.Float64) if fraction is not None else pl.lit(None, pl.Float64))
+            .fill_null(default_fraction)
+            .alias("pf")
+        )["pf"]
+        uncapped = tdp * pf
+        binds = (keyed["cap"].is_not_null() & (uncapped > keyed["cap"])).fill_null(False)
+        slowdown = (uncapped / keyed["cap"]).pow(alpha)
+        capped_fraction = keyed["cap"] / tdp
+        changes = [
+            pl.when(pl.lit(binds))
+            .then(pl.lit(capped_fraction))
+            .otherwise(pl.col("power_fraction") if fraction is not None else None)
+            .alias("power_fraction")
+        ]
+        changes += [
+            pl.when(pl.lit(binds)).then(None).otherwise(pl.col(c)).alias(c)
+            for c in ("energy_kwh", "avg_power_w")
+            if c in jobs.columns
+        ]
+        hours = jobs.select(_hours(jobs)).to_series()
+        longer = pl.Series(binds).cast(pl.Float64) * (slowdown.fill_null(1.0) - 1.0) + 1.0
+        return _with_hours(jobs.with_columns(changes), pl.lit(hours * longer)), factors
+
+    shown = _show(caps) if caps is not None else f"{cap} W"
+    return _Step(f"power cap {shown}, slowdown exponent {alpha:.3g}", apply, jobs=True)
+
+
 def _shift_step(hours: float) -> _Step:
     shift = _number("shift_h", hours)
 
@@ -356,6 +445,36 @@ def _shift_step(hours: float) -> _Step:
         return jobs.with_columns(moved), factors
 
     return _Step(f"start and end shifted by {shift:+g} h", apply, jobs=True)
+
+
+def _cleanest_step(shift: str, window_h: float) -> _Step:
+    if shift != "cleanest":
+        raise ParameterError(f"shift must be 'cleanest', not {shift!r} (shift_h moves by hours)")
+    window = _number("window_h", window_h)
+    if window < 0:
+        raise ParameterError(f"window_h must be >= 0, not {window_h}")
+
+    def apply(jobs: pl.DataFrame, factors: Factors) -> tuple[pl.DataFrame, Factors]:
+        from fleetcarbon.validation import prepare_jobs  # validation imports the factors
+
+        grid = factors.grid_series
+        if grid is None:
+            raise ParameterError("shift='cleanest' needs factors with grid series")
+        if START not in jobs.columns:
+            raise ParameterError("shift='cleanest' needs a 'start' column")
+        windows = prepare_jobs(jobs, factors).windows
+        if windows is None:
+            return jobs, factors
+        delay = np.where(windows.series != MISSING, round(window * 3.6e9), 0).astype(np.int64)
+        best = grid.engine.cleanest_starts(
+            windows.series, windows.start_us, windows.end_us, windows.annual, delay
+        )
+        by = pl.duration(microseconds=pl.lit(pl.Series(best - windows.start_us)))
+        moved = [pl.col(c) + by for c in (START, END) if c in jobs.columns]
+        return jobs.with_columns(moved), factors
+
+    described = f"cleanest start within {window:g} h (power flat, capacity unlimited)"
+    return _Step(described, apply, jobs=True)
 
 
 def _hours(jobs: pl.DataFrame) -> pl.Expr:

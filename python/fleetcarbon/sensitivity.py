@@ -129,8 +129,10 @@ def sensitivity(
     >>> import fleetcarbon as fc
     >>> out = fc.sensitivity(fc.synthetic_fleet(500, seed=1), draws=128, seed=1,
     ...     groups="factor", bootstrap=0)
-    >>> out["input"][0]
-    'accelerator_embodied_kgco2e'
+    >>> out.columns[:4]
+    ['input', 'factor', 'row', 'S1']
+    >>> bool(out["ST"].is_between(-0.1, 1.1).all())
+    True
     """
     frame = strip_outputs(collect_jobs(jobs))
     factors = resolve_factors(factors)
@@ -159,23 +161,24 @@ def sensitivity(
     )
     dists = row_distributions(prepared.factors, distributions)
     every = _inputs(prepared, dists, groups)
-    inputs = _chosen(every, inputs)
-    if not inputs:
+    chosen = _chosen(every, inputs)
+    if not chosen:
         raise FleetcarbonError("sensitivity: no factor row the jobs use is uncertain")
     group, keys = group_index(frame, by_columns)
     n_groups = max(keys.height, 1) if by_columns else 1
     run = _Runner(prepared, dists, group, n_groups, _seed(seed), threads)
     k = METRICS.index(metric)
     # B re-draws every uncertain row, analysed or not, so that the others vary too.
-    designs = [[], [c for i in every for c in i.cells], *[list(i.cells) for i in inputs]]
+    designs = [[], [c for i in every for c in i.cells], *[list(i.cells) for i in chosen]]
     a, b, *ab = run.samples(n, designs)
-    settings = [None, *[(i, q) for i in inputs for q in (0.05, 0.95)]]
+    settings: list[tuple[_Input, float] | None] = [None]
+    settings += [(i, q) for i in chosen for q in (0.05, 0.95)]
     means, *tornado = run.fixed(every, settings)
     rows = []
     for g in range(n_groups):
         ya, yb = a[g, k], b[g, k]
         std = float(np.std(np.concatenate([ya, yb]), ddof=1))
-        for i, inp in enumerate(inputs):
+        for i, inp in enumerate(chosen):
             first, total = _indices(ya, yb, ab[i][g, k], n_boot, confidence, run.seed + i)
             low, high = tornado[2 * i][g, k], tornado[2 * i + 1][g, k]
             rows.append(
@@ -338,7 +341,7 @@ class _Runner:
         One (groups, metrics) array per setting (None: all at their means).
         """
         values = {
-            (f, r): (self._dist(f, r).mean(), *self._dist(f, r).quantile([0.05, 0.95]))
+            (f, r): (self._dist(f, r).mean(), *_tails(self._dist(f, r)))
             for inp in inputs
             for f, r in inp.cells
         }
@@ -360,6 +363,12 @@ class _Runner:
         table = FACTOR_TABLE[factor]
         key = factor if table == "defaults" else self.prepared.factors.table(table)["key"][row]
         return self.dists.described[(factor, key)]
+
+
+def _tails(dist: Distribution) -> list[float]:
+    """Return the distribution's 5th and 95th percentiles."""
+    levels = dist.quantile([0.05, 0.95])
+    return levels if isinstance(levels, list) else [levels]
 
 
 def _indices(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
 import numpy as np
 import polars as pl
@@ -37,6 +37,9 @@ from fleetcarbon.simulate import _job_keys, _seed, _uncertainty
 from fleetcarbon.simulation_frames import METRICS
 from fleetcarbon.uncertainty import Distribution
 from fleetcarbon.validation import PreparedJobs, prepare_jobs
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["SweepResult", "sweep"]
 
@@ -65,9 +68,45 @@ class _Run:
     """One scenario's results: group sums of the estimate and the group draws."""
 
     name: str
+    changes: str
     version: str
     point: np.ndarray  # (groups, metrics)
     draws: np.ndarray  # (groups, metrics, draws)
+
+
+class SweepOptions(TypedDict, total=False):
+    """The keyword options of :func:`sweep` (all optional)."""
+
+    by: str | Sequence[str] | None
+    draws: int
+    seed: int | None
+    quantiles: Sequence[float]
+    baseline: str | Scenario
+    distributions: Mapping[str | tuple[str, str], Distribution] | None
+    correlation: Mapping[str | tuple[str, str], float] | None
+    noise: Mapping[str, Distribution] | None
+    convention: str | Convention
+    cpu_attribution: CpuAttribution | None
+    grid_year: GridYear
+    threads: int | None
+
+
+#: The default of every option.
+DEFAULTS: dict[str, Any] = {
+    "by": None,
+    "draws": 1_000,
+    "seed": None,
+    "quantiles": (0.05, 0.5, 0.95),
+    "baseline": BASELINE,
+    "distributions": None,
+    "correlation": None,
+    "noise": None,
+    "convention": "fleetcarbon",
+    "cpu_attribution": None,
+    "grid_year": "job",
+    "threads": None,
+}
+assert set(DEFAULTS) == set(SweepOptions.__annotations__), "one entry per option"
 
 
 @overload
@@ -77,7 +116,7 @@ def sweep(
     factors: Factors | None = ...,
     *,
     return_draws: Literal[False] = ...,
-    **options: Any,
+    **options: Unpack[SweepOptions],
 ) -> pl.DataFrame: ...
 @overload
 def sweep(
@@ -86,26 +125,15 @@ def sweep(
     factors: Factors | None = ...,
     *,
     return_draws: Literal[True],
-    **options: Any,
+    **options: Unpack[SweepOptions],
 ) -> SweepResult: ...
 def sweep(
     jobs: pl.DataFrame | pl.LazyFrame,
     scenarios: Sequence[Scenario],
     factors: Factors | None = None,
     *,
-    by: str | Sequence[str] | None = None,
-    draws: int = 1_000,
-    seed: int | None = None,
-    quantiles: Sequence[float] = (0.05, 0.5, 0.95),
-    baseline: str | Scenario = BASELINE,
     return_draws: bool = False,
-    distributions: Mapping[str | tuple[str, str], Distribution] | None = None,
-    correlation: Mapping[str | tuple[str, str], float] | None = None,
-    noise: Mapping[str, Distribution] | None = None,
-    convention: str | Convention = "fleetcarbon",
-    cpu_attribution: CpuAttribution | None = None,
-    grid_year: GridYear = "job",
-    threads: int | None = None,
+    **options: Unpack[SweepOptions],
 ) -> pl.DataFrame | SweepResult:
     """Run scenarios side by side, with common random numbers, against a baseline.
 
@@ -142,7 +170,8 @@ def sweep(
     -------
     pl.DataFrame or SweepResult
         One row per scenario × group (the baseline first, then ``scenarios``
-        in order): ``scenario``, the group columns, ``jobs``, ``draws``,
+        in order): ``scenario``, the group columns, ``changes`` (what the
+        scenario changes, one line each: :meth:`Scenario.describe`), ``jobs``, ``draws``,
         ``seed``, ``factors_version``, and for each of ``it_energy_kwh``,
         ``operational_kgco2e``, ``embodied_kgco2e`` and ``total_kgco2e``: the
         deterministic value (``<metric>``), ``<metric>_mean``, ``_std``,
@@ -162,27 +191,30 @@ def sweep(
     >>> out["total_kgco2e_diff_std"][0]
     0.0
     """
+    unknown = sorted(set(options) - set(DEFAULTS))
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s) {unknown}; options are {list(DEFAULTS)}")
+    o: dict[str, Any] = {**DEFAULTS, **options}
     frame = strip_outputs(collect_jobs(jobs))
     factors = resolve_factors(factors)
-    threads = check_threads(threads)
-    n_draws = check_int("draws", draws, low=2)
-    qs = check_quantiles(quantiles)
-    by_columns = check_by(by)
+    threads = check_threads(o["threads"])
+    n_draws = check_int("draws", o["draws"], low=2)
+    qs = check_quantiles(o["quantiles"])
+    by_columns = check_by(o["by"])
     missing = [c for c in by_columns if c not in frame.columns]
     if missing:
         raise MissingColumnError(f"sweep: grouping column(s) {missing} are not in the jobs")
     if frame.height == 0:
         raise FleetcarbonError("sweep() needs at least one job")
-    runs_of = _scenario_list(scenarios, baseline)
-    chosen = resolve_convention(convention, cpu_attribution)
+    runs_of = _scenario_list(scenarios, o["baseline"])
     context = _Context(
         frame=frame,
         factors=factors,
-        convention=chosen,
-        grid_year=check_grid_year(grid_year),
+        convention=resolve_convention(o["convention"], o["cpu_attribution"]),
+        grid_year=check_grid_year(o["grid_year"]),
         threads=threads,
-        options={"distributions": distributions, "correlation": correlation, "noise": noise},
-        seed=_seed(seed),
+        options={k: o[k] for k in ("distributions", "correlation", "noise")},
+        seed=_seed(o["seed"]),
         draws=n_draws,
     )
     group, keys = group_index(frame, by_columns)
@@ -253,7 +285,6 @@ class _Context:
         applied = [(s, *s.apply(self.frame, self.factors)) for s in scenarios]
         shared = [(s, f) for s, _, f in applied if not (s.changes_jobs or s.changes_grid)]
         own = [(s, j, f) for s, j, f in applied if s.changes_jobs or s.changes_grid]
-        arrays = {"job_keys": job_keys, "group": group, "n_groups": n_groups}
         runs: dict[str, _Run] = {}
         if shared:
             # The baseline's job buffers serve every factor-only scenario: same rows.
@@ -263,14 +294,18 @@ class _Context:
                 base.jobs,
                 [t.engine for t in tables],
                 [_uncertainty(t, base.frame, self.options) for t in tables],
+                job_keys=job_keys,
+                group=group,
+                n_groups=n_groups,
                 seed=self.seed,
                 draws=self.draws,
                 threads=self.threads,
-                **arrays,
             )
             for (s, _), t, flat in zip(shared, tables, flats, strict=True):
                 point = _point(base, t, group, n_groups, self.threads)
-                runs[s.name] = _Run(s.name, t.version, point, self._shape(flat, n_groups))
+                runs[s.name] = _Run(
+                    s.name, s.describe(), t.version, point, self._shape(flat, n_groups)
+                )
         for s, jobs_s, factors_s in own:
             prepared = self.prepare(jobs_s, factors_s, s.name)
             if prepared.frame.height != self.frame.height:
@@ -280,13 +315,15 @@ class _Context:
                 prepared.jobs,
                 t.engine,
                 _uncertainty(t, prepared.frame, self.options),
+                job_keys=job_keys,
+                group=group,
+                n_groups=n_groups,
                 seed=self.seed,
                 draws=self.draws,
                 threads=self.threads,
-                **arrays,
             )
             point = _point(prepared, t, group, n_groups, self.threads)
-            runs[s.name] = _Run(s.name, t.version, point, self._shape(flat, n_groups))
+            runs[s.name] = _Run(s.name, s.describe(), t.version, point, self._shape(flat, n_groups))
         return [runs[s.name] for s in scenarios]
 
     def _shape(self, flat: np.ndarray, n_groups: int) -> np.ndarray:
@@ -326,6 +363,7 @@ def _summary(
     for run in runs:
         out: dict[str, Any] = {
             "scenario": [run.name] * n_groups,
+            "changes": [run.changes] * n_groups,
             "jobs": counts,
             "draws": np.full(n_groups, base.draws.shape[-1], dtype=np.int64),
             "seed": pl.Series([seed] * n_groups, dtype=pl.UInt64),
