@@ -223,13 +223,15 @@ def simulate_scenarios(
     seed: int,
     draws: int,
     first_draw: int = 0,
+    points: bool = False,
     threads: int | None = None,
     progress: _Progress | None = None,
-) -> list[_F64]:
+) -> tuple[list[_F64], list[_F64] | None]:
     """Run the Monte Carlo of each (tables, uncertainty) scenario on the same jobs.
 
     Common random numbers, the jobs reduced once; every scenario must use the
-    same table rows for every job. One ``[group, metric, draw]`` array each.
+    same table rows for every job. One ``[group, metric, draw]`` array each and,
+    with ``points``, one ``[group, metric]`` array of deterministic totals each.
     """
 
 def simulation_bytes(

@@ -310,7 +310,7 @@ class _Runner:
 
     def _run(self, handles: list[_core.Uncertainty], draws: int) -> list[np.ndarray]:
         engine = self.prepared.factors.engine
-        flats = _core.simulate_scenarios(
+        flats, _ = _core.simulate_scenarios(
             self.prepared.jobs,
             [engine] * len(handles),
             handles,

@@ -25,14 +25,13 @@ import polars as pl
 from fleetcarbon import _core
 from fleetcarbon.conventions import Convention, CpuAttribution, resolve_convention
 from fleetcarbon.errors import FleetcarbonError, MissingColumnError, ParameterError
-from fleetcarbon.estimate import run_estimate, strip_outputs
+from fleetcarbon.estimate import strip_outputs
 from fleetcarbon.factors import Factors, resolve_factors
 from fleetcarbon.frames import collect_jobs, group_index
 from fleetcarbon.grid_years import GridYear, check_grid_year
 from fleetcarbon.parameters import check_by, check_int, check_quantiles, check_threads
 from fleetcarbon.quantiles import quantile_name
 from fleetcarbon.scenarios import Scenario
-from fleetcarbon.schema import RESULT_COLUMNS
 from fleetcarbon.simulate import _job_keys, _seed, _uncertainty
 from fleetcarbon.simulation_frames import METRICS
 from fleetcarbon.uncertainty import Distribution
@@ -290,7 +289,7 @@ class _Context:
             # The baseline's job buffers serve every factor-only scenario: same rows.
             mixes = list(base.factors.mixes)
             tables = [f.with_mixes(mixes) if mixes else f for _, f in shared]
-            flats = _core.simulate_scenarios(
+            flats, points = _core.simulate_scenarios(
                 base.jobs,
                 [t.engine for t in tables],
                 [_uncertainty(t, base.frame, self.options) for t in tables],
@@ -299,53 +298,47 @@ class _Context:
                 n_groups=n_groups,
                 seed=self.seed,
                 draws=self.draws,
+                points=True,
                 threads=self.threads,
             )
-            for (s, _), t, flat in zip(shared, tables, flats, strict=True):
-                point = _point(base, t, group, n_groups, self.threads)
-                runs[s.name] = _Run(
-                    s.name, s.describe(), t.version, point, self._shape(flat, n_groups)
-                )
+            assert points is not None
+            for (s, _), t, flat, point in zip(shared, tables, flats, points, strict=True):
+                runs[s.name] = self._run(s, t, flat, point, n_groups)
         for s, jobs_s, factors_s in own:
             prepared = self.prepare(jobs_s, factors_s, s.name)
             if prepared.frame.height != self.frame.height:
                 raise FleetcarbonError(f"scenario {s.name!r} changed the number of jobs")
             t = prepared.factors
-            flat, _, _ = _core.simulate(
+            # The same core path as the shared scenarios, so that differences
+            # of deterministic totals are as exact as those of the draws.
+            flats, points = _core.simulate_scenarios(
                 prepared.jobs,
-                t.engine,
-                _uncertainty(t, prepared.frame, self.options),
+                [t.engine],
+                [_uncertainty(t, prepared.frame, self.options)],
                 job_keys=job_keys,
                 group=group,
                 n_groups=n_groups,
                 seed=self.seed,
                 draws=self.draws,
+                points=True,
                 threads=self.threads,
             )
-            point = _point(prepared, t, group, n_groups, self.threads)
-            runs[s.name] = _Run(s.name, s.describe(), t.version, point, self._shape(flat, n_groups))
+            assert points is not None
+            runs[s.name] = self._run(s, t, flats[0], points[0], n_groups)
         return [runs[s.name] for s in scenarios]
 
-    def _shape(self, flat: np.ndarray, n_groups: int) -> np.ndarray:
-        return np.asarray(flat).reshape(n_groups, len(METRICS), self.draws)
+    def _run(
+        self, s: Scenario, t: Factors, flat: np.ndarray, point: np.ndarray, n_groups: int
+    ) -> _Run:
+        draws = np.asarray(flat).reshape(n_groups, len(METRICS), self.draws)
+        totals = np.asarray(point).reshape(n_groups, len(METRICS))
+        return _Run(s.name, s.describe(), t.version, totals, draws)
 
 
 def _in_scenario(exc: FleetcarbonError, name: str) -> FleetcarbonError:
     """``exc`` with the scenario's name in front of its message."""
     exc.args = (f"scenario {name!r}: {exc.args[0] if exc.args else exc}", *exc.args[1:])
     return exc
-
-
-def _point(
-    prepared: PreparedJobs, factors: Factors, group: np.ndarray, n_groups: int, threads: int | None
-) -> np.ndarray:
-    """Return the deterministic estimate's group sums of every metric: (groups, metrics)."""
-    _, columns = run_estimate(prepared, factors, threads)
-    by_name = dict(zip(RESULT_COLUMNS, columns, strict=True))
-    sums = _core.grouped_sums(
-        group, n_groups, [np.ascontiguousarray(by_name[m], dtype=np.float64) for m in METRICS]
-    )
-    return np.stack(sums, axis=1)
 
 
 def _summary(

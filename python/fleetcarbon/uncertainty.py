@@ -12,6 +12,7 @@ numeric formula exists twice.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -251,6 +252,7 @@ def check_support(dist: Distribution, factor: str) -> None:
         )
 
 
+@functools.lru_cache(maxsize=8192)
 def default_distribution(value: float, low: float | None, high: float | None) -> Distribution:
     """Return a factor row's default: ``Pert(low, value, high)``, or ``Fixed`` without a spread."""
     if low is None or high is None or (low == value == high):

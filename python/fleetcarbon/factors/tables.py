@@ -140,7 +140,10 @@ class Factors:
         # Mix rows are derived from their parts: the next run derives them again.
         mixed = [m.key for m in self.mixes]
         tables = {
-            name: self.table(name).filter(~pl.col("key").is_in(mixed)) for name in KEYED_TABLES
+            name: self.table(name).filter(~pl.col("key").is_in(mixed))
+            if mixed
+            else self.table(name)
+            for name in KEYED_TABLES
         }
         for name, frame in updates.items():
             if frame is not None:
@@ -180,7 +183,27 @@ class Factors:
         )
         # The tables not given were checked when ``self`` was built.
         check_tables(updated, only=changed)
+        self._share_key_caches(updated)
         return updated
+
+    def _share_key_caches(self, other: Factors) -> None:
+        """Give ``other`` this key index and these links when its keys and links are the same.
+
+        A copy that only changes values (a what-if PUE, a lifetime) then resolves
+        keys and builds its engine tables without redoing the key index.
+        """
+        if "keys" not in self.__dict__ or other.aliases is not self.aliases:
+            return
+        for name in KEYED_TABLES:
+            if not other.table(name)["key"].equals(self.table(name)["key"]):
+                return
+        linked = (("regions", "default_datacenter"), ("datacenters", "region"))
+        if not all(other.table(t)[c].equals(self.table(t)[c]) for t, c in linked):
+            return
+        # cached_property stores in the instance dict, which a frozen dataclass allows.
+        other.__dict__["keys"] = self.keys
+        if "links" in self.__dict__:
+            other.__dict__["links"] = self.links
 
     def with_grid_series(
         self,

@@ -19,6 +19,13 @@ type SimulateOutput<'py> = (
     Option<Bound<'py, PyArray1<f64>>>,
 );
 
+/// Each scenario's `[group, metric, draw]` draws and, with `points`, its
+/// deterministic `[group, metric]` totals.
+type ScenarioArrays<'py> = (
+    Vec<Bound<'py, PyArray1<f64>>>,
+    Option<Vec<Bound<'py, PyArray1<f64>>>>,
+);
+
 /// Bytes the Monte Carlo would hold at its peak (see `fleetcarbon_core::simulate::memory`).
 #[pyfunction]
 #[pyo3(signature = (
@@ -122,7 +129,7 @@ pub fn simulate<'py>(
 #[pyfunction]
 #[pyo3(signature = (
     jobs, tables, uncertainties, *, job_keys, group, n_groups, seed, draws, first_draw = 0,
-    threads = None, progress = None
+    points = false, threads = None, progress = None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn simulate_scenarios<'py>(
@@ -136,9 +143,10 @@ pub fn simulate_scenarios<'py>(
     seed: u64,
     draws: usize,
     first_draw: u64,
+    points: bool,
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
-) -> PyResult<Vec<Bound<'py, PyArray1<f64>>>> {
+) -> PyResult<ScenarioArrays<'py>> {
     let invalid = |message: String| {
         core_error(
             py,
@@ -182,10 +190,15 @@ pub fn simulate_scenarios<'py>(
         .map(|(t, u)| (&t.inner, &u.rows))
         .collect();
     let outs = run(py, threads, progress, |control| {
-        fleetcarbon_core::simulate::simulate_scenarios(&sim, &pairs, &noise, control)
+        fleetcarbon_core::simulate::simulate_scenarios(&sim, &pairs, &noise, points, control)
     })?;
-    Ok(outs
-        .into_iter()
-        .map(|out| PyArray1::from_vec(py, out.group_draws))
-        .collect())
+    let mut draws_out = Vec::with_capacity(outs.len());
+    let mut points_out = Vec::with_capacity(outs.len());
+    for run in outs {
+        draws_out.push(PyArray1::from_vec(py, run.output.group_draws));
+        if let Some(point) = run.point {
+            points_out.push(PyArray1::from_vec(py, point));
+        }
+    }
+    Ok((draws_out, points.then_some(points_out)))
 }

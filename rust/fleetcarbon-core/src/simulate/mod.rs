@@ -176,6 +176,17 @@ pub fn simulate(
     plan.run(sim, tables, row_dists, noise, control)
 }
 
+/// One scenario's results from [`simulate_scenarios`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioRun {
+    /// The Monte Carlo, as [`simulate`] gives it.
+    pub output: SimulationOutput,
+    /// With `points`: the deterministic model's group totals, `[g * 4 + metric]`
+    /// (every factor at its table value, per-job overrides as given, no noise),
+    /// summed over the same cells as the draws.
+    pub point: Option<Vec<f64>>,
+}
+
 /// Run the Monte Carlo of several factor scenarios on the same jobs, with
 /// common random numbers: every scenario draws each factor row from the
 /// stream of its key and each job's noise from the job's, as [`simulate`]
@@ -184,13 +195,16 @@ pub fn simulate(
 /// The jobs' reduction to cells is done once: the scenarios must use the same
 /// table rows for every job (tables of the same shape and links; values,
 /// bounds and distributions may differ). Per-job output is not offered.
-/// Returns one output per scenario, in order.
+/// With `points`, each scenario's deterministic group totals come too, from
+/// one more pass over the cells (they agree with summed per-job estimates to
+/// rounding). Returns one result per scenario, in order.
 pub fn simulate_scenarios(
     sim: &Simulation<'_>,
     scenarios: &[(&FactorTables, &RowDists)],
     noise: &JobNoise<'_>,
+    points: bool,
     control: &Control,
-) -> CoreResult<Vec<SimulationOutput>> {
+) -> CoreResult<Vec<ScenarioRun>> {
     let Some(&(first_tables, first_dists)) = scenarios.first() else {
         return Err(CoreError::invalid("scenarios", "no scenario to simulate"));
     };
@@ -220,10 +234,36 @@ pub fn simulate_scenarios(
     }
     control.plan(plan.units() * scenarios.len() as u64);
     control.check()?;
+    let point_sim = Simulation {
+        draws: 1,
+        first_draw: 0,
+        ..sim.clone()
+    };
+    let no_noise = JobNoise::default();
     scenarios
         .iter()
-        .map(|&(tables, row_dists)| plan.run(sim, tables, row_dists, noise, control))
+        .map(|&(tables, row_dists)| {
+            let output = plan.run(sim, tables, row_dists, noise, control)?;
+            let point = if points {
+                let fixed = at_table_values(tables, row_dists);
+                let at = plan.run(&point_sim, tables, &fixed, &no_noise, &Control::new())?;
+                Some(at.group_draws)
+            } else {
+                None
+            };
+            Ok(ScenarioRun { output, point })
+        })
         .collect()
+}
+
+/// Every row at its table value: the deterministic model, evaluated by the Monte Carlo paths.
+fn at_table_values(tables: &FactorTables, like: &RowDists) -> RowDists {
+    let mut fixed = RowDists::default();
+    for f in Factor::ALL {
+        fixed.dists[f as usize] = tables.column(f).iter().map(|&x| Dist::Fixed(x)).collect();
+        fixed.keys[f as usize].clone_from(&like.keys[f as usize]);
+    }
+    fixed
 }
 
 /// What does not depend on the factor values: each job's rows and terms, the
@@ -558,12 +598,28 @@ mod tests {
         let (base_d, cheaper_d) = (spread_dists(&base), spread_dists(&cheaper));
         let s = sim(&f, 64, None);
         let noise = JobNoise::default();
-        let both = simulate_scenarios(
+        let runs = simulate_scenarios(
             &s,
             &[(&base, &base_d), (&cheaper, &cheaper_d), (&base, &base_d)],
             &noise,
+            true,
             &Control::new(),
         )?;
+        let both: Vec<SimulationOutput> = runs.iter().map(|r| r.output.clone()).collect();
+        // The points are the deterministic estimate's group sums, to rounding.
+        let det = estimate(&jobs(&f), &cheaper, &Control::new())?;
+        let point = runs[1].point.clone().unwrap_or_default();
+        for g in 0..3usize {
+            let expected: f64 = (0..2000)
+                .filter(|&i| f.group[i] as usize == g)
+                .map(|i| det.columns[7][i])
+                .sum();
+            let got = point[g * 4 + 3];
+            assert!(
+                (got - expected).abs() <= 1e-9 * expected.abs(),
+                "{got} vs {expected}"
+            );
+        }
         let alone = simulate(&s, &cheaper, &cheaper_d, &noise, &Control::new())?;
         // Each scenario is bit for bit its own run, and a repeat of the first is the first.
         assert_eq!(both[1], alone);
@@ -603,6 +659,7 @@ mod tests {
             &s,
             &[(&base, &fixed_dists(&base)), (&moved, &fixed_dists(&moved))],
             &JobNoise::default(),
+            false,
             &Control::new(),
         );
         assert!(
@@ -615,7 +672,7 @@ mod tests {
             ),
             "{result:?}"
         );
-        let none = simulate_scenarios(&s, &[], &JobNoise::default(), &Control::new());
+        let none = simulate_scenarios(&s, &[], &JobNoise::default(), false, &Control::new());
         assert!(none.is_err());
         Ok(())
     }
