@@ -224,3 +224,15 @@ def test_simulate_scales_each_draw_by_the_year_s_value() -> None:
         latest.draws.sort("draw")["operational_kgco2e"] * ratio,
         rtol=1e-12,
     )
+
+
+def test_jobs_without_any_start_keep_the_regions_row() -> None:
+    frame = jobs([None, None], ["AT", "FR"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        est = quiet(frame)
+    assert est["grid_year"].to_list() == [REGIONS["AT"]["year"], REGIONS["FR"]["year"]]
+    assert (
+        est["operational_kgco2e"].to_list()
+        == quiet(frame, grid_year="latest")["operational_kgco2e"].to_list()
+    )

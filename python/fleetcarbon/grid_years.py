@@ -111,8 +111,17 @@ class YearTable:
         years = np.arange(self.first_year, self.first_year + self.span)
         year_starts = (years - 1970).astype("datetime64[Y]").astype("datetime64[us]").astype(float)
         # The column of each start's year in the span (-1: before it; years after it read the last).
-        column = np.searchsorted(year_starts, start_us, side="right") - 1
-        use = ~np.isnan(start_us) & (rows < n_rows)
+        known = ~np.isnan(start_us)
+        if not known.any():
+            column = np.zeros(len(start_us), dtype=np.int64)
+        else:
+            ends = [np.nanmin(start_us), np.nanmax(start_us)]
+            low, high = np.searchsorted(year_starts, ends, side="right")
+            if low == high:  # every start in one column: no search
+                column = np.full(len(start_us), low - 1)
+            else:
+                column = np.searchsorted(year_starts, start_us, side="right") - 1
+        use = known & (rows < n_rows)
         at = rows * self.span + np.clip(column, 0, self.span - 1)
         values = np.where(use, self.values[at], annual)
         data_year = np.where(use, self.data_year[at], -1)
