@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 import fleetcarbon as fc
-from fleetcarbon.errors import FleetcarbonError, ParameterError
+from fleetcarbon.errors import DistributionError, FleetcarbonError, ParameterError
 from fleetcarbon.uncertainty import Fixed, Uniform
 
 H100 = "nvidia-h100-sxm5-80gb"
@@ -139,3 +139,29 @@ def test_the_tornado_holds_every_other_input_at_its_mean() -> None:
     full = run(draws=16, seed=2, bootstrap=0).filter(pl.col("input") == "grid_kgco2e_per_kwh[FR]")
     for column in ("at_means", "at_p05", "at_p95"):
         assert one[column][0] == full[column][0]
+
+
+def test_per_job_noise_is_an_input_with_its_closed_form_index() -> None:
+    # Grid fixed, the metered energy's error Uniform(0.8, 1.2): total = a × ε + b × embodied.
+    fixed_grid = {**FIXED, ("grid_kgco2e_per_kwh", "FR"): Fixed(0.4)}
+    var_noise = (0.4 * A) ** 2 * 0.4**2 / 12
+    expected = var_noise / (var_noise + VAR_EMBODIED)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = fc.sensitivity(
+            JOBS,
+            distributions=fixed_grid,
+            noise={"energy_kwh": Uniform(0.8, 1.2)},
+            draws=4096,
+            seed=5,
+        )
+    row = out.filter(pl.col("input") == "noise:energy_kwh").row(0, named=True)
+    assert row["S1_low"] <= expected <= row["S1_high"], (row, expected)
+    assert row["ST_low"] <= expected <= row["ST_high"], (row, expected)
+    assert row["swing"] is None and row["at_p05"] is None
+    emb = out.filter(pl.col("input") == f"accelerator_embodied_kgco2e[{H100}]").row(0, named=True)
+    assert emb["ST_low"] <= 1 - expected <= emb["ST_high"]
+    # The tornado holds the noise at its mean (1): the embodied swing is exact.
+    assert emb["at_means"] == pytest.approx(0.4 * A + 1000.0 * B, rel=1e-12)
+    with pytest.raises(DistributionError, match="unknown per-job noise"):
+        fc.sensitivity(JOBS, noise={"typo": Uniform(0.9, 1.1)}, draws=16)

@@ -180,6 +180,7 @@ class Uncertainty:
         power_noise: _DistSpec | None = None,
         override_bounds: dict[str, tuple[_F64, _F64]] | None = None,
         mixtures: list[tuple[str, int, list[int], list[float]]] | None = None,
+        resample_noise: tuple[bool, bool, bool] = ...,
     ) -> Uncertainty: ...
 
 def estimate(

@@ -597,7 +597,6 @@ def sweep(
     t0 = time.perf_counter()
     chosen = _factors(factors)
     jobs = _valid_jobs(_read_input(input_path, fmt, cluster, fields), chosen)
-    baseline = {"baseline": plan.baseline} if plan.baseline else {}
     out = run_sweep(
         jobs,
         plan.scenarios,
@@ -606,7 +605,7 @@ def sweep(
         by=_by(by),
         seed=seed,
         grid_year=_input_settings()["grid_year"],
-        **baseline,
+        baseline=plan.baseline or "baseline",
     )
     _say(
         ctx,
@@ -764,7 +763,6 @@ def report(
         from fleetcarbon.scenario_files import read_scenarios
 
         what_if = read_scenarios(scenarios_path)
-        baseline = {"baseline": what_if.baseline} if what_if.baseline else {}
         swept = run_sweep(
             _valid_jobs(jobs, chosen),
             what_if.scenarios,
@@ -773,7 +771,7 @@ def report(
             by=_by(by),
             seed=seed,
             grid_year=_input_settings()["grid_year"],
-            **baseline,
+            baseline=what_if.baseline or "baseline",
         )
     path = write_report(
         est,

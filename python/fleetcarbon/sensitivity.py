@@ -3,7 +3,7 @@
 Each uncertain input is a group of shared factor rows (a region's grid
 intensity, a datacenter's PUE, an accelerator's embodied carbon, a global
 default such as the lifetime), or every row of one factor with
-``groups="factor"``. The Monte Carlo core evaluates the model on Saltelli's
+``groups="factor"``, or a kind of per-job noise. The Monte Carlo core evaluates the model on Saltelli's
 design: matrix A is the draws of every row under its own stream, matrix B the
 draws under a second, independent stream per row, and AB_i is A with input
 i's rows taken from B. That is ``inputs + 2`` runs of ``draws`` draws on the
@@ -32,7 +32,14 @@ from fleetcarbon.frames import collect_jobs, group_index
 from fleetcarbon.grid_years import GridYear, check_grid_year
 from fleetcarbon.parameters import check_by, check_int, check_threads
 from fleetcarbon.schema import FACTOR_NAMES, FACTOR_TABLE
-from fleetcarbon.simulate import _job_keys, _mixtures, _override_bounds, _seed
+from fleetcarbon.simulate import (
+    NOISE_KINDS,
+    _job_keys,
+    _mixtures,
+    _noise_args,
+    _override_bounds,
+    _seed,
+)
 from fleetcarbon.simulation_frames import METRICS
 from fleetcarbon.uncertainty import Distribution, Fixed, RowDistributions, row_distributions
 from fleetcarbon.validation import PreparedJobs, prepare_jobs
@@ -48,12 +55,19 @@ _NOT_SIMULATED = {"market_kgco2e_per_kwh"}
 
 @dataclass(frozen=True)
 class _Input:
-    """One uncertain input: a label and the (factor, row) pairs it draws."""
+    """One uncertain input: a label and the (factor, row) pairs or the noise kind it draws."""
 
     label: str
     factor: str
     row: str | None
     cells: tuple[tuple[str, int], ...]
+    #: Index of a per-job noise kind in ``NOISE_KINDS`` (None: factor rows).
+    noise: int | None = None
+
+
+#: A design: the (factor, row) pairs on matrix B's streams, and the noise kinds re-drawn.
+_Design = tuple[list[tuple[str, int]], tuple[bool, bool, bool]]
+_NONE: tuple[bool, bool, bool] = (False, False, False)
 
 
 def sensitivity(
@@ -69,6 +83,7 @@ def sensitivity(
     bootstrap: int = 200,
     confidence: float = 0.95,
     distributions: Mapping[str | tuple[str, str], Distribution] | None = None,
+    noise: Mapping[str, Distribution] | None = None,
     convention: str | Convention = "fleetcarbon",
     cpu_attribution: CpuAttribution | None = None,
     grid_year: GridYear = "job",
@@ -104,6 +119,12 @@ def sensitivity(
         Level of the intervals.
     distributions : mapping, optional
         As for :func:`fleetcarbon.simulate`.
+    noise : mapping, optional
+        Per-job noise, as for :func:`fleetcarbon.simulate`: each kind given is
+        one more input (``noise:power_fraction``, ``noise:energy_kwh``,
+        ``noise:avg_power_w``), its B matrix every job's second stream of
+        that kind. The tornado is not defined for them (null): setting every
+        job's noise to one percentile at once is not a percentile of anything.
     convention, cpu_attribution, grid_year, threads
         As for :func:`fleetcarbon.simulate`.
 
@@ -121,8 +142,8 @@ def sensitivity(
 
     Notes
     -----
-    The indices assume independent inputs: ``correlation`` is not offered,
-    and per-job noise is not an input yet (see docs/scenarios.md).
+    The indices assume independent inputs: ``correlation`` is not offered
+    (see docs/scenarios.md).
 
     Examples
     --------
@@ -151,6 +172,7 @@ def sensitivity(
         raise MissingColumnError(f"sensitivity: grouping column(s) {missing} are not in the jobs")
     if frame.height == 0:
         raise FleetcarbonError("sensitivity() needs at least one job")
+    kinds = _noise_kinds(noise)
     prepared = prepare_jobs(
         frame,
         factors,
@@ -160,27 +182,40 @@ def sensitivity(
         threads=threads,
     )
     dists = row_distributions(prepared.factors, distributions)
-    every = _inputs(prepared, dists, groups)
+    every = _inputs(prepared, dists, groups) + [
+        _Input(f"noise:{kind}", f"noise:{kind}", None, (), noise=k)
+        for k, kind in enumerate(NOISE_KINDS)
+        if kind in kinds
+    ]
     chosen = _chosen(every, inputs)
     if not chosen:
         raise FleetcarbonError("sensitivity: no factor row the jobs use is uncertain")
     group, keys = group_index(frame, by_columns)
     n_groups = max(keys.height, 1) if by_columns else 1
-    run = _Runner(prepared, dists, group, n_groups, _seed(seed), threads)
+    run = _Runner(prepared, dists, group, n_groups, _seed(seed), threads, dict(noise or {}))
     k = METRICS.index(metric)
-    # B re-draws every uncertain row, analysed or not, so that the others vary too.
-    designs = [[], [c for i in every for c in i.cells], *[list(i.cells) for i in chosen]]
+    # B re-draws every uncertain input, analysed or not, so that the others vary too.
+    everything = ([c for i in every for c in i.cells], _flags(every))
+    designs: list[_Design] = [
+        ([], _NONE),
+        everything,
+        *[(list(i.cells), _flags([i])) for i in chosen],
+    ]
     a, b, *ab = run.samples(n, designs)
     settings: list[tuple[_Input, float] | None] = [None]
-    settings += [(i, q) for i in chosen for q in (0.05, 0.95)]
+    settings += [(i, q) for i in chosen if i.noise is None for q in (0.05, 0.95)]
     means, *tornado = run.fixed(every, settings)
     rows = []
     for g in range(n_groups):
         ya, yb = a[g, k], b[g, k]
         std = float(np.std(np.concatenate([ya, yb]), ddof=1))
+        swung = iter(range(len(tornado)))
         for i, inp in enumerate(chosen):
             first, total = _indices(ya, yb, ab[i][g, k], n_boot, confidence, run.seed + i)
-            low, high = tornado[2 * i][g, k], tornado[2 * i + 1][g, k]
+            if inp.noise is None:
+                low, high = tornado[next(swung)][g, k], tornado[next(swung)][g, k]
+            else:
+                low = high = float("nan")
             rows.append(
                 {
                     "__group": g,
@@ -197,6 +232,7 @@ def sensitivity(
                 }
             )
     out = pl.DataFrame(rows).with_columns(
+        pl.col("at_p05", "at_p95", "swing").fill_nan(None),
         metric=pl.lit(metric),
         draws=pl.lit(n, dtype=pl.Int64),
         seed=pl.lit(run.seed, dtype=pl.UInt64),
@@ -296,16 +332,32 @@ class _Runner:
     n_groups: int
     seed: int
     threads: int | None
+    noise: dict[str, Distribution]
 
-    def _uncertainty(self, families: dict, params: dict, keys: dict) -> _core.Uncertainty:
+    def _uncertainty(
+        self,
+        families: dict,
+        params: dict,
+        keys: dict,
+        resample: tuple[bool, bool, bool] = _NONE,
+        *,
+        noise_at_means: bool = False,
+    ) -> _core.Uncertainty:
+        pool = [float(x) for x in self.dists.pool]
+        given = self.noise
+        if noise_at_means:
+            given = {kind: Fixed(d.mean()) for kind, d in given.items()}
+        noise = _noise_args(given, pool)
         return _core.Uncertainty(
             families=families,
             params=params,
             keys=keys,
-            pool=[float(x) for x in self.dists.pool],
+            pool=pool,
             copula=None,
             override_bounds=_override_bounds(self.prepared.frame),
             mixtures=_mixtures(self.prepared.factors),
+            resample_noise=resample,
+            **noise,
         )
 
     def _run(self, handles: list[_core.Uncertainty], draws: int) -> list[np.ndarray]:
@@ -323,14 +375,16 @@ class _Runner:
         )
         return [np.asarray(f).reshape(self.n_groups, len(METRICS), draws) for f in flats]
 
-    def samples(self, draws: int, designs: list[list[tuple[str, int]]]) -> list[np.ndarray]:
-        """One run per design, its rows on matrix B's streams: each (groups, metrics, draws)."""
+    def samples(self, draws: int, designs: list[_Design]) -> list[np.ndarray]:
+        """One run per design, its inputs on matrix B's streams: each (groups, metrics, draws)."""
         handles = []
-        for from_b in designs:
+        for from_b, resample in designs:
             keys = {f: k.copy() for f, k in self.dists.keys.items()}
             for factor, row in from_b:
                 keys[factor][row] ^= _B_KEYS
-            handles.append(self._uncertainty(self.dists.families, self.dists.params, keys))
+            handles.append(
+                self._uncertainty(self.dists.families, self.dists.params, keys, resample)
+            )
         return self._run(handles, draws)
 
     def fixed(
@@ -356,13 +410,27 @@ class _Runner:
                     code, p = Fixed(float(values[(factor, row)][which])).encode([])
                     families[factor][row], params[factor][row] = code, p
             flat = {f: v.reshape(-1) for f, v in params.items()}
-            handles.append(self._uncertainty(families, flat, self.dists.keys))
+            handles.append(self._uncertainty(families, flat, self.dists.keys, noise_at_means=True))
         return [out[:, :, 0] for out in self._run(handles, 1)]
 
     def _dist(self, factor: str, row: int) -> Distribution:
         table = FACTOR_TABLE[factor]
         key = factor if table == "defaults" else self.prepared.factors.table(table)["key"][row]
         return self.dists.described[(factor, key)]
+
+
+def _noise_kinds(noise: Mapping[str, Distribution] | None) -> list[str]:
+    """Return the noise kinds given, refusing unknown ones as simulate does."""
+    if noise is None:
+        return []
+    _noise_args(noise, [])  # the same checks and messages as simulate's
+    return list(noise)
+
+
+def _flags(inputs: list[_Input]) -> tuple[bool, bool, bool]:
+    """Return which noise kinds ``inputs`` re-draw."""
+    kinds = {i.noise for i in inputs if i.noise is not None}
+    return (0 in kinds, 1 in kinds, 2 in kinds)
 
 
 def _tails(dist: Distribution) -> list[float]:

@@ -184,13 +184,17 @@ pub fn simulate_scenarios<'py>(
         pool: &first.pool,
     };
     let noise = first.noise(&bounds)?;
+    // Scenarios may differ in which noise kinds they re-draw (a sensitivity design).
+    let resample: Vec<[bool; 3]> = uncertainties.iter().map(|u| u.resample_noise).collect();
     let pairs: Vec<_> = tables
         .iter()
         .zip(&uncertainties)
         .map(|(t, u)| (&t.inner, &u.rows))
         .collect();
     let outs = run(py, threads, progress, |control| {
-        fleetcarbon_core::simulate::simulate_scenarios(&sim, &pairs, &noise, points, control)
+        fleetcarbon_core::simulate::simulate_designs(
+            &sim, &pairs, &noise, &resample, points, control,
+        )
     })?;
     let mut draws_out = Vec::with_capacity(outs.len());
     let mut points_out = Vec::with_capacity(outs.len());

@@ -30,6 +30,8 @@ pub struct Uncertainty {
     pub rows: RowDists,
     pub pool: Vec<f64>,
     noise: [Option<Dist>; 3],
+    /// Which noise kinds draw from their second stream (see `JobNoise::resample`).
+    pub resample_noise: [bool; 3],
     override_bounds: Vec<(Factor, Bounds)>,
 }
 
@@ -47,7 +49,8 @@ impl Uncertainty {
     #[new]
     #[pyo3(signature = (
         *, families, params, keys, pool = None, copula = None, power_fraction_noise = None,
-        energy_noise = None, power_noise = None, override_bounds = None, mixtures = None
+        energy_noise = None, power_noise = None, override_bounds = None, mixtures = None,
+        resample_noise = (false, false, false)
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -62,6 +65,7 @@ impl Uncertainty {
         power_noise: Option<DistSpec>,
         override_bounds: Option<&Bound<'_, PyDict>>,
         mixtures: Option<Vec<MixtureSpec>>,
+        resample_noise: (bool, bool, bool),
     ) -> PyResult<Self> {
         let pool = pool.unwrap_or_default();
         let pool_len = pool.len();
@@ -136,6 +140,7 @@ impl Uncertainty {
             rows,
             pool,
             noise,
+            resample_noise: [resample_noise.0, resample_noise.1, resample_noise.2],
             override_bounds,
         })
     }
@@ -164,6 +169,7 @@ impl Uncertainty {
             energy_relative: self.noise[1],
             power_relative: self.noise[2],
             override_bounds,
+            resample: self.resample_noise,
         })
     }
 }

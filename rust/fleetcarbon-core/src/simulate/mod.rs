@@ -111,6 +111,10 @@ pub struct JobNoise<'a> {
     /// Per job `(low, high)` around an override: the job's value is then
     /// PERT(low, override, high). NaN where the job gives no bounds.
     pub override_bounds: [Option<(&'a [f64], &'a [f64])>; N_FACTORS],
+    /// Draw (power fraction, energy, power) noise from each job's second
+    /// stream of that kind: an independent re-draw with the same
+    /// distribution (matrix B of a sensitivity design).
+    pub resample: [bool; 3],
 }
 
 /// What to simulate.
@@ -205,6 +209,21 @@ pub fn simulate_scenarios(
     points: bool,
     control: &Control,
 ) -> CoreResult<Vec<ScenarioRun>> {
+    let resample = vec![noise.resample; scenarios.len()];
+    simulate_designs(sim, scenarios, noise, &resample, points, control)
+}
+
+/// [`simulate_scenarios`] with each scenario's own [`JobNoise::resample`]
+/// flags (the noise distributions are `noise`'s in all of them).
+pub fn simulate_designs(
+    sim: &Simulation<'_>,
+    scenarios: &[(&FactorTables, &RowDists)],
+    noise: &JobNoise<'_>,
+    resample: &[[bool; 3]],
+    points: bool,
+    control: &Control,
+) -> CoreResult<Vec<ScenarioRun>> {
+    check_lengths("resample", resample.len(), scenarios.len())?;
     let Some(&(first_tables, first_dists)) = scenarios.first() else {
         return Err(CoreError::invalid("scenarios", "no scenario to simulate"));
     };
@@ -242,8 +261,13 @@ pub fn simulate_scenarios(
     let no_noise = JobNoise::default();
     scenarios
         .iter()
-        .map(|&(tables, row_dists)| {
-            let output = plan.run(sim, tables, row_dists, noise, control)?;
+        .zip(resample)
+        .map(|(&(tables, row_dists), &flags)| {
+            let scenario_noise = JobNoise {
+                resample: flags,
+                ..noise.clone()
+            };
+            let output = plan.run(sim, tables, row_dists, &scenario_noise, control)?;
             let point = if points {
                 let fixed = at_table_values(tables, row_dists);
                 let at = plan.run(&point_sim, tables, &fixed, &no_noise, &Control::new())?;
@@ -639,6 +663,40 @@ mod tests {
                 assert!(at(&both[1], 2, d) < at(&both[0], 2, d));
             }
         }
+        Ok(())
+    }
+
+    #[test]
+    fn resampled_noise_is_a_second_independent_stream() -> CoreResult<()> {
+        let f = fleet(500);
+        let t = tables();
+        let rd = fixed_dists(&t);
+        let noise = JobNoise {
+            power_fraction: Some(Dist::Uniform {
+                low: 0.3,
+                high: 0.9,
+            }),
+            ..JobNoise::default()
+        };
+        let s = sim(&f, 32, None);
+        let runs = simulate_designs(
+            &s,
+            &[(&t, &rd), (&t, &rd), (&t, &rd)],
+            &noise,
+            &[[false; 3], [true, false, false], [false, true, true]],
+            false,
+            &Control::new(),
+        )?;
+        let energy = |k: usize| runs[k].output.group_draws[..32].to_vec();
+        assert_ne!(energy(0), energy(1), "the power fraction is drawn again");
+        // Re-drawing kinds the run has no noise of changes nothing.
+        assert_eq!(runs[0].output, runs[2].output);
+        assert_eq!(
+            runs[0].output,
+            simulate(&s, &t, &rd, &noise, &Control::new())?
+        );
+        let short = simulate_designs(&s, &[(&t, &rd)], &noise, &[], false, &Control::new());
+        assert!(short.is_err());
         Ok(())
     }
 

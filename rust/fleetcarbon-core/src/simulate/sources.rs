@@ -22,6 +22,17 @@ const SALT_POWER_FRACTION: u64 = 1;
 const SALT_ENERGY: u64 = 2;
 const SALT_POWER: u64 = 3;
 const SALT_OVERRIDE: u64 = 0x100;
+/// Flips a noise kind's salt to a second, independent stream ([`JobNoise::resample`]).
+const SALT_RESAMPLED: u64 = 0x5EED_0000_0000;
+
+/// The salt of a noise kind, on its second stream when the kind is resampled.
+fn noise_salt(salt: u64, resampled: bool) -> u64 {
+    if resampled {
+        salt ^ SALT_RESAMPLED
+    } else {
+        salt
+    }
+}
 
 /// Draws of every shared factor row that some job uses: `draws[f][row]`
 /// (a fixed row is its table value repeated, so every source is a slice).
@@ -370,8 +381,12 @@ pub(super) fn job_srcs<'a>(
         overrides,
     } = scratch;
     let relative = match basis {
-        PowerBasis::Metered => noise.energy_relative.map(|d| (d, SALT_ENERGY)),
-        PowerBasis::Measured => noise.power_relative.map(|d| (d, SALT_POWER)),
+        PowerBasis::Metered => noise
+            .energy_relative
+            .map(|d| (d, noise_salt(SALT_ENERGY, noise.resample[1]))),
+        PowerBasis::Measured => noise
+            .power_relative
+            .map(|d| (d, noise_salt(SALT_POWER, noise.resample[2]))),
         PowerBasis::Modelled => None,
     };
     // Noisy metered or measured energy: K × ε(d), with the constant part zero.
@@ -392,7 +407,8 @@ pub(super) fn job_srcs<'a>(
     let mut lookup = ctx.lookup(&ctx.rows[i], i);
     if let Some(dist) = noise.power_fraction {
         if a.accelerator_kh != 0.0 && jobs.override_of(Factor::PowerFraction, i).is_none() {
-            let s = job_stream(sim.seed, key, SALT_POWER_FRACTION);
+            let salt = noise_salt(SALT_POWER_FRACTION, noise.resample[0]);
+            let s = job_stream(sim.seed, key, salt);
             fill(pf, &dist, s, ctx.mixed_draws, sim.pool);
             lookup.per_job[Factor::PowerFraction as usize] = Some(&pf[..]);
         }
