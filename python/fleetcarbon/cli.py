@@ -426,6 +426,8 @@ def input_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
+BY = click.option("--by", help="Comma-separated grouping columns.")
+SEED = click.option("--seed", type=int, help="Seed (default: random, and reported).")
 OVERWRITE = click.option(
     "--overwrite", is_flag=True, help="Replace the output if it exists (never an input)."
 )
@@ -483,8 +485,8 @@ def estimate(
 @cli.command()
 @input_options
 @click.option("--draws", default=10_000, show_default=True, help="Monte Carlo draws.")
-@click.option("--by", help="Comma-separated grouping columns.")
-@click.option("--seed", type=int, help="Seed (default: random, and reported).")
+@BY
+@SEED
 @click.option("-o", "--output", help="Write the summary (.parquet or .csv).")
 @OVERWRITE
 @click.pass_context
@@ -561,8 +563,8 @@ def _valid_jobs(jobs: pl.DataFrame | pl.LazyFrame, chosen: Factors) -> pl.DataFr
     help="Scenarios TOML file ([[scenario]] tables; docs/scenarios.md).",
 )
 @click.option("--draws", default=1_000, show_default=True, help="Monte Carlo draws.")
-@click.option("--by", help="Comma-separated grouping columns.")
-@click.option("--seed", type=int, help="Seed (default: random, and reported).")
+@BY
+@SEED
 @click.option("-o", "--output", help="Write the sweep (.parquet or .csv).")
 @OVERWRITE
 @click.pass_context
@@ -623,7 +625,7 @@ def sweep(
 @cli.command()
 @input_options
 @click.option("--draws", default=1_024, show_default=True, help="Base samples N.")
-@click.option("--by", help="Comma-separated grouping columns.")
+@BY
 @click.option(
     "--groups",
     type=click.Choice(["row", "factor"]),
@@ -631,7 +633,7 @@ def sweep(
     show_default=True,
     help="One input per factor row, or per factor.",
 )
-@click.option("--seed", type=int, help="Seed (default: random, and reported).")
+@SEED
 @click.option("-o", "--output", help="Write the indices (.parquet or .csv).")
 @OVERWRITE
 @click.pass_context
@@ -682,7 +684,7 @@ def sensitivity(
 
 @cli.command()
 @input_options
-@click.option("--by", help="Comma-separated grouping columns.")
+@BY
 @click.option("--draws", default=2_000, show_default=True, help="Monte Carlo draws (0: none).")
 @click.option("--seed", type=int, help="Seed of the Monte Carlo (default: random, reported).")
 @click.option(

@@ -63,6 +63,15 @@ class SweepResult:
 
 
 @dataclass(frozen=True)
+class _Arrays:
+    """The per-job arrays every core call of a sweep takes."""
+
+    job_keys: np.ndarray
+    group: np.ndarray
+    n_groups: int
+
+
+@dataclass(frozen=True)
 class _Run:
     """One scenario's results: group sums of the estimate and the group draws."""
 
@@ -285,54 +294,53 @@ class _Context:
         shared = [(s, f) for s, _, f in applied if not (s.changes_jobs or s.changes_grid)]
         own = [(s, j, f) for s, j, f in applied if s.changes_jobs or s.changes_grid]
         runs: dict[str, _Run] = {}
+        arrays = _Arrays(job_keys, group, n_groups)
         if shared:
             # The baseline's job buffers serve every factor-only scenario: same rows.
             mixes = list(base.factors.mixes)
             tables = [f.with_mixes(mixes) if mixes else f for _, f in shared]
-            flats, points = _core.simulate_scenarios(
-                base.jobs,
-                [t.engine for t in tables],
-                [_uncertainty(t, base.frame, self.options) for t in tables],
-                job_keys=job_keys,
-                group=group,
-                n_groups=n_groups,
-                seed=self.seed,
-                draws=self.draws,
-                points=True,
-                threads=self.threads,
-            )
-            assert points is not None
-            for (s, _), t, flat, point in zip(shared, tables, flats, points, strict=True):
-                runs[s.name] = self._run(s, t, flat, point, n_groups)
+            runs.update(self._simulate(base, tables, [s for s, _ in shared], arrays))
         for s, jobs_s, factors_s in own:
             prepared = self.prepare(jobs_s, factors_s, s.name)
             if prepared.frame.height != self.frame.height:
                 raise FleetcarbonError(f"scenario {s.name!r} changed the number of jobs")
-            t = prepared.factors
             # The same core path as the shared scenarios, so that differences
             # of deterministic totals are as exact as those of the draws.
-            flats, points = _core.simulate_scenarios(
-                prepared.jobs,
-                [t.engine],
-                [_uncertainty(t, prepared.frame, self.options)],
-                job_keys=job_keys,
-                group=group,
-                n_groups=n_groups,
-                seed=self.seed,
-                draws=self.draws,
-                points=True,
-                threads=self.threads,
-            )
-            assert points is not None
-            runs[s.name] = self._run(s, t, flats[0], points[0], n_groups)
+            runs.update(self._simulate(prepared, [prepared.factors], [s], arrays))
         return [runs[s.name] for s in scenarios]
 
-    def _run(
-        self, s: Scenario, t: Factors, flat: np.ndarray, point: np.ndarray, n_groups: int
-    ) -> _Run:
-        draws = np.asarray(flat).reshape(n_groups, len(METRICS), self.draws)
-        totals = np.asarray(point).reshape(n_groups, len(METRICS))
-        return _Run(s.name, s.describe(), t.version, totals, draws)
+    def _simulate(
+        self,
+        prepared: PreparedJobs,
+        tables: list[Factors],
+        scenarios: list[Scenario],
+        arrays: _Arrays,
+    ) -> dict[str, _Run]:
+        """Run ``scenarios`` (factors ``tables``) on ``prepared``'s jobs in one core call."""
+        flats, points = _core.simulate_scenarios(
+            prepared.jobs,
+            [t.engine for t in tables],
+            [_uncertainty(t, prepared.frame, self.options) for t in tables],
+            job_keys=arrays.job_keys,
+            group=arrays.group,
+            n_groups=arrays.n_groups,
+            seed=self.seed,
+            draws=self.draws,
+            points=True,
+            threads=self.threads,
+        )
+        assert points is not None
+        shape = (arrays.n_groups, len(METRICS))
+        return {
+            s.name: _Run(
+                s.name,
+                s.describe(),
+                t.version,
+                np.asarray(point).reshape(shape),
+                np.asarray(flat).reshape(*shape, self.draws),
+            )
+            for s, t, flat, point in zip(scenarios, tables, flats, points, strict=True)
+        }
 
 
 def _in_scenario(exc: FleetcarbonError, name: str) -> FleetcarbonError:
