@@ -50,7 +50,7 @@ def test_readme_cluster_configs_load_and_type_gpus(tmp_path):
         assert jobs["accelerator"].to_list() == ["nvidia-h100-sxm5-80gb", "nvidia-a100-sxm4-80gb"]
 
 
-@pytest.mark.parametrize("page", ["scenarios.md", "grid_series.md"])
+@pytest.mark.parametrize("page", ["scenarios.md", "grid_series.md", "scale.md"])
 def test_doc_page_examples_run(page, tmp_path, monkeypatch):
     # The examples that need no file of the reader's own run as written.
     text = (REPO / "docs" / page).read_text(encoding="utf-8")
