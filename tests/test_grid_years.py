@@ -236,3 +236,10 @@ def test_jobs_without_any_start_keep_the_regions_row() -> None:
         est["operational_kgco2e"].to_list()
         == quiet(frame, grid_year="latest")["operational_kgco2e"].to_list()
     )
+
+
+def test_a_bad_history_value_is_refused() -> None:
+    bad = pl.DataFrame({"key": ["FR"], "year": [2012], "grid_kgco2e_per_kwh": [-0.5]})
+    history = pl.concat([HISTORY, bad], how="diagonal_relaxed")
+    with pytest.raises(fc.errors.InvalidValueError, match=r"grid_history.*'FR', 2012, -0.5"):
+        dataclasses.replace(FACTORS, grid_history=history, _checked=False)

@@ -116,9 +116,9 @@ def test_bad_arguments() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = fc.sensitivity(one, distributions=certain, draws=16, bootstrap=0, seed=1)
-    # Only inputs that cannot reach a metered job remain: no variance, no index.
+    # Only inputs that cannot reach a metered job remain: no variance, no index (null).
     assert out["std"][0] == 0.0
-    assert out["ST"].is_nan().all() and out["S1"].is_nan().all()
+    assert out["ST"].is_null().all() and out["S1"].is_null().all()
     with pytest.raises(FleetcarbonError):
         fc.sensitivity(JOBS.clear())
 

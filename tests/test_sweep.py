@@ -276,22 +276,28 @@ def test_the_cleanest_shift_moves_jobs_to_the_known_clean_hour() -> None:
 def test_a_power_cap_slows_capped_jobs_as_documented() -> None:
     jobs = pl.DataFrame(
         {
-            "job_id": [1, 2, 3],
-            "duration_h": [10.0, 10.0, 10.0],
-            "accelerator": [H100, "nvidia-t4-16gb", H100],
-            "accelerator_count": [8, 1, 8],
-            "region": ["FR"] * 3,
-            "energy_kwh": [50.0, None, None],
-            "power_fraction": [None, None, 0.5],  # 350 W: under the cap
+            "job_id": [1, 2, 3, 4],
+            "duration_h": [10.0, 10.0, 10.0, 10.0],
+            "accelerator": ["NVIDIA H100 80GB HBM3", "nvidia-t4-16gb", H100, H100],
+            "accelerator_count": [8, 1, 8, 8],
+            "region": ["FR"] * 4,
+            "energy_kwh": [None, None, None, 50.0],  # a metered job drew what it drew
+            "power_fraction": [None, None, 0.5, None],  # 350 W: under the cap
+            "power_fraction_low": [0.6, None, None, None],
+            "power_fraction_high": [0.9, None, None, None],
         }
     )
     tdp = FACTORS.accelerators.filter(pl.col("key") == H100)["tdp_w"][0]
     default = FACTORS.defaults.filter(pl.col("parameter") == "power_fraction")["value"][0]
     capped, _ = Scenario("cap", power_cap_w=400).apply(jobs, FACTORS)
     slowdown = (tdp * default / 400) ** (1 / 3)
-    assert capped["duration_h"].to_list() == pytest.approx([10 * slowdown, 10.0, 10.0])
-    assert capped["power_fraction"].to_list() == pytest.approx([400 / tdp, None, 0.5])
-    assert capped["energy_kwh"].to_list() == [None, None, None]  # the metered job is modelled
+    assert capped["duration_h"].to_list() == pytest.approx([10 * slowdown, 10.0, 10.0, 10.0])
+    assert capped["power_fraction"].to_list() == pytest.approx([400 / tdp, None, 0.5, None])
+    assert capped["energy_kwh"].to_list() == [None, None, None, 50.0]
+    # The cap fixes the draw: the job's old bounds are dropped.
+    assert capped["power_fraction_low"].to_list() == [None] * 4
+    jobs = jobs.drop("power_fraction_low", "power_fraction_high", "energy_kwh").head(3)
+    capped, _ = Scenario("cap", power_cap_w=400).apply(jobs, FACTORS)
     # A cap on other cards only, and a memory-bound job that does not slow down.
     only_t4, _ = Scenario("t4", power_cap_w={"nvidia-t4-16gb": 30}).apply(jobs, FACTORS)
     assert only_t4["duration_h"][0] == 10.0 and only_t4["duration_h"][1] > 10.0
@@ -306,3 +312,69 @@ def test_a_power_cap_slows_capped_jobs_as_documented() -> None:
         Scenario("x", power_cap_w=0)
     with pytest.raises(ParameterError, match="give power_cap_w"):
         Scenario("x", slowdown_exponent=0.5)
+
+
+def test_keys_are_matched_as_the_engine_matches_them() -> None:
+    jobs = MODELLED.filter(pl.col("accelerator") == A100).head(50)
+    spelled = jobs.with_columns(
+        accelerator=pl.lit("NVIDIA A100-SXM4-80GB"),
+        region=pl.col("region").cast(pl.String).str.to_lowercase(),
+    )
+    by_key, _ = Scenario("h", accelerator={A100: H100}, speedup=2.0).apply(jobs, FACTORS)
+    by_alias, _ = Scenario("h", accelerator={A100: H100}, speedup=2.0).apply(spelled, FACTORS)
+    assert by_alias["accelerator"].to_list() == by_key["accelerator"].to_list() == [H100] * 50
+    assert by_alias["duration_h"].to_list() == by_key["duration_h"].to_list()
+    region = jobs["region"].cast(pl.String)[0]
+    moved, _ = Scenario("m", region={region.upper(): "SE"}).apply(spelled, FACTORS)
+    assert (moved.filter(spelled["region"] == region.lower())["region"] == "SE").all()
+
+
+def test_a_replaced_card_drops_the_old_card_s_per_job_figures() -> None:
+    jobs = (
+        MODELLED.filter(pl.col("accelerator") == A100)
+        .head(5)
+        .with_columns(tdp_w=pl.lit(400.0), accelerator_embodied_kgco2e=pl.lit(1500.0))
+    )
+    replaced, _ = Scenario("h", accelerator={A100: H100}).apply(jobs, FACTORS)
+    assert replaced["tdp_w"].null_count() == 5
+    assert replaced["accelerator_embodied_kgco2e"].null_count() == 5
+
+
+def test_a_changed_row_without_bounds_keeps_none() -> None:
+    new = pl.DataFrame({"key": ["mysite"], "pue": [1.3], "facility_embodied_fraction": [0.1]})
+    factors = FACTORS.with_rows(datacenters=new)
+    _, changed = Scenario("p", pue=1.1).apply(FLEET, factors)
+    row = changed.datacenters.filter(key="mysite").row(0, named=True)
+    assert (row["pue"], row["pue_low"], row["pue_high"]) == (1.1, None, None)
+
+
+def test_a_scenario_that_a_given_distribution_would_hide_is_refused() -> None:
+    from fleetcarbon.uncertainty import Uniform
+
+    with pytest.raises(ParameterError, match=r"'PUE 1\.1' changes 'pue'"):
+        fc.sweep(
+            FLEET, [Scenario("PUE 1.1", pue=1.1)], draws=8, distributions={"pue": Uniform(1.1, 1.5)}
+        )
+    # Another factor's distribution is fine, and the change shows in the draws.
+    out = quiet_sweep(
+        FLEET,
+        [Scenario("6 y", lifetime_years=6)],
+        draws=64,
+        seed=2,
+        distributions={"pue": Uniform(1.1, 1.5)},
+    )
+    assert out["embodied_kgco2e_diff_mean"][1] < 0
+
+
+def test_new_rows_move_a_scenario_off_the_shared_path() -> None:
+    mix = fc.mix_key({A100: 0.7, H100: 0.3})
+    jobs = (
+        MODELLED.filter(pl.col("accelerator").is_not_null())
+        .head(300)
+        .with_columns(accelerator=pl.lit(mix))
+    )
+    unused = FACTORS.accelerators.filter(key=H100).with_columns(
+        key=pl.lit("my-new-gpu"), tdp_w=pl.lit(5000.0), tdp_w_high=pl.lit(6000.0)
+    )
+    out = quiet_sweep(jobs, [Scenario("add an unused row", rows={"accelerators": unused})], draws=8)
+    assert out["total_kgco2e"][1] == pytest.approx(out["total_kgco2e"][0], rel=1e-12)

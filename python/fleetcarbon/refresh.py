@@ -31,7 +31,7 @@ from fleetcarbon.factors import Factors, resolve_factors
 from fleetcarbon.frames import collect_jobs
 from fleetcarbon.parameters import check_int, check_quantiles
 from fleetcarbon.quantiles import quantile_name
-from fleetcarbon.scenarios import Scenario
+from fleetcarbon.scenarios import Scenario, _canonical_jobs, _canonical_keys
 from fleetcarbon.schema import END, START
 from fleetcarbon.sweep import sweep
 from fleetcarbon.uncertainty import Distribution, row_distributions
@@ -122,18 +122,21 @@ def refresh(
     n = check_int("draws", draws, low=2)
     count = _positive("count", count)
     period = _positive("years", years) if years is not None else _span_years(frame)
+    named = _canonical_keys(factors, "accelerators", [old, new])
     keys = factors.accelerators["key"].to_list()
     for name, key in (("old", old), ("new", new)):
-        if key not in keys:
+        if named[key] not in keys:
             raise ParameterError(f"{name}={key!r} is not a key of the accelerators table")
+    old, new = named[old], named[new]
     if (
         "accelerator" not in frame.columns
-        or not (frame["accelerator"].cast(pl.String) == old).any()
+        or not (_canonical_jobs(frame, factors, "accelerator") == old).any()
     ):
         raise FleetcarbonError(f"no job runs on the old accelerator {old!r}")
     defaults = dict(zip(factors.defaults["parameter"], factors.defaults["value"], strict=True))
-    lifetime = _positive("lifetime_years", lifetime_years or defaults["lifetime_years"])
-    horizon = _positive("horizon_years", horizon_years or lifetime)
+    given = defaults["lifetime_years"] if lifetime_years is None else lifetime_years
+    lifetime = _positive("lifetime_years", given)
+    horizon = _positive("horizon_years", lifetime if horizon_years is None else horizon_years)
 
     replace = Scenario("replace", accelerator={old: new}, speedup=speedup)
     paired = sweep(
@@ -185,7 +188,8 @@ def refresh(
         ("saving_kgco2e_per_year", saving_d),
         ("break_even_years", break_even_d),
     ):
-        levels = np.quantile(values, qs)
+        # Order statistics, so that a share of "never" (inf) draws reads as inf, not NaN.
+        levels = np.quantile(values, qs, method="inverted_cdf")
         summary.update(
             {f"{name}_{quantile_name(q)}": float(v) for q, v in zip(qs, levels, strict=True)}
         )

@@ -13,6 +13,7 @@ domain), unless ``(value, low, high)`` is given.
 
 from __future__ import annotations
 
+import contextvars
 import math
 import numbers
 from collections.abc import Callable, Mapping
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from fleetcarbon.errors import ParameterError
+from fleetcarbon.errors import FleetcarbonError, ParameterError
 from fleetcarbon.factors import MISSING, Factors
 from fleetcarbon.schema import (
     ACCELERATOR,
@@ -194,16 +195,31 @@ class Scenario:
         """Return the changes, one per line (``"no change"`` for a baseline)."""
         return "\n".join(s.describe for s in self.steps) or "no change"
 
-    def apply(self, jobs: pl.DataFrame, factors: Factors) -> tuple[pl.DataFrame, Factors]:
+    def apply(
+        self, jobs: pl.DataFrame, factors: Factors, *, grid_year: str = "job"
+    ) -> tuple[pl.DataFrame, Factors]:
         """Return the jobs and factors with the scenario's changes, in order.
 
-        Neither input is modified.
+        Neither input is modified. ``grid_year`` is the rule the jobs will be
+        estimated under (``shift="cleanest"`` prices hours without series data
+        by it).
         """
+        token = _GRID_YEAR.set(grid_year)
+        try:
+            return self._apply(jobs, factors)
+        finally:
+            _GRID_YEAR.reset(token)
+
+    def _apply(self, jobs: pl.DataFrame, factors: Factors) -> tuple[pl.DataFrame, Factors]:
         for step in self.steps:
             try:
                 jobs, factors = step.apply(jobs, factors)
-            except ParameterError as exc:
-                raise ParameterError(f"scenario {self.name!r}: {exc}") from exc
+            except FleetcarbonError as exc:
+                exc.args = (
+                    f"scenario {self.name!r}: {exc.args[0] if exc.args else exc}",
+                    *exc.args[1:],
+                )
+                raise
         return jobs, factors
 
 
@@ -285,6 +301,11 @@ def _with_values(old: pl.DataFrame, factor: str, values: list[Value]) -> pl.Data
             v, lo, hi = (_number(factor, x) for x in value)
         else:
             v = _number(factor, value)
+            if low is None or high is None:  # a row without bounds keeps none
+                new_values.append(v)
+                lows.append(low)
+                highs.append(high)
+                continue
             ratio = v / before if before else math.nan
             lo = low * ratio if math.isfinite(ratio) else v
             hi = high * ratio if math.isfinite(ratio) else v
@@ -314,6 +335,32 @@ def _show(values: object) -> str:
 # -- job steps -------------------------------------------------------------------------
 
 
+#: The grid_year of the run a scenario is applied for (see Scenario.apply).
+_GRID_YEAR: contextvars.ContextVar[str] = contextvars.ContextVar("grid_year", default="job")
+
+_TABLE_OF = {REGION: "regions", DATACENTER: "datacenters", ACCELERATOR: "accelerators"}
+
+
+def _canonical_jobs(jobs: pl.DataFrame, factors: Factors, column: str) -> pl.Series:
+    """Return the jobs' keys in ``column`` as the table names them (aliases, case resolved).
+
+    Keys the table does not know (``mix:`` keys, typos) are kept as written.
+    """
+    written = jobs[column].cast(pl.String)
+    table = _TABLE_OF[column]
+    rows = factors.keys.resolve(jobs.select(column), {column: table}, raise_unknown=False)[column]
+    keys = factors.table(table)["key"]
+    named = keys.gather(rows.fill_null(0)).set(rows.is_null(), None)
+    return pl.Series(column, named).fill_null(written)
+
+
+def _canonical_keys(factors: Factors, table: str, names: list[str]) -> dict[str, str]:
+    """Each of ``names`` as the table names it (an unknown name is kept)."""
+    column = {v: k for k, v in _TABLE_OF.items()}[table]
+    frame = pl.DataFrame({column: names}, schema={column: pl.String})
+    return dict(zip(names, _canonical_jobs(frame, factors, column).to_list(), strict=True))
+
+
 def _move_step(column: str, mapping: Mapping[str, str] | pl.Expr) -> _Step:
     if isinstance(mapping, pl.Expr):
         expr = mapping
@@ -329,10 +376,24 @@ def _move_step(column: str, mapping: Mapping[str, str] | pl.Expr) -> _Step:
     def by_map(jobs: pl.DataFrame, factors: Factors) -> tuple[pl.DataFrame, Factors]:
         if column not in jobs.columns:
             raise ParameterError(f"the jobs have no {column!r} column to move")
-        moved = pl.col(column).cast(pl.String).replace(pairs)
-        return jobs.with_columns(moved.alias(column)), factors
+        # Matched as the engine matches keys: aliases and case resolved on both sides.
+        canonical = _canonical_keys(factors, _TABLE_OF[column], list(pairs))
+        wanted = {canonical[k]: v for k, v in pairs.items()}
+        keys = _canonical_jobs(jobs, factors, column)
+        moved = pl.when(pl.lit(keys.is_in(list(wanted)))).then(pl.lit(keys.replace(wanted)))
+        return jobs.with_columns(
+            moved.otherwise(pl.col(column).cast(pl.String)).alias(column)
+        ), factors
 
     return _Step(f"{column} {_show(pairs)}", by_map, jobs=True)
+
+
+#: Per-job columns that describe the card a job ran on: cleared when it is replaced.
+_OLD_CARD_COLUMNS = tuple(
+    f"{c}{suffix}"
+    for c in ("energy_kwh", "avg_power_w", "tdp_w", "host_power_w", "accelerator_embodied_kgco2e")
+    for suffix in ("", "_low", "_high")
+)
 
 
 def _hardware_step(
@@ -352,16 +413,24 @@ def _hardware_step(
     def apply(jobs: pl.DataFrame, factors: Factors) -> tuple[pl.DataFrame, Factors]:
         if ACCELERATOR not in jobs.columns:
             raise ParameterError("the jobs have no 'accelerator' column to replace")
-        old = pl.col(ACCELERATOR).cast(pl.String)
-        replaced = old.is_in(list(pairs)).fill_null(False)
+        canonical = _canonical_keys(factors, "accelerators", list(pairs))
+        new_of = {canonical[k]: v for k, v in pairs.items()}
+        speed_of = {canonical[k]: float(v) for k, v in speedups.items()}
+        keys = _canonical_jobs(jobs, factors, ACCELERATOR)
+        hit = keys.is_in(list(new_of)).fill_null(False)
+        replaced = pl.lit(hit)
         # Each job's speedup, read before its accelerator is replaced.
-        speed = jobs.select(
-            old.replace_strict(speedups, default=1.0, return_dtype=pl.Float64).fill_null(1.0)
-        ).to_series()
-        changes = [old.replace(pairs).alias(ACCELERATOR)]
+        speed = keys.replace_strict(speed_of, default=1.0, return_dtype=pl.Float64).fill_null(1.0)
+        changes = [
+            pl.when(replaced)
+            .then(pl.lit(keys.replace(new_of)))
+            .otherwise(pl.col(ACCELERATOR).cast(pl.String))
+            .alias(ACCELERATOR)
+        ]
+        # The old card's measured values and per-job figures do not carry over.
         changes += [
             pl.when(replaced).then(None).otherwise(pl.col(c)).alias(c)
-            for c in ("energy_kwh", "avg_power_w")
+            for c in _OLD_CARD_COLUMNS
             if c in jobs.columns
         ]
         if counts == "scaled":
@@ -400,7 +469,7 @@ def _power_cap_step(cap: float | Mapping[str, float], exponent: float) -> _Step:
         defaults = factors.defaults.filter(pl.col("parameter") == "power_fraction")
         fraction = pl.col("power_fraction") if "power_fraction" in jobs.columns else None
         default_fraction = float(defaults["value"][0])
-        keyed = jobs.select(pl.col(ACCELERATOR).cast(pl.String).alias("key")).join(
+        keyed = pl.DataFrame({"key": _canonical_jobs(jobs, factors, ACCELERATOR)}).join(
             table, on="key", how="left", maintain_order="left"
         )
         tdp = keyed["tdp_w"]
@@ -412,7 +481,14 @@ def _power_cap_step(cap: float | Mapping[str, float], exponent: float) -> _Step:
             .alias("pf")
         )["pf"]
         uncapped = tdp * pf
-        binds = (keyed["cap"].is_not_null() & (uncapped > keyed["cap"])).fill_null(False)
+        # Only modelled accelerator jobs: a metered or measured draw is what it was.
+        modelled = pl.Series(np.ones(jobs.height, dtype=bool))
+        for c in ("energy_kwh", "avg_power_w"):
+            if c in jobs.columns:
+                modelled &= jobs[c].is_null()
+        if "accelerator_count" in jobs.columns:
+            modelled &= (jobs["accelerator_count"].cast(pl.Float64) > 0).fill_null(False)
+        binds = (keyed["cap"].is_not_null() & (uncapped > keyed["cap"])).fill_null(False) & modelled
         slowdown = (uncapped / keyed["cap"]).pow(alpha)
         capped_fraction = keyed["cap"] / tdp
         changes = [
@@ -421,9 +497,10 @@ def _power_cap_step(cap: float | Mapping[str, float], exponent: float) -> _Step:
             .otherwise(pl.col("power_fraction") if fraction is not None else None)
             .alias("power_fraction")
         ]
+        # A binding cap fixes the draw: per-job bounds of the old fraction no longer apply.
         changes += [
             pl.when(pl.lit(binds)).then(None).otherwise(pl.col(c)).alias(c)
-            for c in ("energy_kwh", "avg_power_w")
+            for c in ("power_fraction_low", "power_fraction_high")
             if c in jobs.columns
         ]
         hours = jobs.select(_hours(jobs)).to_series()
@@ -462,7 +539,7 @@ def _cleanest_step(shift: str, window_h: float) -> _Step:
             raise ParameterError("shift='cleanest' needs factors with grid series")
         if START not in jobs.columns:
             raise ParameterError("shift='cleanest' needs a 'start' column")
-        windows = prepare_jobs(jobs, factors).windows
+        windows = prepare_jobs(jobs, factors, grid_year=_GRID_YEAR.get()).windows  # type: ignore[arg-type]
         if windows is None:
             return jobs, factors
         delay = np.where(windows.series != MISSING, round(window * 3.6e9), 0).astype(np.int64)

@@ -3,11 +3,12 @@
 Each uncertain input is a group of shared factor rows (a region's grid
 intensity, a datacenter's PUE, an accelerator's embodied carbon, a global
 default such as the lifetime), or every row of one factor with
-``groups="factor"``, or a kind of per-job noise. The Monte Carlo core evaluates the model on Saltelli's
-design: matrix A is the draws of every row under its own stream, matrix B the
-draws under a second, independent stream per row, and AB_i is A with input
-i's rows taken from B. That is ``inputs + 2`` runs of ``draws`` draws on the
-same jobs, sharing one reduction of the jobs (:func:`_core.simulate_scenarios`).
+``groups="factor"``, or a kind of per-job noise. The Monte Carlo core
+evaluates the model on Saltelli's design: matrix A is the draws of every row
+under its own stream, matrix B the draws under a second, independent stream
+per row, and AB_i is A with input i's rows taken from B. That is
+``inputs + 2`` runs of ``draws`` draws on the same jobs, sharing one reduction
+of the jobs (:func:`_core.simulate_scenarios`).
 First-order indices use Saltelli et al. (2010)'s estimator, total indices
 Jansen's (1999); bootstrap intervals resample the base draws. The tornado
 sets each input to its 5th and 95th percentile with every other input at its
@@ -232,7 +233,8 @@ def sensitivity(
                 }
             )
     out = pl.DataFrame(rows).with_columns(
-        pl.col("at_p05", "at_p95", "swing").fill_nan(None),
+        pl.col("at_p05", "at_p95", "swing", "S1", "S1_low", "S1_high").fill_nan(None),
+        pl.col("ST", "ST_low", "ST_high").fill_nan(None),
         metric=pl.lit(metric),
         draws=pl.lit(n, dtype=pl.Int64),
         seed=pl.lit(run.seed, dtype=pl.UInt64),
@@ -294,30 +296,39 @@ def _inputs(prepared: PreparedJobs, dists: RowDistributions, groups: str) -> lis
 
 
 def _used_rows(prepared: PreparedJobs) -> dict[str, set[int]]:
-    """Return the rows of each keyed table some job reaches (mixes: their parts too)."""
+    """Return the rows of each keyed table some job reaches, as the engine resolves them.
+
+    A job without a region takes its datacenter's; a job without a datacenter
+    its region's default, else the generic one; a job without a CPU the
+    generic CPU. Mix rows stand for their parts, which are listed instead.
+    """
     f, buffers = prepared.factors, prepared.buffers
     n = prepared.frame.height
     links = f.links
 
-    def rows(name: str) -> np.ndarray:
-        return np.unique(np.broadcast_to(np.asarray(buffers[name], dtype=np.uint32), (n,)))
+    def per_job(name: str) -> np.ndarray:
+        return np.broadcast_to(np.asarray(buffers[name], dtype=np.uint32), (n,))
 
-    region, datacenter = rows("region"), rows("datacenter")
-    cpu = rows("cpu")
+    region, datacenter, cpu = per_job("region"), per_job("datacenter"), per_job("cpu")
+    known_dc = np.where(datacenter == MISSING, 0, datacenter)
+    region = np.where(region == MISSING, links.datacenter_region[known_dc], region)
+    from_region = links.region_default_datacenter[np.where(region == MISSING, 0, region)]
+    fallback = np.where(region == MISSING, links.default_datacenter, from_region)
+    datacenter = np.where(datacenter == MISSING, fallback, datacenter)
+    cpu = np.where(cpu == MISSING, links.generic_cpu, cpu)
     used = {
-        "accelerators": set(rows("accelerator").tolist()),
-        "cpus": set(cpu.tolist()) | {links.generic_cpu},
-        "regions": set(region.tolist()),
-        "datacenters": set(datacenter.tolist()) | {links.default_datacenter},
+        "accelerators": set(np.unique(per_job("accelerator")).tolist()),
+        "cpus": set(np.unique(cpu).tolist()),
+        "regions": set(np.unique(region).tolist()),
+        "datacenters": set(np.unique(datacenter).tolist()),
     }
-    used["regions"] |= set(links.datacenter_region[datacenter[datacenter != MISSING]].tolist())
-    known_regions = np.array(sorted(used["regions"] - {MISSING}), dtype=np.int64)
-    used["datacenters"] |= set(links.region_default_datacenter[known_regions].tolist())
     for table in used:
         used[table].discard(MISSING)
     for mix in f.mixes:
         keys = f.table(mix.table)["key"].to_list()
-        if keys.index(mix.key) in used[mix.table]:
+        row = keys.index(mix.key)
+        if row in used[mix.table]:
+            used[mix.table].discard(row)
             used[mix.table] |= {keys.index(k) for k, _ in mix.parts}
     return used
 
@@ -354,7 +365,8 @@ class _Runner:
             keys=keys,
             pool=pool,
             copula=None,
-            override_bounds=_override_bounds(self.prepared.frame),
+            # At means (the tornado), per-job overrides take their given value.
+            override_bounds={} if noise_at_means else _override_bounds(self.prepared.frame),
             mixtures=_mixtures(self.prepared.factors),
             resample_noise=resample,
             **noise,

@@ -32,6 +32,7 @@ from fleetcarbon.grid_years import GridYear, check_grid_year
 from fleetcarbon.parameters import check_by, check_int, check_quantiles, check_threads
 from fleetcarbon.quantiles import quantile_name
 from fleetcarbon.scenarios import Scenario
+from fleetcarbon.schema import FACTOR_TABLE, table_column
 from fleetcarbon.simulate import _job_keys, _seed, _uncertainty
 from fleetcarbon.simulation_frames import METRICS
 from fleetcarbon.uncertainty import Distribution
@@ -290,9 +291,18 @@ class _Context:
     def run(self, scenarios: list[Scenario], group: np.ndarray, n_groups: int) -> list[_Run]:
         base = self.prepare(self.frame, self.factors, scenarios[0].name)
         job_keys = _job_keys(self.frame)
-        applied = [(s, *s.apply(self.frame, self.factors)) for s in scenarios]
-        shared = [(s, f) for s, _, f in applied if not (s.changes_jobs or s.changes_grid)]
-        own = [(s, j, f) for s, j, f in applied if s.changes_jobs or s.changes_grid]
+        applied = [
+            (s, *s.apply(self.frame, self.factors, grid_year=self.grid_year)) for s in scenarios
+        ]
+        for s, _, f in applied:
+            _refuse_overridden_changes(s, self.factors, f, self.options["distributions"])
+        # The shared reduction needs the same rows for every job: no new keys, no new links.
+        same = [
+            not (s.changes_jobs or s.changes_grid) and _same_rows(self.factors, f)
+            for s, _, f in applied
+        ]
+        shared = [(s, f) for (s, _, f), ok in zip(applied, same, strict=True) if ok]
+        own = [(s, j, f) for (s, j, f), ok in zip(applied, same, strict=True) if not ok]
         runs: dict[str, _Run] = {}
         arrays = _Arrays(job_keys, group, n_groups)
         if shared:
@@ -341,6 +351,54 @@ class _Context:
             )
             for s, t, flat, point in zip(scenarios, tables, flats, points, strict=True)
         }
+
+
+def _same_rows(base: Factors, other: Factors) -> bool:
+    """Whether ``other``'s tables have ``base``'s keys, in order, and the same links."""
+    for name in ("accelerators", "cpus", "regions", "datacenters"):
+        if not other.table(name)["key"].equals(base.table(name)["key"]):
+            return False
+    linked = (("regions", "default_datacenter"), ("datacenters", "region"))
+    return all(other.table(t)[c].equals(base.table(t)[c]) for t, c in linked)
+
+
+def _refuse_overridden_changes(
+    scenario: Scenario,
+    base: Factors,
+    other: Factors,
+    distributions: Mapping[str | tuple[str, str], Distribution] | None,
+) -> None:
+    """Refuse a scenario that changes a factor whose distribution ``distributions`` fixes.
+
+    The given distribution would replace the scenario's new value in every
+    draw, so the draws would not see the change.
+    """
+    if not distributions:
+        return
+    for target in distributions:
+        factor, row = (target, None) if isinstance(target, str) else target
+        table = FACTOR_TABLE.get(factor)
+        if table is None:
+            continue
+        if table == "defaults":
+            pick = pl.col("parameter") == factor
+            old, new = base.defaults.filter(pick)["value"], other.defaults.filter(pick)["value"]
+        else:
+            column = table_column(factor)
+            old_t, new_t = base.table(table), other.table(table)
+            if row is not None:
+                old_t, new_t = old_t.filter(key=row), new_t.filter(key=row)
+            joined = old_t.select("key", column).join(
+                new_t.select("key", column), on="key", how="full", suffix="_new"
+            )
+            old, new = joined[column], joined[f"{column}_new"]
+        if not old.equals(new):
+            raise ParameterError(
+                f"scenario {scenario.name!r} changes {factor!r}, whose distribution "
+                f"distributions={{{target!r}: ...}} replaces in every draw: the draws would "
+                "not see the change; leave that distribution out of the sweep (the table's "
+                "bounds then give the changed value its uncertainty)"
+            )
 
 
 def _in_scenario(exc: FleetcarbonError, name: str) -> FleetcarbonError:

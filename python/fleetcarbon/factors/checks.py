@@ -58,11 +58,32 @@ def check_tables(f: Factors, *, only: Collection[str] | None = None) -> None:
             _check_factor(frame, factor, "key", column, bounds, table, required)
     if only is None or "defaults" in only:
         _check_defaults(f.defaults)
+    if only is None and f.grid_history is not None:
+        _check_history(f.grid_history)
     for table, key in (("datacenters", GENERIC_DATACENTER), ("cpus", GENERIC_CPU)):
         if key not in f.table(table)["key"].to_list():
             raise InvalidValueError(f"{table}.key", 1, f"no required '{key}' row")
     _check_link(f.datacenters, "region", f.regions, "datacenters.region", nullable=True)
     _check_link(f.regions, "default_datacenter", f.datacenters, "regions.default_datacenter")
+
+
+def _check_history(history: pl.DataFrame) -> None:
+    """Refuse past intensities that are not finite and >= 0, or that lack a year."""
+    missing = [c for c in ("key", "year", "grid_kgco2e_per_kwh") if c not in history.columns]
+    if missing:
+        raise MissingColumnError(f"the grid_history table lacks column(s) {missing}")
+    value = _numbers(history, "grid_kgco2e_per_kwh", "grid_history.grid_kgco2e_per_kwh")
+    bad = value.is_null() | value.is_nan() | value.is_infinite() | (value < 0)
+    bad |= history["year"].is_null()
+    if bad.any():
+        rows = history.filter(bad).select("key", "year", "grid_kgco2e_per_kwh")
+        raise InvalidValueError(
+            "grid_history.grid_kgco2e_per_kwh",
+            rows.height,
+            "values that are null, NaN, infinite or negative, or without a year "
+            "(shown as (key, year, value))",
+            rows.head(5).rows(),
+        )
 
 
 def _check_defaults(defaults: pl.DataFrame) -> None:

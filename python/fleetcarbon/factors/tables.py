@@ -55,8 +55,9 @@ class Factors:
         Dataset version; ``+user`` is appended once rows are overridden.
     grid_history : pl.DataFrame or None
         Past annual grid intensities per region (``key, year,
-        grid_kgco2e_per_kwh, source, basis, licence, note``), for reference;
-        estimates use the current values in ``regions``.
+        grid_kgco2e_per_kwh, source, basis, licence, note``): with
+        ``grid_year="job"`` a job is charged its year's value from these and
+        the ``regions`` row (docs/model.md §4.2, "The year of the grid").
     mixes : tuple of Mix
         Rows of ``accelerators`` and ``cpus`` that stand for a mix of other rows
         (keys ``mix:KEY=WEIGHT,...``, :mod:`fleetcarbon.factors.mixes`); added by
