@@ -108,3 +108,50 @@ def test_the_report_gains_a_what_if_section(fleet, tmp_path) -> None:
         write_report(
             estimates, tmp_path / "bad", sweep=swept.drop("total_kgco2e_diff"), figures=False
         )
+
+
+def test_the_grid_heatmap_places_each_hour_and_the_fleet_s_energy(tmp_path) -> None:
+    import datetime as dt
+
+    from fleetcarbon.report import write_report
+
+    t0 = dt.datetime(2024, 3, 1, tzinfo=dt.timezone.utc)
+    values = [0.1 + 0.01 * i for i in range(48)]
+    series = pl.DataFrame(
+        {
+            "region": "FR",
+            "start": [t0 + dt.timedelta(hours=i) for i in range(48)],
+            "kgco2e_per_kwh": values,
+        },
+        schema={
+            "region": pl.String,
+            "start": pl.Datetime("us", "UTC"),
+            "kgco2e_per_kwh": pl.Float64,
+        },
+    )
+    factors = fc.load_factors().with_grid_series(series)
+    jobs = pl.DataFrame(
+        {
+            "job_id": [1],
+            "start": [t0 + dt.timedelta(hours=5)],
+            "duration_h": [2.0],
+            "region": ["FR"],
+            "cpu_cores": [64],
+        }
+    )
+    est = quiet(fc.estimate, jobs, factors)
+    fig = plots.grid_heatmap(factors.grid_series.frame, "FR", estimates=est)
+    intensity, energy = (ax.get_images()[0].get_array() for ax in fig.axes if ax.get_images())
+    assert intensity.shape == (24, 2)
+    assert intensity[5, 0] == pytest.approx(values[5]) and intensity[3, 1] == pytest.approx(
+        values[27]
+    )
+    # The job's energy lands in hours 5 and 6 of the first day, half each.
+    drawn = np.asarray(energy)
+    total = est["facility_energy_kwh"][0]
+    assert drawn[5, 0] == pytest.approx(total / 2) and drawn[6, 0] == pytest.approx(total / 2)
+    assert drawn.sum() == pytest.approx(total)
+    path = write_report(est, tmp_path / "r", grid_series=factors.grid_series.frame)
+    text = path.read_text(encoding="utf-8")
+    assert "## Grid hours" in text and "grid_1.png" in text
+    rendered(plots.grid_heatmap(factors.grid_series.frame, "FR"), tmp_path, "h.png")

@@ -782,6 +782,7 @@ def report(
         simulation=simulation,
         draws=draw_frame,
         sweep=swept,
+        grid_series=None if chosen.grid_series is None else chosen.grid_series.frame,
         format="html" if html else "markdown",
         figures=not no_figures,
         overwrite=overwrite,

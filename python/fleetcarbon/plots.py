@@ -36,6 +36,7 @@ __all__ = [
     "breakdown",
     "differences",
     "distribution",
+    "grid_heatmap",
     "over_time",
     "over_time_table",
     "refresh_curve",
@@ -581,4 +582,9 @@ def _palette(n: int) -> list[Any]:
 
 
 # The what-if figures live in their own module, which uses the helpers above.
-from fleetcarbon.scenario_plots import differences, refresh_curve, tornado  # noqa: E402
+from fleetcarbon.scenario_plots import (  # noqa: E402
+    differences,
+    grid_heatmap,
+    refresh_curve,
+    tornado,
+)

@@ -31,6 +31,8 @@ _FIGURES = {
     "distribution": "distribution.png",
     "scenarios": "scenarios.png",
 }
+#: Regions with a grid series that get a heatmap, those whose jobs drew the most energy first.
+_MAX_GRID_FIGURES = 4
 #: The marker file of a report folder: it lists the files the report wrote.
 MARKER = ".fleetcarbon-report"
 #: Every file a report may write.
@@ -41,6 +43,7 @@ REPORT_FILES = (
     "simulation.csv",
     "sweep.csv",
     *_FIGURES.values(),
+    *(f"grid_{i}.png" for i in range(1, _MAX_GRID_FIGURES + 1)),
 )
 
 
@@ -79,6 +82,7 @@ def write_report(
     simulation: pl.DataFrame | None = None,
     draws: pl.DataFrame | None = None,
     sweep: pl.DataFrame | None = None,
+    grid_series: pl.DataFrame | None = None,
     title: str = "Carbon report",
     format: Literal["markdown", "html"] = "markdown",
     figures: bool = True,
@@ -134,6 +138,11 @@ def write_report(
     sweep : pl.DataFrame, optional
         The output of :func:`fleetcarbon.sweep` (not grouped, or grouped by
         ``by``), for the "What if" section.
+    grid_series : pl.DataFrame, optional
+        The grid series the estimates used (``factors.grid_series.frame``): a
+        "Grid hours" section with a heatmap (``grid_1.png``...) of the
+        intensity by hour and the fleet's energy in those hours, for the (at
+        most 4) series regions whose jobs drew the most energy.
     title : str, default "Carbon report"
         Title of the report.
     format : {"markdown", "html"}, default "markdown"
@@ -179,6 +188,7 @@ def write_report(
     check_folder(out_dir, overwrite=overwrite)
 
     summary = summarize(estimates, by=keys)
+    heat_regions = _heat_regions(estimates, grid_series) if figures else []
     whiskers = figures and simulation is not None and _has_interval(simulation, keys)
     timed = _jobs_with_window(estimates) if figures else 0
     written: list[str] = []
@@ -211,6 +221,9 @@ def write_report(
             if sweep is not None:
                 sweep_keys = [k for k in keys if k in sweep.columns]
                 plots.save(plots.differences(sweep, by=sweep_keys), done(_FIGURES["scenarios"]))
+            for i, region in enumerate(heat_regions, start=1):
+                fig = plots.grid_heatmap(grid_series, region, estimates=estimates)  # type: ignore[arg-type]
+                plots.save(fig, done(f"grid_{i}.png"))
 
         blocks = _blocks(
             estimates,
@@ -225,6 +238,18 @@ def write_report(
         )
         if sweep is not None:
             blocks[-2:-2] = _sweep_blocks(sweep, keys, figures=figures)
+        if heat_regions:
+            blocks[-2:-2] = [
+                _Heading("Grid hours"),
+                _Paragraph(
+                    "Each region's grid intensity by hour of day (UTC) and day, from its series, "
+                    "and the facility energy the fleet drew in the same hours."
+                ),
+                *(
+                    _Image(f"grid_{i}.png", f"Grid hours of {r}")
+                    for i, r in enumerate(heat_regions, 1)
+                ),
+            ]
         if format == "html":
             name = "report.html"
             outputs.write_text(done(name), _to_html(blocks, title))
@@ -485,6 +510,23 @@ def _blocks(
         ),
     ]
     return blocks
+
+
+def _heat_regions(estimates: pl.DataFrame, series: pl.DataFrame | None) -> list[str]:
+    """Return the series regions whose windowed jobs drew the most energy (at most 4)."""
+    if series is None or "start" not in estimates.columns or "region" not in estimates.columns:
+        return []
+    regions = series["region"].unique().to_list()
+    energy = (
+        estimates.filter(pl.col("start").is_not_null())
+        .with_columns(pl.col("region").cast(pl.String))
+        .filter(pl.col("region").is_in(regions))
+        .group_by("region")
+        .agg(pl.col("facility_energy_kwh").sum())
+        .filter(pl.col("facility_energy_kwh") > 0)
+        .sort(["facility_energy_kwh", "region"], descending=[True, False])
+    )
+    return energy["region"].head(_MAX_GRID_FIGURES).to_list()
 
 
 def _check_sweep(sweep: pl.DataFrame) -> None:

@@ -7,7 +7,7 @@ re-exports these functions); matplotlib is imported only when a figure is drawn.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from fleetcarbon.refresh import RefreshResult
 
-__all__ = ["differences", "refresh_curve", "tornado"]
+__all__ = ["differences", "grid_heatmap", "refresh_curve", "tornado"]
 
 _BLUE, _ORANGE, _GREY = "#3B6FB6", "#E07B39", "#888888"
 
@@ -147,3 +147,100 @@ def refresh_curve(
     ax.legend(loc="upper left")
     ax.grid(alpha=0.3)
     return fig
+
+
+def grid_heatmap(
+    series: pl.DataFrame,
+    region: str,
+    *,
+    estimates: pl.DataFrame | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Draw a region's grid intensity by hour of day × day, and the fleet's energy beside it.
+
+    When did our energy run, and how clean was the grid then? The top panel is
+    the series' intensity (UTC hours); with ``estimates`` (the output of
+    :func:`fleetcarbon.estimate`, with ``start``), the bottom panel is the
+    facility energy the region's jobs drew in each hour (power flat over each
+    window), and the title compares the energy-weighted intensity with the
+    time mean.
+
+    Parameters
+    ----------
+    series : pl.DataFrame
+        A grid series in long form (``region``, ``start``, ``end``,
+        ``kgco2e_per_kwh``), e.g. ``factors.grid_series.frame``.
+    region : str
+        The region key to draw.
+    estimates : pl.DataFrame, optional
+    ax : matplotlib.axes.Axes, optional
+        Axes for the intensity panel alone (no energy panel).
+    """
+    from fleetcarbon.cfe_matching import demand_per_interval
+
+    _require(series, ["region", "start", "end", "kgco2e_per_kwh"], "grid_heatmap() series")
+    rows = series.filter(pl.col("region") == region).sort("start")
+    hours = rows.select(
+        pl.datetime_ranges(
+            pl.col("start").dt.truncate("1h"),
+            pl.col("end") - pl.duration(microseconds=1),
+            interval="1h",
+        ).alias("hour"),
+        "kgco2e_per_kwh",
+    ).explode("hour")
+    hourly = hours.group_by("hour").agg(pl.col("kgco2e_per_kwh").mean()).sort("hour")
+    with_energy = estimates is not None and ax is None
+    figure_cls, canvas_cls = _matplotlib_classes()
+    if ax is None:
+        fig = figure_cls(figsize=(10.0, 6.5 if with_energy else 3.8), layout="constrained")
+        canvas_cls(fig)
+        axes = fig.subplots(2 if with_energy else 1, 1, sharex=True, squeeze=False)[:, 0]
+    else:
+        fig, axes = _figure_and_axes(ax, (10.0, 3.8))[0], np.array([ax])
+    if hourly.height == 0:
+        _no_data(axes[0], f"no series for {region}")
+        return fig
+    first = hourly["hour"].dt.truncate("1d").min()
+    day = ((hourly["hour"] - first).dt.total_hours() // 24).to_numpy().astype(int)
+    hour = hourly["hour"].dt.hour().to_numpy()
+    grid = np.full((24, int(day.max()) + 1), np.nan)
+    grid[hour, day] = hourly["kgco2e_per_kwh"].to_numpy()
+    image = axes[0].imshow(grid, aspect="auto", origin="lower", cmap="viridis_r")
+    fig.colorbar(image, ax=axes[0], label="kgCO2e/kWh")
+    axes[0].set_ylabel("hour (UTC)")
+    title = f"{region}: grid intensity by hour"
+    if with_energy:
+        assert estimates is not None
+        _require(estimates, ["region", "start", "duration_h", "facility_energy_kwh"], "estimates")
+        jobs = estimates.filter(
+            (pl.col("region").cast(pl.String) == region) & pl.col("start").is_not_null()
+        )
+        start_us = jobs["start"].dt.epoch("us").to_numpy()
+        end_us = start_us + (jobs["duration_h"].to_numpy() * 3.6e9).astype(np.int64)
+        edges = hourly["hour"].dt.epoch("us").to_numpy()
+        keep = end_us > start_us
+        rate = jobs["facility_energy_kwh"].to_numpy()[keep] / (
+            (end_us[keep] - start_us[keep]) / 3.6e9
+        )
+        energy = demand_per_interval(
+            edges, edges + 3_600_000_000, start_us[keep], end_us[keep], rate
+        )
+        drawn = np.zeros_like(grid)
+        drawn[hour, day] = energy
+        picture = axes[1].imshow(drawn, aspect="auto", origin="lower", cmap="Oranges")
+        fig.colorbar(picture, ax=axes[1], label="facility kWh")
+        axes[1].set_ylabel("hour (UTC)")
+        axes[1].set_title("the fleet's energy in the same hours")
+        intensity = hourly["kgco2e_per_kwh"].to_numpy()
+        if energy.sum() > 0:
+            weighted = float((energy * intensity).sum() / energy.sum())
+            title += f": {weighted:.3f} met by the fleet's energy, {intensity.mean():.3f} time mean"
+    axes[-1].set_xlabel(f"day from {str(first)[:10]}")
+    axes[0].set_title(title)
+    return fig
+
+
+def _matplotlib_classes() -> tuple[Any, Any]:
+    from fleetcarbon.plots import _matplotlib
+
+    return _matplotlib()
