@@ -298,7 +298,7 @@ class _Context:
             _refuse_overridden_changes(s, self.factors, f, self.options["distributions"])
         # The shared reduction needs the same rows for every job: no new keys, no new links.
         same = [
-            not (s.changes_jobs or s.changes_grid) and _same_rows(self.factors, f)
+            not (s.changes_jobs or s.changes_grid) and self.factors.has_same_rows(f)
             for s, _, f in applied
         ]
         shared = [(s, f) for (s, _, f), ok in zip(applied, same, strict=True) if ok]
@@ -351,15 +351,6 @@ class _Context:
             )
             for s, t, flat, point in zip(scenarios, tables, flats, points, strict=True)
         }
-
-
-def _same_rows(base: Factors, other: Factors) -> bool:
-    """Whether ``other``'s tables have ``base``'s keys, in order, and the same links."""
-    for name in ("accelerators", "cpus", "regions", "datacenters"):
-        if not other.table(name)["key"].equals(base.table(name)["key"]):
-            return False
-    linked = (("regions", "default_datacenter"), ("datacenters", "region"))
-    return all(other.table(t)[c].equals(base.table(t)[c]) for t, c in linked)
 
 
 def _refuse_overridden_changes(

@@ -187,6 +187,18 @@ class Factors:
         self._share_key_caches(updated)
         return updated
 
+    def has_same_rows(self, other: Factors) -> bool:
+        """Whether ``other`` has these keys, in the same order, and the same links.
+
+        Then every job resolves to the same table rows under both (only values,
+        bounds and distributions may differ).
+        """
+        for name in KEYED_TABLES:
+            if not other.table(name)["key"].equals(self.table(name)["key"]):
+                return False
+        linked = (("regions", "default_datacenter"), ("datacenters", "region"))
+        return all(other.table(t)[c].equals(self.table(t)[c]) for t, c in linked)
+
     def _share_key_caches(self, other: Factors) -> None:
         """Give ``other`` this key index and these links when its keys and links are the same.
 
@@ -195,11 +207,7 @@ class Factors:
         """
         if "keys" not in self.__dict__ or other.aliases is not self.aliases:
             return
-        for name in KEYED_TABLES:
-            if not other.table(name)["key"].equals(self.table(name)["key"]):
-                return
-        linked = (("regions", "default_datacenter"), ("datacenters", "region"))
-        if not all(other.table(t)[c].equals(self.table(t)[c]) for t, c in linked):
+        if not self.has_same_rows(other):
             return
         # cached_property stores in the instance dict, which a frozen dataclass allows.
         other.__dict__["keys"] = self.keys
